@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// Builds every action entry (src/actions/<name>.ts) into dist/<name>/index.mjs with esbuild.
+//
+// Why esbuild and not ncc: the sources are ESM (the @actions/* packages are ESM-only), but
+// dockerode and its ssh2/docker-modem dependencies are CommonJS that use require and __dirname.
+// ncc's ESM output left those undefined and crashed at start, and ncc has no way to add the two
+// lines that define them. esbuild writes ESM with a banner that restores require/__dirname for
+// the bundled CommonJS code, and splits code shared between actions into dist/chunks/ instead of
+// repeating the same megabytes in every action's bundle.
+import { build } from 'esbuild';
+import { readdirSync, rmSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+
+const actionsDir = join(root, 'src/actions');
+const actionEntries = Object.fromEntries(
+  (existsSync(actionsDir) ? readdirSync(actionsDir) : [])
+    .filter((file) => file.endsWith('.ts') && !file.startsWith('_'))
+    .map((file) => [`${file.replace(/\.ts$/, '')}/index`, join(actionsDir, file)]),
+);
+
+// Restores what bundled CommonJS dependencies expect inside an ES module.
+const cjsShim = [
+  "import { createRequire as __cjsCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __cjsFileURLToPath } from 'node:url';",
+  'const require = __cjsCreateRequire(import.meta.url);',
+  'const __filename = __cjsFileURLToPath(import.meta.url);',
+  "const __dirname = __cjsFileURLToPath(new URL('.', import.meta.url));",
+].join(' ');
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  outExtension: { '.js': '.mjs' },
+  // Optional native add-ons of ssh2 (dockerode's SSH transport); ssh2 falls back to pure JS.
+  external: ['cpu-features', '*.node'],
+  banner: { js: cjsShim },
+  legalComments: 'none',
+  logLevel: 'warning',
+  absWorkingDir: root,
+};
+
+rmSync(dist, { recursive: true, force: true });
+
+await build({
+  ...common,
+  entryPoints: actionEntries,
+  write: Object.keys(actionEntries).length > 0,
+  outdir: dist,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+});
+
+// The reference prediction server ships as one self-contained file, copied into its image.
+const serverEntry = join(root, 'server/src/main.ts');
+if (existsSync(serverEntry)) {
+  await build({ ...common, entryPoints: { index: serverEntry }, outdir: join(dist, 'server') });
+}
+
+console.log(`built ${Object.keys(actionEntries).length} actions into dist/`);
