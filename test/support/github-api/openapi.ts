@@ -137,6 +137,17 @@ export class OpenApi {
     return errors ? [`response ${status} of ${operation.id}: ${errors}`] : [];
   }
 
+  /**
+   * Problems with an error GitHub sends but the description does not list for the operation
+   * (such as 422 "No commit found for SHA" on creating a status): it must still have the shape
+   * of GitHub's documented error bodies.
+   */
+  validateUndocumentedError(body: unknown): string[] {
+    const basic = this.check({ $ref: '#/$defs/basic-error' }, body);
+    const validation = this.check({ $ref: '#/$defs/validation-error' }, body);
+    return basic && validation ? [`error body matches neither basic-error (${basic}) nor validation-error (${validation})`] : [];
+  }
+
   /** The schema of one response, for building conforming objects. */
   responseSchema(operationId: string, status: number): Schema {
     const schema = this.operations.get(operationId)?.responses[String(status)]?.schema;

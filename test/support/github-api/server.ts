@@ -131,6 +131,8 @@ class HttpAnswer {
     readonly status: number,
     readonly body: unknown,
     readonly headers: Record<string, string> = {},
+    /** GitHub sends it, but the description does not list this status for the operation. */
+    readonly undocumented = false,
   ) {}
 }
 
@@ -266,8 +268,9 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
   }
 
   const notFound = () => new HttpAnswer(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
+  // GitHub answers 422 to these even where its description lists no 422 for the operation.
   const invalid = (message: string, errors: unknown[] = []) =>
-    new HttpAnswer(422, { message, documentation_url: 'https://docs.github.com/rest', errors, status: '422' } as Record<string, unknown>);
+    new HttpAnswer(422, { message, documentation_url: 'https://docs.github.com/rest', errors, status: '422' } as Record<string, unknown>, {}, true);
 
   function serve(operation: Operation, params: Record<string, string>, query: Record<string, unknown>, body: Record<string, unknown>, rawQuery: URLSearchParams, path: string): HttpAnswer {
     const { owner = '', repo = '' } = params;
@@ -402,7 +405,8 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     const answer = (reply: HttpAnswer, operation?: Operation) => {
       record.status = reply.status;
       if (operation && !injected) {
-        for (const problem of openapi.validateResponse(operation, reply.status, reply.body)) problems.push(`stand-in answered ${method} ${record.path}: ${problem}`);
+        const found = reply.undocumented && !operation.responses[String(reply.status)] ? openapi.validateUndocumentedError(reply.body) : openapi.validateResponse(operation, reply.status, reply.body);
+        for (const problem of found) problems.push(`stand-in answered ${method} ${record.path}: ${problem}`);
       }
       const headers: Record<string, string> = {
         'x-ratelimit-limit': '5000',
