@@ -160,6 +160,43 @@ describe('gate on a pull request', () => {
     ]);
   });
 
+  it('leaves one comment when two runs with the same key race to create it', async () => {
+    const pr = newPullRequest();
+    let arrived = 0;
+    let releaseFirst: (() => void) | undefined;
+    // Hold the first create until the second arrives: both runs have looked and found nothing.
+    api.beforeServe('issues/create-comment', () => {
+      arrived += 1;
+      if (arrived === 1) return new Promise<void>((resolve) => (releaseFirst = resolve));
+      releaseFirst?.();
+    });
+    try {
+      const runs = await Promise.all([1, 2].map(() => gate({ inputs: { metrics: 'metrics.json', rules: 'accuracy >= 0.9' }, event: prEvent(pr) })));
+      expect(runs.map((r) => r.exitCode)).toEqual([0, 0]);
+      expect(arrived).toBe(2);
+      const comments = gateComments(pr);
+      expect(comments).toHaveLength(1);
+      expect(runs.map((r) => r.outputs['comment-url'])).toEqual([0, 1].map(() => `https://github.com/acme/iris/pull/${pr}#issuecomment-${comments[0]!.id}`));
+      expect(api.requests.filter((r) => r.operationId === 'issues/delete-comment' && r.status === 204)).toHaveLength(1);
+    } finally {
+      api.beforeServe('issues/create-comment', undefined);
+    }
+  });
+
+  it('talks to GitHub Enterprise Server under GITHUB_API_URL’s path', async () => {
+    const ghes = await startGitHubApi({ token: TOKEN, pathPrefix: '/api/v3' });
+    try {
+      ghes.addPullRequest({ number: 3, headSha: headOf(3) });
+      const result = await gate({ inputs: { metrics: 'metrics.json', rules: 'accuracy >= 0.9' }, event: prEvent(3), env: { GITHUB_API_URL: ghes.url } });
+      expect(result.exitCode, result.log).toBe(0);
+      expect(ghes.comments(3)).toHaveLength(1);
+      expect(ghes.statuses(headOf(3))).toHaveLength(1);
+      expect(ghes.problems).toEqual([]);
+    } finally {
+      await ghes.stop();
+    }
+  });
+
   it('gets through a 500 from GitHub by retrying', async () => {
     const pr = newPullRequest();
     api.inject('issues/list-comments', { status: 500 });

@@ -138,6 +138,31 @@ describe('startGitHubApi', () => {
     expect(api.problems).toEqual([]);
   });
 
+  it('makes Octokit wait out a secondary rate limit and retry, with a warning', async () => {
+    api.inject('issues/create-comment', { status: 403, message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', headers: { 'retry-after': '1' } });
+    const notes: string[] = [];
+    const client = createGitHubClient({ token: 't', baseUrl: api.url, warn: (m) => notes.push(m) });
+    const before = api.requests.length;
+    await client.rest.issues.createComment({ owner: 'acme', repo: 'iris', issue_number: 5, body: 'after the limit' });
+    expect(api.requests.slice(before).map((r) => r.status)).toEqual([403, 201]);
+    expect(notes).toEqual([expect.stringMatching(/^GitHub secondary rate limit hit on POST \/repos\/\{owner\}\/\{repo\}\/issues\/\{issue_number\}\/comments; retrying in 1s$/)]);
+    expect(api.problems).toEqual([]);
+  });
+
+  it('refuses a request without a User-Agent, as GitHub does', async () => {
+    const { request } = await import('node:http');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${api.url}/repos/acme/iris/pulls/5`, { headers: { authorization: 'token t' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(403);
+    expect(api.problems).toEqual(['GET /repos/acme/iris/pulls/5: no User-Agent header']);
+  });
+
   it('keeps the latest status of each context (case-insensitive) in the combined status', async () => {
     const sha = 'c0ffee0000000000000000000000000000000003';
     api.addCommit(sha);

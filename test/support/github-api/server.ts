@@ -93,6 +93,8 @@ interface StoredPull extends Required<Omit<PullRequestSeed, 'mergeCommitSha' | '
 export interface Injection {
   status: number;
   message?: string;
+  /** Extra response headers, e.g. `retry-after` for a secondary rate limit. */
+  headers?: Record<string, string>;
   /** How many requests it applies to: 1 by default, `Infinity` for every one. */
   times?: number;
 }
@@ -117,8 +119,11 @@ export interface GitHubApi {
   allow(...operationIds: string[]): void;
   /** Answer the next request(s) of an operation with this status instead of serving it. */
   inject(operationId: string, injection: Injection): void;
-  /** Called before an operation is served (after validation), e.g. to race a concurrent writer. */
-  beforeServe(operationId: string, hook: (request: RecordedRequest) => void): void;
+  /**
+   * Called before an operation is served (after validation and injections); the answer waits for
+   * a returned promise. Lets a test race two writers deterministically. Pass undefined to remove.
+   */
+  beforeServe(operationId: string, hook: ((request: RecordedRequest) => void | Promise<void>) | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -149,7 +154,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
   const statuses: StoredStatus[] = [];
   const forbidden = new Set<string>();
   const injections = new Map<string, Injection[]>();
-  const hooks = new Map<string, (request: RecordedRequest) => void>();
+  const hooks = new Map<string, (request: RecordedRequest) => void | Promise<void>>();
   let nextId = 1000;
   let clock = Date.parse('2025-01-01T00:00:00Z');
   const now = () => new Date((clock += 1000)).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -442,6 +447,12 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       }
     }
 
+    // GitHub refuses requests without a User-Agent.
+    if (!req.headers['user-agent']) {
+      problems.push(`${method} ${record.path}: no User-Agent header`);
+      return answer(new HttpAnswer(403, { message: 'Request forbidden by administrative rules. Please make sure your request has a User-Agent header.', status: '403' }));
+    }
+
     let body: unknown;
     if (rawBody !== '') {
       if (!/^application\/json/.test(req.headers['content-type'] ?? '')) problems.push(`${method} ${record.path}: body sent as ${req.headers['content-type'] ?? 'no content type'}, not JSON`);
@@ -466,7 +477,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       injection.times = (injection.times ?? 1) - 1;
       if (injection.times <= 0) queue!.shift();
       injected = true;
-      return answer(new HttpAnswer(injection.status, { message: injection.message ?? 'Server Error', documentation_url: 'https://docs.github.com/rest', status: String(injection.status) }));
+      return answer(new HttpAnswer(injection.status, { message: injection.message ?? 'Server Error', documentation_url: 'https://docs.github.com/rest', status: String(injection.status) }, injection.headers));
     }
     if (forbidden.has(operation.id)) {
       return answer(
@@ -474,7 +485,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
         operation.responses['403'] ? operation : undefined,
       );
     }
-    hooks.get(operation.id)?.(record);
+    await hooks.get(operation.id)?.(record);
     answer(serve(operation, params, checked.query, (body ?? {}) as Record<string, unknown>, url.searchParams, record.path), operation);
   }
 
@@ -564,7 +575,8 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     },
     beforeServe(operationId, hook) {
       if (!openapi.operations.has(operationId)) throw new Error(`stand-in: unknown operation ${operationId}`);
-      hooks.set(operationId, hook);
+      if (hook) hooks.set(operationId, hook);
+      else hooks.delete(operationId);
     },
     stop: () =>
       new Promise<void>((resolve, reject) => {
