@@ -4,7 +4,7 @@ import { createGitHubClient } from '../github/client';
 import { planGatePublication, publishGateReport } from '../github/gate-publication';
 import { resolveBaseline } from '../metrics/baseline';
 import { loadMetricsFile } from '../metrics/file';
-import { describeViolations, gateHeadline, renderGateReport } from '../metrics/report';
+import { describeResult, describeViolations, gateHeadline, renderGateReport } from '../metrics/report';
 import { evaluateRules, parseRules, violationsToJson, type OnMissingBaseline } from '../metrics/rules';
 import { input, log, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
 import { readRunContext } from '../runtime/context';
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const metrics = await loadMetricsFile(inputs.metrics);
   const baseline = await resolveBaseline(inputs.baseline, {});
   const evaluation = evaluateRules(rules, metrics, baseline?.kind === 'missing' ? undefined : baseline?.metrics, inputs['on-missing-baseline']);
-  for (const line of evaluation.results.map(describeResult)) log.info(line);
+  for (const result of evaluation.results) log.info(describeResult(result));
 
   const plan = planGatePublication({
     context,
@@ -90,13 +90,6 @@ async function main(): Promise<void> {
     if (inputs['fail-on-violation']) throw new Error(describeViolations(evaluation));
     log.warning(`${describeViolations(evaluation)} (fail-on-violation: false)`);
   }
-}
-
-function describeResult(r: ReturnType<typeof evaluateRules>['results'][number]): string {
-  const mark = r.outcome === 'pass' ? 'pass' : r.outcome === 'skip' ? 'skip' : 'FAIL';
-  const value = r.value ?? r.nonNumeric ?? '—';
-  const against = r.threshold !== undefined ? ` (threshold ${r.threshold})` : '';
-  return `${mark}  ${r.rule.text}  value=${JSON.stringify(value)}${against}${r.reason ? `: ${r.reason}` : ''}`;
 }
 
 /** Notes carry URLs and GitHub's messages: keep them from opening HTML in the summary. */

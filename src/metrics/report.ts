@@ -168,3 +168,11 @@ export function describeViolations(evaluation: Evaluation, max = 5): string {
   const more = evaluation.violations.length > max ? `, and ${evaluation.violations.length - max} more` : '';
   return `Gate failed: ${evaluation.violations.length} of ${evaluation.results.length} ${evaluation.results.length === 1 ? 'rule' : 'rules'} violated: ${shown.join('; ')}${more}`;
 }
+
+/** One rule's outcome as a plain log line: `FAIL  latency_p95_ms <= 40  value=41 (threshold 40)`. */
+export function describeResult(r: RuleResult): string {
+  const mark = r.outcome === 'pass' ? 'pass' : r.outcome === 'skip' ? 'skip' : 'FAIL';
+  const value = r.value ?? r.nonNumeric;
+  const against = r.threshold !== undefined ? ` (threshold ${formatNumber(r.threshold)})` : '';
+  return `${mark}  ${r.rule.text}  value=${value === undefined ? '—' : JSON.stringify(value)}${against}${r.reason ? `: ${r.reason}` : ''}`;
+}

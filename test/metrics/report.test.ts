@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Baseline } from '../../src/metrics/baseline';
 import { chartLabel, renderBaselineChart } from '../../src/metrics/chart';
 import { parseMetrics } from '../../src/metrics/file';
-import { COMMENT_LIMIT, describeViolations, formatDelta, formatNumber, gateHeadline, renderGateReport, type ReportContext } from '../../src/metrics/report';
+import { COMMENT_LIMIT, describeResult, describeViolations, formatDelta, formatNumber, gateHeadline, renderGateReport, type ReportContext } from '../../src/metrics/report';
 import { evaluateRules, parseRules } from '../../src/metrics/rules';
 
 const metrics = (json: Record<string, unknown>) => parseMetrics(JSON.stringify(json), 'file "m.json"');
@@ -170,4 +170,17 @@ describe('renderBaselineChart', () => {
     ['<b>#quot;', '_b__quot_'],
     ['a_very_long_metric_name_that_goes_on_and_on', 'a_very_long_metric_name_that_…'],
   ])('chartLabel(%j) -> %j', (name, label) => expect(chartLabel(name)).toBe(label));
+});
+
+describe('describeResult', () => {
+  const candidate = metrics({ accuracy: 0.9, model: 'lr' });
+  it.each([
+    ['accuracy >= 0.8', 'pass  accuracy >= 0.8  value=0.9 (threshold 0.8)'],
+    ['accuracy >= baseline * 1.1', 'FAIL  accuracy >= baseline * 1.1  value=0.9 (threshold 0.99)'],
+    ['model >= 1', 'FAIL  model >= 1  value="lr": not a number ("lr")'],
+    ['f1 >= 1', 'FAIL  f1 >= 1  value=—: missing from the metrics file'],
+  ])('%s', (text, line) => {
+    const [result] = evaluateRules(parseRules(text), candidate, metrics({ accuracy: 0.9 }), 'pass').results;
+    expect(describeResult(result!)).toBe(line);
+  });
 });
