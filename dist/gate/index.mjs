@@ -33559,6 +33559,12 @@ function describeViolations(evaluation, max = 5) {
   const more = evaluation.violations.length > max ? `, and ${evaluation.violations.length - max} more` : "";
   return `Gate failed: ${evaluation.violations.length} of ${evaluation.results.length} ${evaluation.results.length === 1 ? "rule" : "rules"} violated: ${shown.join("; ")}${more}`;
 }
+function describeResult(r) {
+  const mark = r.outcome === "pass" ? "pass" : r.outcome === "skip" ? "skip" : "FAIL";
+  const value = r.value ?? r.nonNumeric;
+  const against = r.threshold !== void 0 ? ` (threshold ${formatNumber(r.threshold)})` : "";
+  return `${mark}  ${r.rule.text}  value=${value === void 0 ? "\u2014" : JSON.stringify(value)}${against}${r.reason ? `: ${r.reason}` : ""}`;
+}
 
 // src/metrics/rules.ts
 var OPERATORS = [">=", "<=", ">", "<", "==", "!="];
@@ -34376,7 +34382,7 @@ async function main() {
   const metrics = await loadMetricsFile(inputs.metrics);
   const baseline = await resolveBaseline(inputs.baseline, {});
   const evaluation = evaluateRules(rules, metrics, baseline?.kind === "missing" ? void 0 : baseline?.metrics, inputs["on-missing-baseline"]);
-  for (const line of evaluation.results.map(describeResult)) log.info(line);
+  for (const result of evaluation.results) log.info(describeResult(result));
   const plan = planGatePublication({
     context: context2,
     comment: inputs.comment,
@@ -34413,12 +34419,6 @@ ${published.notes.map((note) => `- ${escapeNote(note)}`).join("\n")}
     if (inputs["fail-on-violation"]) throw new Error(describeViolations(evaluation));
     log.warning(`${describeViolations(evaluation)} (fail-on-violation: false)`);
   }
-}
-function describeResult(r) {
-  const mark = r.outcome === "pass" ? "pass" : r.outcome === "skip" ? "skip" : "FAIL";
-  const value = r.value ?? r.nonNumeric ?? "\u2014";
-  const against = r.threshold !== void 0 ? ` (threshold ${r.threshold})` : "";
-  return `${mark}  ${r.rule.text}  value=${JSON.stringify(value)}${against}${r.reason ? `: ${r.reason}` : ""}`;
 }
 function escapeNote(note) {
   return note.replace(/[<>]/g, (c) => c === "<" ? "&lt;" : "&gt;");
