@@ -87,9 +87,7 @@ export function createPredictionServer(config: ServerConfig, write: Writer): Pre
       const { model, digest } = loaded;
       const request = parsePredictRequest(model, await readBody(req), config.maxBatchSize);
       const predictions = request.rows.map((row) => predict(model, row));
-      status = 200;
-      send(res, status, { predictions, model: { name: model.name, digest }, requestId });
-      for (const prediction of predictions) metrics.predictions.inc({ class: prediction.class });
+      // Logged before answering: a prediction someone received is always in the log.
       if (config.predictionLog) {
         const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
         let lines = '';
@@ -108,6 +106,9 @@ export function createPredictionServer(config: ServerConfig, write: Writer): Pre
         });
         write(lines);
       }
+      for (const prediction of predictions) metrics.predictions.inc({ class: prediction.class });
+      status = 200;
+      send(res, status, { predictions, model: { name: model.name, digest }, requestId });
     } catch (error) {
       if (error instanceof BadRequest) {
         status = error.status;

@@ -1,0 +1,117 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docker } from './docker-cli';
+import { waitFor } from './ports';
+import { containerLogs, ensureModelImage, ensureServerImage, irisModel } from './server-image';
+
+// The images deploy tests start: they must become Docker-healthy, serve, and drain on SIGUSR2
+// (unhealthy while still answering), exactly as the drain protocol in TRAEFIK.md needs.
+const suffix = randomBytes(4).toString('hex');
+const network = `tts-srvimg-${suffix}`;
+const containers: string[] = [];
+
+interface Inspect {
+  State: { Status: string; ExitCode: number; Health?: { Status: string; Log: { ExitCode: number }[] } };
+  NetworkSettings: { Networks: Record<string, { IPAddress: string }> };
+}
+
+async function inspect(name: string): Promise<Inspect> {
+  return (JSON.parse(await docker(['container', 'inspect', name])) as Inspect[])[0]!;
+}
+
+async function run(image: string, label: string): Promise<{ name: string; url: string }> {
+  const name = `tts-srvimg-${label}-${suffix}`;
+  containers.push(name);
+  await docker(['run', '-d', '--name', name, '--network', network, image]);
+  const ip = (await inspect(name)).NetworkSettings.Networks[network]!.IPAddress;
+  return { name, url: `http://${ip}:8080` };
+}
+
+const instance = { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.2, petal_width: 2.3 };
+
+async function predict(url: string): Promise<Response> {
+  return fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [instance] }) });
+}
+
+beforeAll(async () => {
+  await docker(['network', 'create', network]);
+});
+
+afterAll(async () => {
+  for (const name of containers) await docker(['rm', '-f', name]).catch(() => undefined);
+  await docker(['network', 'rm', network]).catch(() => undefined);
+});
+
+describe('prediction server image', () => {
+  it('is cached by content and declares the health probe, port and command', async () => {
+    const first = await ensureServerImage();
+    expect(first).toMatch(/^localhost\/train-to-serve\/prediction-server:[0-9a-f]{12}$/);
+    expect(await ensureServerImage()).toBe(first);
+    const config = (JSON.parse(await docker(['image', 'inspect', first])) as { Config: Record<string, unknown> }[])[0]!.Config as {
+      Healthcheck: { Test: string[]; Interval: number };
+      ExposedPorts: Record<string, unknown>;
+      Cmd: string[];
+      User: string;
+    };
+    expect(config.Healthcheck.Test).toEqual(['CMD', 'node', '/app/index.mjs', '--healthcheck']);
+    expect(config.Healthcheck.Interval).toBe(1e9);
+    expect(Object.keys(config.ExposedPorts)).toEqual(['8080/tcp']);
+    expect(config.Cmd).toEqual(['node', '/app/index.mjs']);
+    expect(config.User).toBe('1000');
+  });
+
+  it('becomes healthy, serves /predict, and after SIGUSR2 turns unhealthy while still answering', async () => {
+    const image = await ensureModelImage(irisModel(), { training: { commit: 'abc1234def' } });
+    const server = await run(image.reference, 'drain');
+    await waitFor('healthy', async () => (await inspect(server.name)).State.Health?.Status === 'healthy', 20_000, 200);
+
+    const response = await predict(server.url);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { predictions: { class: string }[]; model: { digest: string } };
+    expect(body.predictions[0]!.class).toBe('virginica');
+    expect(body.model.digest).toBe(image.modelDigest);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain(`model_server_model_info{name="iris",model_digest="${image.modelDigest}",image_digest="",git_sha="abc1234def",format_version="1"} 1`);
+
+    await docker(['kill', '--signal', 'SIGUSR2', server.name]);
+    await waitFor('unhealthy after SIGUSR2', async () => (await inspect(server.name)).State.Health?.Status === 'unhealthy', 15_000, 200);
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(503);
+    expect((await predict(server.url)).status).toBe(200);
+
+    await docker(['stop', '--time', '10', server.name]);
+    const stopped = await inspect(server.name);
+    expect(stopped.State.ExitCode).toBe(0);
+    const logs = await docker(['logs', server.name]);
+    const events = logs.trim().split('\n').map((line) => (JSON.parse(line) as { event: string }).event);
+    expect(events).toEqual(['listening', 'ready', 'prediction', 'draining', 'prediction', 'signal', 'stopping', 'stopped']);
+  });
+
+  it('gives distinct images for distinct models', async () => {
+    const v1 = await ensureModelImage(irisModel());
+    const v2 = await ensureModelImage({ ...irisModel(), name: 'iris-v2' });
+    expect(v1.id).not.toBe(v2.id);
+    expect(v1.modelDigest).not.toBe(v2.modelDigest);
+    expect((await ensureModelImage(irisModel())).id).toBe(v1.id);
+  });
+
+  it('has an "exits" variant that stops at once and says why', async () => {
+    const image = await ensureModelImage(irisModel(), { behaviour: 'exits' });
+    const server = await run(image.reference, 'exits');
+    await waitFor('exit', async () => (await inspect(server.name)).State.Status === 'exited', 15_000, 200);
+    expect((await inspect(server.name)).State.ExitCode).toBe(1);
+    expect(await containerLogs(server.name)).toMatch(/cannot load the model: \/model\/model\.json: not valid JSON/);
+  });
+
+  it('has a "never-healthy" variant that serves but fails every probe', async () => {
+    const image = await ensureModelImage(irisModel(), { behaviour: 'never-healthy' });
+    const server = await run(image.reference, 'never');
+    await waitFor('two failed probes', async () => {
+      const health = (await inspect(server.name)).State.Health;
+      return (health?.Log.length ?? 0) >= 2;
+    }, 15_000, 200);
+    const health = (await inspect(server.name)).State.Health!;
+    expect(health.Status).not.toBe('healthy');
+    expect(health.Log.every((entry) => entry.ExitCode === 1)).toBe(true);
+    expect((await predict(server.url)).status).toBe(200);
+  });
+});

@@ -1,0 +1,119 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './action-runner';
+import { DOCKER, buildImage, docker, ensureNodeBaseImage, imageExists } from './docker-cli';
+
+/**
+ * The reference prediction server as a test image, built from local files: the node-only base
+ * (`ensureNodeBaseImage`) plus the bundle `dist/server/index.mjs`, with the same HEALTHCHECK and
+ * CMD as server/Dockerfile but a 1 s probe interval so tests and the demo move quickly.
+ */
+export const SERVER_BUNDLE = join(repoRoot, 'dist/server/index.mjs');
+
+/** Health check timings of the test image (server/Dockerfile uses 2 s for users). */
+export const TEST_HEALTHCHECK = { intervalSeconds: 1, timeoutSeconds: 2, startPeriodSeconds: 10, retries: 1 } as const;
+
+function healthcheckLine(test: string[]): string {
+  const { intervalSeconds, timeoutSeconds, startPeriodSeconds, retries } = TEST_HEALTHCHECK;
+  return `HEALTHCHECK --interval=${intervalSeconds}s --timeout=${timeoutSeconds}s --start-period=${startPeriodSeconds}s --retries=${retries} CMD ${JSON.stringify(test)}`;
+}
+
+function shortHash(...parts: (string | Buffer)[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part).update('\0');
+  return hash.digest('hex').slice(0, 12);
+}
+
+/**
+ * `localhost/train-to-serve/prediction-server:<hash>`, built once per bundle content. Run the
+ * build (`npm run build`; the test setup does) before calling it.
+ */
+export async function ensureServerImage(): Promise<string> {
+  if (!existsSync(SERVER_BUNDLE)) throw new Error(`${SERVER_BUNDLE} is missing: run npm run build first`);
+  const bundle = readFileSync(SERVER_BUNDLE);
+  const base = await ensureNodeBaseImage();
+  const dockerfile = [
+    `FROM ${base}`,
+    'ENV PORT=8080 MODEL_DIR=/model',
+    'COPY index.mjs /app/index.mjs',
+    'USER 1000',
+    'EXPOSE 8080',
+    healthcheckLine(['node', '/app/index.mjs', '--healthcheck']),
+    'CMD ["node", "/app/index.mjs"]',
+    'LABEL org.opencontainers.image.title="train-to-serve reference prediction server (test build)"',
+    '',
+  ].join('\n');
+  const reference = `localhost/train-to-serve/prediction-server:${shortHash(dockerfile, bundle)}`;
+  if (await imageExists(reference)) return reference;
+  return buildImage(reference, { Dockerfile: dockerfile, 'index.mjs': bundle });
+}
+
+/** A model for tests: the Iris model examples/iris/train.py writes with its defaults. */
+export function irisModel(): Record<string, unknown> {
+  return JSON.parse(readFileSync(join(repoRoot, 'test/support/fixtures/iris-model.json'), 'utf8')) as Record<string, unknown>;
+}
+
+/**
+ * How a model image behaves, for deploy tests:
+ * - `healthy`: serves and becomes Docker-healthy;
+ * - `exits`: the server exits at once (its model.json is corrupt), logging why;
+ * - `never-healthy`: serves, but its health probe always fails;
+ * - `slow-start`: the server starts `startDelayMs` after the container (default 4000 ms).
+ */
+export type ModelImageBehaviour = 'healthy' | 'exits' | 'never-healthy' | 'slow-start';
+
+export interface ModelImageOptions {
+  behaviour?: ModelImageBehaviour;
+  startDelayMs?: number;
+  /** Written to /model/training.json (the train action's provenance record). */
+  training?: Record<string, unknown>;
+  /** Name under localhost/train-to-serve/ (default `model-server`). */
+  repository?: string;
+}
+
+export interface ModelImage {
+  /** `localhost/train-to-serve/<repository>:<hash>`. */
+  reference: string;
+  /** The local image ID (`sha256:…`): differs for every model content and behaviour. */
+  id: string;
+  /** sha256 of the model.json inside, as the server reports it (`sha256:…`). */
+  modelDigest: string;
+}
+
+/**
+ * The server image with a model at /model: the model-in-image that `publish` produces, built
+ * locally. A different model (change `name` or any weight) gives a different image.
+ */
+export async function ensureModelImage(model: Record<string, unknown> | string = irisModel(), options: ModelImageOptions = {}): Promise<ModelImage> {
+  const behaviour = options.behaviour ?? 'healthy';
+  const server = await ensureServerImage();
+  const modelJson = behaviour === 'exits' ? '{"format": "train-to-serve.linear-classifier", "formatVersion": 1, "name": ' : typeof model === 'string' ? model : `${JSON.stringify(model, null, 2)}\n`;
+  const files: Record<string, string> = { 'model/model.json': modelJson };
+  if (options.training) files['model/training.json'] = `${JSON.stringify(options.training, null, 2)}\n`;
+  const lines = [`FROM ${server}`, 'COPY model/ /model/'];
+  if (behaviour === 'never-healthy') lines.push(healthcheckLine(['node', '-e', 'process.exit(1)']));
+  if (behaviour === 'slow-start') {
+    const delay = options.startDelayMs ?? 4000;
+    lines.push(`CMD ["node", "-e", "setTimeout(() => import('/app/index.mjs'), ${delay})"]`);
+  }
+  const dockerfile = `${lines.join('\n')}\n`;
+  const repository = options.repository ?? 'model-server';
+  if (!/^[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(repository)) throw new Error(`repository ${JSON.stringify(repository)} is not a valid image name part`);
+  const reference = `localhost/train-to-serve/${repository}:${shortHash(dockerfile, ...Object.entries(files).flat())}`;
+  if (!(await imageExists(reference))) await buildImage(reference, { Dockerfile: dockerfile, ...files });
+  const id = (await docker(['image', 'inspect', '--format', '{{.Id}}', reference])).trim();
+  const modelDigest = `sha256:${createHash('sha256').update(modelJson).digest('hex')}`;
+  return { reference, id, modelDigest };
+}
+
+/** A container's log, stdout and stderr interleaved as `docker logs` prints them to a terminal. */
+export function containerLogs(name: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(DOCKER, ['logs', name], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`docker logs ${name} failed: ${stderr || error.message}`));
+      else resolve(stdout + stderr);
+    });
+  });
+}
