@@ -13,7 +13,7 @@ import { DOCKER, buildImage, docker, ensureNodeBaseImage, imageExists } from './
 export const SERVER_BUNDLE = join(repoRoot, 'dist/server/index.mjs');
 
 /** Health check timings of the test image (server/Dockerfile uses 2 s for users). */
-export const TEST_HEALTHCHECK = { intervalSeconds: 1, timeoutSeconds: 2, startPeriodSeconds: 10, retries: 1 } as const;
+export const TEST_HEALTHCHECK = { intervalSeconds: 1, timeoutSeconds: 5, startPeriodSeconds: 10, retries: 1 } as const;
 
 function healthcheckLine(test: string[]): string {
   const { intervalSeconds, timeoutSeconds, startPeriodSeconds, retries } = TEST_HEALTHCHECK;
