@@ -12,8 +12,13 @@ import { DOCKER, buildImage, docker, ensureNodeBaseImage, imageExists } from './
  */
 export const SERVER_BUNDLE = join(repoRoot, 'dist/server/index.mjs');
 
-/** Health check timings of the test image (server/Dockerfile uses 2 s for users). */
-export const TEST_HEALTHCHECK = { intervalSeconds: 1, timeoutSeconds: 5, startPeriodSeconds: 10, retries: 1 } as const;
+/**
+ * Health check timings of the test image (server/Dockerfile uses 2 s for users). Three failed
+ * probes in a row mark it unhealthy: on a loaded 2-core machine a single probe (a node process
+ * started by docker exec) can take seconds, and one slow probe must not flap a serving server
+ * out of the proxy. A drain therefore shows as unhealthy about 3 s after SIGUSR2.
+ */
+export const TEST_HEALTHCHECK = { intervalSeconds: 1, timeoutSeconds: 10, startPeriodSeconds: 10, retries: 3 } as const;
 
 function healthcheckLine(test: string[]): string {
   const { intervalSeconds, timeoutSeconds, startPeriodSeconds, retries } = TEST_HEALTHCHECK;
