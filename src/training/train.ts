@@ -1,0 +1,373 @@
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import type { Engine } from '../engine/connection';
+import { InputError, ResourceError, quote } from '../inputs/errors';
+import { formatDuration } from '../inputs/parse';
+import { loadMetricsFile, metricsToJson, type Metrics } from '../metrics/file';
+import { describeGpu, probeGpus, type GpuRecord } from '../gpu/probe';
+import { gpuEnvironment, selectGpus, type GpuRequest, type SkippedGpu } from '../gpu/select';
+import { StallDetector, TelemetrySampler, type GpuStats, type Stall, type TelemetryPoint } from '../gpu/telemetry';
+import type { RunContext } from '../runtime/context';
+import { checkModelFolder, gpuSummary, provenanceRecord, roundSeconds, writeProvenance, type GpuSummary, type ModelCheck } from './artifacts';
+import { restoreTrainingCache, saveTrainingCache, type CachePlan, type CacheRestore, type CacheSave } from './cache';
+import type { Cancellation } from './cancellation';
+import { superviseContainer, type ContainerOutcome } from './container';
+import { superviseCommand, type CommandOutcome, type SupervisedCommand } from './supervise';
+
+/** What the action asked for, parsed and checked. */
+export interface TrainPlan {
+  command: string;
+  containerImage?: string;
+  /** GITHUB_WORKSPACE: the folder a container gets mounted. */
+  workspace: string;
+  /** Absolute; the command runs here and relative paths below start here. */
+  workingDirectory: string;
+  gpus: GpuRequest;
+  minFreeMemoryMiB?: number;
+  /** As the user wrote them (relative to the working directory, or absolute). */
+  modelPath: string;
+  metricsFile: string;
+  cache?: CachePlan;
+  timeoutMs?: number;
+  /** 0 turns telemetry off. */
+  telemetryIntervalMs: number;
+}
+
+export interface TrainLog {
+  info(message: string): void;
+  warning(message: string): void;
+}
+
+export interface TrainDeps {
+  log: TrainLog;
+  context: RunContext;
+  env: NodeJS.ProcessEnv;
+  cancellation: Cancellation;
+  /** For the script file; RUNNER_TEMP on a runner. */
+  tempDir?: string;
+  connectEngine: () => Promise<Engine>;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+/** SIGTERM to SIGKILL at the timeout: time for a checkpoint. */
+export const TIMEOUT_GRACE_MS = 10_000;
+/** On cancellation the runner kills the action ~10 s after its SIGINT, so training gets less. */
+export const CANCEL_GRACE_MS = 5_000;
+/** A worked GPU idle for this many samples in a row is reported as stalled (100 s at the default 5 s). */
+export const STALL_WINDOW_SAMPLES = 20;
+
+export interface TrainReport {
+  plan: TrainPlan;
+  /** Paths relative to the workspace, for messages and the summary. */
+  shownModelPath: string;
+  shownMetricsFile: string;
+  modelPath: string;
+  metricsFile: string;
+  metrics?: Metrics;
+  model?: ModelCheck;
+  startedAt?: Date;
+  finishedAt?: Date;
+  durationSeconds?: number;
+  imageId?: string;
+  found: GpuRecord[];
+  chosen: GpuRecord[];
+  skipped: SkippedGpu[];
+  stats: GpuStats[];
+  gpus: GpuSummary[];
+  series: TelemetryPoint[];
+  stalls: Stall[];
+  telemetryFailures: number;
+  cacheRestore?: CacheRestore;
+  cacheSave?: CacheSave;
+  provenancePath?: string;
+}
+
+/** Training failed; carries what is known so far, so the summary can still show the GPUs. */
+export class TrainingError extends Error {
+  override readonly name = 'TrainingError';
+  constructor(
+    message: string,
+    readonly report: TrainReport,
+  ) {
+    super(message);
+  }
+}
+
+/** Variables of the action process that a `run:` step never sees: inputs and runtime credentials. */
+const ACTION_ONLY = /^(INPUT_|STATE_|ACTIONS_RUNTIME_|ACTIONS_ID_TOKEN_REQUEST_|ACTIONS_CACHE_URL$|ACTIONS_RESULTS_URL$)/;
+
+/** Host mode: the step's environment, as a `run:` step would have it, plus the GPU selection. */
+export function hostEnvironment(env: NodeJS.ProcessEnv, chosen: GpuRecord[]): NodeJS.ProcessEnv {
+  const result: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(env)) if (!ACTION_ONLY.test(key) && value !== undefined) result[key] = value;
+  return { ...result, PYTHONUNBUFFERED: env.PYTHONUNBUFFERED ?? '1', ...gpuEnvironment(chosen, 'host') };
+}
+
+/** Runner variables that describe the run and mean the same inside a container; host paths do not. */
+const HOST_PATHS = new Set(['GITHUB_ENV', 'GITHUB_OUTPUT', 'GITHUB_PATH', 'GITHUB_STATE', 'GITHUB_STEP_SUMMARY', 'GITHUB_EVENT_PATH', 'GITHUB_TOKEN']);
+
+/**
+ * Container mode: only the run's description crosses into the image (CI, GITHUB_* context,
+ * RUNNER_OS/ARCH/NAME), never the runner host's PATH, virtualenvs, library paths or runtime tokens.
+ */
+export function containerEnvironment(env: NodeJS.ProcessEnv, chosen: GpuRecord[], workspace: string): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (key === 'CI' || (key.startsWith('GITHUB_') && !HOST_PATHS.has(key)) || ['RUNNER_OS', 'RUNNER_ARCH', 'RUNNER_NAME'].includes(key)) result[key] = value;
+  }
+  return { ...result, GITHUB_WORKSPACE: workspace, PYTHONUNBUFFERED: '1', ...gpuEnvironment(chosen, 'container') };
+}
+
+function inside(folder: string, path: string): boolean {
+  const rel = relative(folder, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+function shown(workspace: string, path: string): string {
+  return inside(workspace, path) ? relative(workspace, path).split(sep).join('/') || '.' : path;
+}
+
+/** Checks of the plan against the file system, before anything runs. */
+export function checkPlan(plan: TrainPlan): void {
+  let info;
+  try {
+    info = statSync(plan.workingDirectory);
+  } catch {
+    throw new InputError('working-directory', `${quote(plan.workingDirectory)} does not exist`);
+  }
+  if (!info.isDirectory()) throw new InputError('working-directory', `${quote(plan.workingDirectory)} is not a folder`);
+  if (plan.containerImage !== undefined) {
+    // Only the workspace is mounted into the container.
+    if (!inside(plan.workspace, plan.workingDirectory)) {
+      throw new InputError('working-directory', `must be inside the workspace (${plan.workspace}) with container-image, the only folder mounted; got ${quote(plan.workingDirectory)}`);
+    }
+    for (const [name, path] of [
+      ['model-path', plan.modelPath],
+      ['metrics-file', plan.metricsFile],
+      ...(plan.cache?.paths ?? []).map((p) => ['cache-path', p]),
+    ] as const) {
+      if (path.startsWith('~') || !inside(plan.workspace, resolve(plan.workingDirectory, path))) {
+        throw new InputError(name, `must be inside the workspace (${plan.workspace}) with container-image, the only folder mounted; got ${quote(path)}`);
+      }
+    }
+  }
+}
+
+export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainReport> {
+  const { log, cancellation } = deps;
+  const modelPath = resolve(plan.workingDirectory, plan.modelPath);
+  const metricsFile = resolve(plan.workingDirectory, plan.metricsFile);
+  const report: TrainReport = {
+    plan,
+    modelPath,
+    metricsFile,
+    shownModelPath: shown(plan.workspace, modelPath),
+    shownMetricsFile: shown(plan.workspace, metricsFile),
+    found: [],
+    chosen: [],
+    skipped: [],
+    stats: [],
+    gpus: [],
+    series: [],
+    stalls: [],
+    telemetryFailures: 0,
+  };
+  const fail = (message: string) => new TrainingError(message, report);
+  const checkCancelled = (phase: string) => {
+    if (cancellation.requested) throw fail(`Training was cancelled (${cancellation.signal} received) ${phase}`);
+  };
+
+  checkPlan(plan);
+  const engine = plan.containerImage !== undefined ? await deps.connectEngine() : undefined;
+
+  if (plan.gpus.kind !== 'none') {
+    report.found = await probeGpus({ env: deps.env });
+    const selection = selectGpus(plan.gpus, report.found, plan.minFreeMemoryMiB);
+    report.chosen = selection.chosen;
+    report.skipped = selection.skipped;
+    log.info(`GPUs: using ${selection.chosen.map(describeGpu).join('; ')}`);
+    for (const { gpu, reason } of selection.skipped) log.info(`GPUs: not using ${describeGpu(gpu)}: ${reason}`);
+  } else {
+    log.info('GPUs: none asked for; nvidia-smi not consulted, CUDA_VISIBLE_DEVICES is empty');
+  }
+  checkCancelled('before training started');
+
+  if (plan.cache) {
+    report.cacheRestore = await restoreTrainingCache(plan.cache, plan.workingDirectory, log.warning);
+    if (report.cacheRestore.status === 'hit' || report.cacheRestore.status === 'partial') log.info(`Cache: restored ${report.cacheRestore.key}`);
+    if (report.cacheRestore.status === 'miss') log.info(`Cache: nothing saved yet under ${plan.cache.key} or its prefixes`);
+  }
+  checkCancelled('before training started');
+
+  const detector = new StallDetector(report.chosen, STALL_WINDOW_SAMPLES);
+  const sampler =
+    report.chosen.length > 0 && plan.telemetryIntervalMs > 0
+      ? new TelemetrySampler({
+          gpus: report.chosen,
+          intervalMs: plan.telemetryIntervalMs,
+          onPoint: (point) => {
+            for (const stall of detector.add(point)) {
+              report.stalls.push(stall);
+              const gpu = report.chosen.find((g) => g.uuid === stall.uuid)!;
+              log.warning(
+                `GPU ${gpu.index} (${gpu.name}) has been at 0% utilisation for ${formatDuration(stall.toMs - stall.fromMs + plan.telemetryIntervalMs)} (${stall.samples} samples since ${formatDuration(stall.fromMs)} into the run): training may be stalled (a hung data loader, a deadlock, a collective waiting on another rank)`,
+              );
+            }
+          },
+          onError: (message) => log.warning(`GPU telemetry: a sample failed, sampling continues: ${message}`),
+        })
+      : undefined;
+
+  const timeoutGraceMs = TIMEOUT_GRACE_MS;
+  const cancelGraceMs = CANCEL_GRACE_MS;
+  let supervised: SupervisedCommand & { outcome: Promise<CommandOutcome | ContainerOutcome> };
+  if (engine && plan.containerImage !== undefined) {
+    const uid = process.getuid?.();
+    const gid = process.getgid?.();
+    const env = containerEnvironment(deps.env, report.chosen, plan.workspace);
+    if (uid !== undefined && uid !== 0) env.HOME = '/tmp';
+    const runId = deps.context.runId || 'local';
+    supervised = superviseContainer({
+      engine,
+      image: plan.containerImage,
+      script: plan.command,
+      workspace: plan.workspace,
+      cwd: plan.workingDirectory,
+      env,
+      gpus: report.chosen,
+      name: `train-to-serve-train-${runId}-${randomBytes(4).toString('hex')}`,
+      labels: {
+        'train-to-serve.role': 'training',
+        'train-to-serve.git-sha': deps.context.sha,
+        ...(deps.context.runUrl ? { 'train-to-serve.run-url': deps.context.runUrl } : {}),
+      },
+      user: uid !== undefined && gid !== undefined ? `${uid}:${gid}` : undefined,
+      shmSizeBytes: Math.floor(totalmem() / 2),
+      timeoutMs: plan.timeoutMs,
+      timeoutGraceMs,
+      cancelGraceMs,
+      stdout: deps.stdout ?? process.stdout,
+      stderr: deps.stderr ?? process.stderr,
+      log: log.info,
+      dockerConfigDir: deps.env.DOCKER_CONFIG,
+    });
+  } else {
+    supervised = superviseCommand({
+      script: plan.command,
+      cwd: plan.workingDirectory,
+      env: hostEnvironment(deps.env, report.chosen),
+      timeoutMs: plan.timeoutMs,
+      timeoutGraceMs,
+      cancelGraceMs,
+      tempDir: deps.tempDir,
+    });
+  }
+  const unsubscribe = cancellation.subscribe((_signal, count) => {
+    if (count === 1) supervised.stop({ reason: 'cancelled', signal: cancellation.signal });
+    else supervised.kill();
+  });
+  if (cancellation.requested) supervised.stop({ reason: 'cancelled', signal: cancellation.signal });
+
+  let outcome: CommandOutcome | ContainerOutcome;
+  try {
+    outcome = await supervised.outcome;
+  } catch (error) {
+    throw fail(error instanceof Error ? error.message : String(error));
+  } finally {
+    unsubscribe();
+    await sampler?.stop();
+    if (sampler) {
+      report.stats = sampler.recorder.summary();
+      report.series = sampler.recorder.timeSeries();
+      report.telemetryFailures = sampler.failures;
+    } else {
+      report.stats = report.chosen.map((gpu) => ({ ...gpu, peakMemoryMiB: null, meanUtilizationPercent: null, samples: 0 }));
+    }
+    report.gpus = gpuSummary(report.stats);
+  }
+  report.startedAt = outcome.startedAt;
+  report.finishedAt = outcome.finishedAt;
+  report.durationSeconds = roundSeconds(outcome.finishedAt.getTime() - outcome.startedAt.getTime());
+  if ('imageId' in outcome) report.imageId = (outcome as ContainerOutcome).imageId;
+  const took = formatDuration(outcome.finishedAt.getTime() - outcome.startedAt.getTime());
+
+  for (const idle of detector.neverUsed()) {
+    const gpu = report.chosen.find((g) => g.uuid === idle.uuid)!;
+    log.warning(`GPU ${gpu.index} (${gpu.name}) reported 0% utilisation in all ${idle.samples} samples: the training never used it (running on the CPU, or on fewer GPUs than it was given?)`);
+  }
+  if (outcome.leftovers.length > 0) {
+    log.warning(
+      `The training command exited but left ${outcome.leftovers.length} process${outcome.leftovers.length === 1 ? '' : 'es'} running (${outcome.leftovers.map((p) => `${p.pid} ${p.command}`).join(', ')}); they were stopped`,
+    );
+  }
+
+  if (outcome.stoppedBy) {
+    const processes = outcome.stopped.length > 0 ? ` and the ${outcome.stopped.length} process${outcome.stopped.length === 1 ? '' : 'es'} it ran` : '';
+    if (outcome.stoppedBy.reason === 'timeout') {
+      throw fail(
+        `Training exceeded timeout-minutes (${formatDuration(plan.timeoutMs ?? 0)}): stopped the training command${processes} after ${took} (SIGTERM, then SIGKILL after ${formatDuration(timeoutGraceMs)})`,
+      );
+    }
+    throw fail(`Training was cancelled (${outcome.stoppedBy.signal ?? 'cancellation'} received): stopped the training command${processes} after ${took}`);
+  }
+  if ('oomKilled' in outcome && (outcome as ContainerOutcome).oomKilled) {
+    throw fail(`Training container ran out of memory and was killed by the kernel after ${took} (exit code ${outcome.exitCode})`);
+  }
+  if (outcome.signal) {
+    const hint = outcome.signal === 'SIGKILL' ? ' (the kernel’s out-of-memory killer sends SIGKILL when the runner runs out of memory)' : '';
+    throw fail(`Training command was killed by ${outcome.signal} after ${took}${hint}`);
+  }
+  if (outcome.exitCode !== 0) throw fail(`Training command failed with exit code ${outcome.exitCode} after ${took}`);
+
+  try {
+    report.model = await checkModelFolder(modelPath, report.shownModelPath);
+    report.metrics = await loadMetricsFile(metricsFile);
+  } catch (error) {
+    throw fail(error instanceof Error ? error.message : String(error));
+  }
+  // Self-hosted runners keep their workspace between jobs: a model left by an earlier run passes
+  // the checks above, so say when nothing in it is from this run.
+  const slackMs = 2_000;
+  if (report.model.newestMs < outcome.startedAt.getTime() - slackMs) {
+    log.warning(
+      `Nothing in model path "${report.shownModelPath}" was written by this run (newest file from ${new Date(report.model.newestMs).toISOString()}, training started ${outcome.startedAt.toISOString()}): is it a model left by an earlier run?`,
+    );
+  }
+  const metricsTime = statSync(metricsFile).mtimeMs;
+  if (metricsTime < outcome.startedAt.getTime() - slackMs) {
+    log.warning(`Metrics file "${report.shownMetricsFile}" was not written by this run (last changed ${new Date(metricsTime).toISOString()}): are these an earlier run's metrics?`);
+  }
+
+  if (plan.cache && report.cacheRestore) {
+    report.cacheSave = await saveTrainingCache(plan.cache, report.cacheRestore, plan.workingDirectory, log.warning);
+    if (report.cacheSave.status === 'saved') log.info(`Cache: saved ${report.cacheSave.key}`);
+  }
+
+  const record = provenanceRecord({
+    context: deps.context,
+    command: plan.command,
+    containerImage: plan.containerImage !== undefined && report.imageId ? { reference: plan.containerImage, id: report.imageId } : undefined,
+    workingDirectory: shown(plan.workspace, plan.workingDirectory),
+    startedAt: outcome.startedAt,
+    finishedAt: outcome.finishedAt,
+    gpus: report.gpus,
+    metricsFile: report.shownMetricsFile,
+    metrics: metricsToJson(report.metrics),
+    cache: plan.cache
+      ? {
+          key: plan.cache.key,
+          restoredFrom: report.cacheRestore?.status === 'hit' || report.cacheRestore?.status === 'partial' ? report.cacheRestore.key : undefined,
+        }
+      : undefined,
+  });
+  try {
+    report.provenancePath = await writeProvenance(modelPath, record);
+  } catch (error) {
+    throw fail(new ResourceError(`Model path "${report.shownModelPath}"`, `cannot write training.json: ${error instanceof Error ? error.message : String(error)}`).message);
+  }
+  return report;
+}
