@@ -146,25 +146,36 @@ export interface RunOptions {
 /** Run nvidia-smi once with the query arguments. Never rejects: failures come back in the result. */
 export function runNvidiaSmi({ command = 'nvidia-smi', timeoutMs = 30_000, env = process.env, onSpawn }: RunOptions = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
-    const child = spawn(command, QUERY_ARGS, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    // Its own process group, so a kill reaches anything it started (a wrapper script's children too).
+    const child = spawn(command, QUERY_ARGS, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
+    let settled = false;
+    const finish = (result: CommandResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const kill = () => {
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    };
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      kill();
+      // Whatever still holds its output pipes must not hold the answer up.
+      setTimeout(() => finish({ exitCode: null, stdout, stderr, timedOut }), 1_000).unref();
     }, timeoutMs);
-    onSpawn?.(() => child.kill('SIGKILL'));
+    onSpawn?.(kill);
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve({ exitCode: null, stdout, stderr: stderr || error.message, notFound: error.code === 'ENOENT' });
-    });
-    child.on('close', (exitCode) => {
-      clearTimeout(timer);
-      resolve({ exitCode, stdout, stderr, timedOut });
-    });
+    child.on('error', (error: NodeJS.ErrnoException) => finish({ exitCode: null, stdout, stderr: stderr || error.message, notFound: error.code === 'ENOENT' }));
+    child.on('close', (exitCode) => finish({ exitCode, stdout, stderr, timedOut }));
   });
 }
 

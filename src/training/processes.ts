@@ -108,8 +108,8 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 
 /** Send a signal to the whole run: its group, then each process found by the other nets. */
 export function signalRun(run: RunIdentity, sig: NodeJS.Signals): ProcessInfo[] {
-  signal(-run.pgid, sig);
   const found = hasProcFs() ? findRunProcesses(run) : [];
+  signal(-run.pgid, sig);
   for (const p of found) signal(p.pid, sig);
   return found;
 }

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { repoRoot } from '../support/action-runner';
@@ -20,8 +20,8 @@ export interface FakeNvidiaSmi {
   calls(): string[];
   /** How many calls began while another call was still running. */
   overlaps(): number;
-  /** True while a call is running. */
-  running(): boolean;
+  /** Pids of fake nvidia-smi processes alive now (a call killed mid-way leaves none). */
+  running(): number[];
 }
 
 export interface FakeOptions {
@@ -57,7 +57,7 @@ exit ${exitCode}
     path: `${binDir}${delimiter}${pathWithoutNvidiaSmi()}`,
     calls: () => read('calls').split('\n').filter((line) => line !== ''),
     overlaps: () => read('overlaps').split('\n').filter((line) => line !== '').length,
-    running: () => existsSync(join(state, 'lock')),
+    running: () => processesRunning(binDir),
   };
 }
 
@@ -76,4 +76,20 @@ export function fixtureFrames(fixture: string): string[] {
     .map((frame) => frame.trim())
     .filter((frame) => frame !== '')
     .map((frame) => `${frame}\n`);
+}
+
+/** Live processes whose command line mentions `needle`, read from /proc. */
+export function processesRunning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) pids.push(Number(entry));
+    } catch {
+      // Exited while we looked.
+    }
+  }
+  return pids;
 }
