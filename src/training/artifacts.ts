@@ -83,16 +83,19 @@ export interface GpuSummary {
   memoryTotalMiB: number | null;
   peakMemoryMiB: number | null;
   meanUtilizationPercent: number | null;
+  /** Telemetry samples the two figures above come from. */
+  samples: number;
 }
 
 export function gpuSummary(stats: GpuStats[]): GpuSummary[] {
-  return stats.map(({ index, uuid, name, memoryTotalMiB, peakMemoryMiB, meanUtilizationPercent }) => ({
+  return stats.map(({ index, uuid, name, memoryTotalMiB, peakMemoryMiB, meanUtilizationPercent, samples }) => ({
     index,
     uuid,
     name,
     memoryTotalMiB,
     peakMemoryMiB,
     meanUtilizationPercent,
+    samples,
   }));
 }
 

@@ -1,0 +1,296 @@
+import { describe, expect, it } from 'vitest';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { failureMessage, repoRoot, runAction, startAction, type ActionRunResult } from '../support/action-runner';
+import { waitFor } from '../support/ports';
+import { parseGpuCsv, QUERY_ARGS } from '../../src/gpu/probe';
+import { fakeNvidiaSmi, fixtureFrames, pathWithoutNvidiaSmi } from '../gpu/fake-nvidia-smi';
+import { isAlive, leakyProcesses, pidsIn } from '../training/process-check';
+
+/**
+ * The train bundle started the way the runner starts it, with a real training script (logistic
+ * regression by gradient descent, a few seconds of CPU work) and a stand-in nvidia-smi on PATH.
+ */
+
+function workspace(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tts-train-ws-'));
+  copyFileSync(join(repoRoot, 'test/training/scripts/train.mjs'), join(dir, 'train.mjs'));
+  return dir;
+}
+
+const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+const warnings = (result: ActionRunResult) => result.annotations.filter((a) => a.level === 'warning').map((a) => a.message);
+
+describe('train: a run on a shared GPU runner', () => {
+  it('trains on the free GPUs, samples them without overlap, and records outputs, provenance and a summary', async () => {
+    const fake = fakeNvidiaSmi({ fixture: 'busy-four-a100-40gb-training.series', delaySeconds: 0.05 });
+    const ws = workspace();
+    const result = await runAction('train', {
+      workspace: ws,
+      inputs: { run: 'node train.mjs --seconds 2 --env-out env.json', gpus: '2', 'min-free-memory': '30000', 'telemetry-interval': '0.2' },
+      env: { PATH: fake.path },
+      event: { name: 'pull_request', payload: { pull_request: { number: 7, head: { sha: 'a'.repeat(40), repo: { full_name: 'acme/iris' } }, base: { repo: { full_name: 'acme/iris' } } } } },
+    });
+    expect(failureMessage(result), result.log).toBeUndefined();
+    expect(result.exitCode).toBe(0);
+
+    // The two idle GPUs, for the training process, in the order nvidia-smi numbers them.
+    const seen = json(join(ws, 'env.json'));
+    expect(seen).toMatchObject({ CUDA_VISIBLE_DEVICES: '0,3', CUDA_DEVICE_ORDER: 'PCI_BUS_ID', PYTHONUNBUFFERED: '1', inputs: [], cwd: ws });
+    expect(result.log).toContain('GPUs: not using 1 NVIDIA A100-SXM4-40GB (2749 of 40960 MiB free, 100% busy): only 2749 MiB free, below min-free-memory 30000 MiB');
+    // Output streamed into the step's log as it was printed.
+    expect(result.log).toMatch(/trained \d+ epochs: accuracy 0\.9\d\d/);
+
+    expect(result.outputs['model-path']).toBe(join(ws, 'model'));
+    expect(result.outputs['metrics-file']).toBe(join(ws, 'metrics.json'));
+    const metrics = JSON.parse(result.outputs.metrics!);
+    expect(metrics).toEqual(expect.objectContaining({ 'eval.samples': 800 }));
+    expect(metrics.accuracy).toBeGreaterThan(0.9);
+    expect(Number(result.outputs['duration-seconds'])).toBeGreaterThanOrEqual(2);
+    expect(Number(result.outputs['duration-seconds'])).toBeLessThan(10);
+
+    // Telemetry: one nvidia-smi at a time, each sample the next recorded answer.
+    expect(fake.overlaps()).toBe(0);
+    expect(fake.running()).toEqual([]);
+    expect(new Set(fake.calls())).toEqual(new Set([QUERY_ARGS.join(' ')]));
+    const summary = JSON.parse(result.outputs['gpu-summary']!) as { index: number; uuid: string; peakMemoryMiB: number; meanUtilizationPercent: number; samples: number }[];
+    expect(summary.map((gpu) => gpu.index)).toEqual([0, 3]);
+    const frames = fixtureFrames('busy-four-a100-40gb-training.series').map(parseGpuCsv);
+    for (const gpu of summary) {
+      expect(gpu.samples).toBeGreaterThanOrEqual(5);
+      const rows = frames.slice(1, gpu.samples + 1).map((frame) => frame.find((row) => row.uuid === gpu.uuid)!);
+      expect(gpu.peakMemoryMiB).toBe(Math.max(...rows.map((row) => row.memoryUsedMiB!)));
+      expect(gpu.meanUtilizationPercent).toBe(Math.round((rows.reduce((sum, row) => sum + row.utilizationPercent!, 0) / rows.length) * 10) / 10);
+    }
+
+    const record = json(join(ws, 'model/training.json'));
+    expect(record).toMatchObject({
+      schema: 'train-to-serve/training/v1',
+      repository: 'acme/iris',
+      commit: '0123456789abcdef0123456789abcdef01234567',
+      ref: 'refs/heads/main',
+      pullRequest: { number: 7, headSha: 'a'.repeat(40) },
+      runUrl: 'https://github.com/acme/iris/actions/runs/4242',
+      command: 'node train.mjs --seconds 2 --env-out env.json',
+      workingDirectory: '.',
+      metricsFile: 'metrics.json',
+      metrics,
+      gpus: summary.map((gpu) => expect.objectContaining({ uuid: gpu.uuid, name: 'NVIDIA A100-SXM4-40GB', memoryTotalMiB: 40960, peakMemoryMiB: gpu.peakMemoryMiB })),
+    });
+    expect(record.durationSeconds).toBe(Number(result.outputs['duration-seconds']));
+    expect(Date.parse(record.finishedAt) - Date.parse(record.startedAt)).toBeGreaterThanOrEqual(2000);
+
+    expect(result.summary).toContain('## ✅ Training finished');
+    expect(result.summary).toContain(`| 3 | NVIDIA A100-SXM4-40GB | \`${summary[1]!.uuid}\` |`);
+    expect(result.summary).toMatch(/```mermaid\nxychart-beta\n {2}title "GPU utilisation \(%\)"/);
+    expect(result.summary).toContain('| accuracy |');
+    expect(result.summary).toContain('provenance in `model/training.json`');
+  });
+
+  it('warns when a GPU that was working sits at 0% for a long stretch', async () => {
+    const fake = fakeNvidiaSmi({ fixture: 'stalled-two-h100-pcie.series', delaySeconds: 0.02 });
+    const ws = workspace();
+    const result = await runAction('train', {
+      workspace: ws,
+      inputs: { run: 'node train.mjs --seconds 4.5', 'telemetry-interval': '0.1' },
+      env: { PATH: fake.path },
+    });
+    expect(result.exitCode, result.log).toBe(0);
+    const stalls = warnings(result).filter((w) => w.includes('0% utilisation'));
+    expect(stalls.map((w) => w.slice(0, 'GPU 0 (NVIDIA H100 PCIe) has been at 0% utilisation'.length)).sort()).toEqual([
+      'GPU 0 (NVIDIA H100 PCIe) has been at 0% utilisation',
+      'GPU 1 (NVIDIA H100 PCIe) has been at 0% utilisation',
+    ]);
+    expect(stalls[0]).toContain('training may be stalled');
+    expect(result.summary).toContain('> ⚠️ GPU 0 was idle (0%) for 20 samples');
+  });
+});
+
+describe('train: GPU checks fail before training starts', () => {
+  it.each([
+    [
+      'fewer GPUs than asked',
+      { fixture: 'one-a100-80gb.csv' },
+      { gpus: '2' },
+      'GPUs: asked for 2 GPUs, but this runner has only 1; found 1 GPU: 0 NVIDIA A100-SXM4-80GB (81920 of 81920 MiB free, 0% busy)',
+    ],
+    [
+      'every GPU busy',
+      { fixture: 'busy-four-a100-40gb.csv' },
+      { 'min-free-memory': '50000' },
+      'GPUs: asked for all GPUs with at least 50000 MiB free, but none qualifies; found 4 GPUs: 0 NVIDIA A100-SXM4-40GB (40956 of 40960 MiB free, 0% busy); 1 NVIDIA A100-SXM4-40GB (2749 of 40960 MiB free, 100% busy)',
+    ],
+    [
+      'a GPU id the runner does not have',
+      { fixture: 'eight-h100-80gb.csv' },
+      { gpus: '3,9' },
+      'GPUs: asked for GPUs 3, 9, but this runner has no GPU 9; found 8 GPUs: 0 NVIDIA H100 80GB HBM3',
+    ],
+    [
+      'the driver not loaded',
+      { fixture: 'driver-not-loaded.txt', exitCode: 9 },
+      {},
+      "nvidia-smi: failed (exit code 9: the NVIDIA driver is not loaded): NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA driver is installed and running.",
+    ],
+    [
+      'no devices',
+      { fixture: 'no-devices.txt', exitCode: 6 },
+      { gpus: '1' },
+      'nvidia-smi: failed (exit code 6: no GPU was found): No devices were found',
+    ],
+  ])('%s', async (_, fakeOptions, inputs, message) => {
+    const fake = fakeNvidiaSmi(fakeOptions);
+    const ws = workspace();
+    const result = await runAction('train', { workspace: ws, inputs: { run: 'node train.mjs --seconds 0.2 --env-out env.json', ...inputs }, env: { PATH: fake.path } });
+    expect(result.exitCode).toBe(1);
+    expect(failureMessage(result)).toContain(message);
+    expect(existsSync(join(ws, 'env.json'))).toBe(false);
+    expect(fake.calls()).toHaveLength(1);
+  });
+
+  it('gpus: all (the default) on a runner without nvidia-smi fails and says so', async () => {
+    const ws = workspace();
+    const result = await runAction('train', { workspace: ws, inputs: { run: 'node train.mjs --seconds 0.2 --env-out env.json' }, env: { PATH: pathWithoutNvidiaSmi() } });
+    expect(result.exitCode).toBe(1);
+    expect(failureMessage(result)).toBe('nvidia-smi: is not on PATH: this runner has no NVIDIA driver tools installed');
+    expect(existsSync(join(ws, 'env.json'))).toBe(false);
+  });
+
+  it('gpus: none never runs nvidia-smi and hides the GPUs from the training', async () => {
+    const fake = fakeNvidiaSmi({ fixture: 'eight-h100-80gb.csv' });
+    const ws = workspace();
+    mkdirSync(join(ws, 'sub'));
+    copyFileSync(join(ws, 'train.mjs'), join(ws, 'sub/train.mjs'));
+    const result = await runAction('train', {
+      workspace: ws,
+      inputs: { run: 'node train.mjs --seconds 0.3 --env-out env.json', gpus: 'none', 'working-directory': 'sub' },
+      env: { PATH: fake.path },
+    });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(fake.calls()).toEqual([]);
+    expect(json(join(ws, 'sub/env.json'))).toMatchObject({ CUDA_VISIBLE_DEVICES: '', cwd: join(ws, 'sub') });
+    expect(result.outputs['model-path']).toBe(join(ws, 'sub/model'));
+    expect(JSON.parse(result.outputs['gpu-summary']!)).toEqual([]);
+    expect(json(join(ws, 'sub/model/training.json'))).toMatchObject({ workingDirectory: 'sub', metricsFile: 'sub/metrics.json', gpus: [] });
+    expect(result.summary).toContain('- **GPUs** none (`gpus: none`)');
+  });
+});
+
+describe('train: limits and cancellation leave no process behind', () => {
+  it('kills the training and everything it started at the timeout', async () => {
+    const ws = workspace();
+    const pidFile = join(ws, 'pids');
+    const started = Date.now();
+    const result = await runAction('train', {
+      workspace: ws,
+      inputs: { run: `${leakyProcesses(pidFile)}\nnode train.mjs --seconds 1000`, gpus: 'none', 'timeout-minutes': '0.05' },
+    });
+    expect(result.exitCode).toBe(1);
+    expect(failureMessage(result)).toMatch(/^Training exceeded timeout-minutes \(3s\): stopped the training command and the \d+ processes it ran after 3s \(SIGTERM, then SIGKILL after 10s\)$/);
+    const pids = pidsIn(pidFile);
+    expect(pids).toHaveLength(7);
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(result.summary).toContain('## ❌ Training failed');
+  });
+
+  it('forwards cancellation: SIGTERM to the action stops the training group, SIGKILL after the grace period, and the step fails', async () => {
+    const fake = fakeNvidiaSmi({ fixture: 'one-a100-80gb.csv', delaySeconds: 0.1 });
+    const ws = workspace();
+    const pidFile = join(ws, 'pids');
+    const { child, result } = startAction('train', {
+      workspace: ws,
+      inputs: { run: `${leakyProcesses(pidFile, { ignoreTerm: true })}\nnode train.mjs --seconds 1000`, 'telemetry-interval': '0.1' },
+      env: { PATH: fake.path },
+    });
+    await waitFor('the training to start its processes', async () => pidsIn(pidFile).length === 7 && fake.calls().length >= 3, 20_000);
+    const cancelledAt = Date.now();
+    child.kill('SIGTERM');
+    const run = await result;
+    const took = Date.now() - cancelledAt;
+    expect(run.exitCode).toBe(1);
+    expect(run.log).toContain('Received SIGTERM: stopping the training');
+    expect(failureMessage(run)).toMatch(/^Training was cancelled \(SIGTERM received\): stopped the training command and the \d+ processes it ran after \d+s$/);
+    // They ignored SIGTERM: SIGKILL came after the 5 s grace, well before the runner's own SIGKILL.
+    expect(took).toBeGreaterThanOrEqual(5_000);
+    expect(took).toBeLessThan(9_000);
+    expect(pidsIn(pidFile).filter(isAlive)).toEqual([]);
+    expect(fake.running()).toEqual([]);
+    expect(fake.overlaps()).toBe(0);
+    expect(run.summary).toContain('## ❌ Training failed');
+    expect(run.summary).toContain('| 0 | NVIDIA A100-SXM4-80GB |');
+  });
+
+  it('stops processes a successful training left running, with a warning', async () => {
+    const ws = workspace();
+    const result = await runAction('train', {
+      workspace: ws,
+      inputs: { run: 'sleep 1000 &\necho $! > bg.pid\nnode train.mjs --seconds 0.2', gpus: 'none' },
+    });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(warnings(result)).toEqual([expect.stringMatching(/^The training command exited but left 1 process running \(\d+ sleep\); they were stopped$/)]);
+    expect(isAlive(pidsIn(join(ws, 'bg.pid'))[0]!)).toBe(false);
+  });
+});
+
+describe('train: what the training leaves behind is checked', () => {
+  it.each([
+    ['a failing command', 'node train.mjs --seconds 0.2\nexit 3', /^Training command failed with exit code 3 after \d+ms|^Training command failed with exit code 3 after \ds$/],
+    ['no model', 'node train.mjs --seconds 0.2 --model elsewhere', /^Model path "model": does not exist after training \(.*\/model\): the training command succeeded but wrote no model there$/],
+    ['an empty model folder', 'node train.mjs --seconds 0.2 --model elsewhere && mkdir model', /^Model path "model": is empty after training/],
+    ['a model file instead of a folder', 'node train.mjs --seconds 0.2 --model elsewhere && echo weights > model', /^Model path "model": is a file; it must be a folder holding the model/],
+    ['no metrics', 'node train.mjs --seconds 0.2 --metrics other.json', /^Metrics file ".*\/metrics\.json": does not exist$/],
+    ['broken metrics', 'node train.mjs --seconds 0.2 && echo \'{"accuracy": NaN}\' > metrics.json', /^Metrics file ".*\/metrics\.json": metric "accuracy" is not a finite number \(NaN\)$/],
+  ])('%s fails clearly', async (_, run, message) => {
+    const ws = workspace();
+    const result = await runAction('train', { workspace: ws, inputs: { run, gpus: 'none' } });
+    expect(result.exitCode).toBe(1);
+    expect(failureMessage(result)).toMatch(message);
+    expect(existsSync(join(ws, 'model/training.json'))).toBe(false);
+    expect(result.summary).toContain('## ❌ Training failed');
+  });
+
+  it('warns about a model folder nothing in this run wrote', async () => {
+    const ws = workspace();
+    const result = await runAction('train', { workspace: ws, inputs: { run: 'node train.mjs --seconds 0.2 && touch -d 2020-01-01 model/weights.json', gpus: 'none' } });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(warnings(result)).toEqual([expect.stringContaining('Nothing in model path "model" was written by this run (newest file from 2020-01-01')]);
+  });
+});
+
+describe('train: cache', () => {
+  it('a runner without the cache service: warnings, and the training still runs and passes', async () => {
+    const ws = workspace();
+    const result = await runAction('train', {
+      workspace: ws,
+      inputs: { run: 'mkdir -p data && echo tokens > data/t && node train.mjs --seconds 0.2', gpus: 'none', 'cache-path': 'data', 'cache-key': 'tok-linux-abc' },
+      env: { ACTIONS_CACHE_URL: undefined, ACTIONS_RESULTS_URL: undefined },
+    });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(warnings(result)).toEqual([
+      'Cache not restored: the GitHub Actions cache service is not available to this step (neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set). Training starts without data.',
+      'Cache not saved: the GitHub Actions cache service is not available to this step (neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set).',
+    ]);
+    expect(json(join(ws, 'model/training.json')).cache).toEqual({ key: 'tok-linux-abc' });
+    expect(result.summary).toContain('- **Cache** `data`: not restored:');
+  });
+});
+
+describe('train: bad inputs name the input and run nothing', () => {
+  it.each([
+    [{ run: '' }, 'Input "run": is required: the shell command that trains the model'],
+    [{ gpus: 'two' }, 'Input "gpus": "two" is neither a GPU index nor a GPU UUID'],
+    [{ 'timeout-minutes': '0' }, 'Input "timeout-minutes": must be greater than zero, got 0'],
+    [{ 'telemetry-interval': '0.01' }, 'Input "telemetry-interval": must be 0 (off) or at least 0.1 seconds, got 0.01'],
+    [{ 'working-directory': 'nowhere' }, 'Input "working-directory": "'],
+    [{ 'container-image': 'localhost/x:1', 'working-directory': '..' }, 'Input "working-directory": must be inside the workspace'],
+    [{ 'container-image': 'localhost/x:1', 'model-path': '/srv/models/iris' }, 'Input "model-path": must be inside the workspace'],
+  ])('%j', async (inputs, message) => {
+    const ws = workspace();
+    const result = await runAction('train', { workspace: ws, inputs: { run: 'node train.mjs --seconds 0.2 --env-out env.json', gpus: 'none', ...inputs } });
+    expect(result.exitCode).toBe(1);
+    expect(failureMessage(result)).toContain(message);
+    expect(existsSync(join(ws, 'env.json'))).toBe(false);
+  });
+});
