@@ -174,11 +174,8 @@ export function superviseContainer(options: ContainerCommandOptions): Supervised
           Init: true,
           AutoRemove: false,
           ShmSize: options.shmSizeBytes,
-          // NVIDIA's recommended limits for deep-learning containers.
-          Ulimits: [
-            { Name: 'memlock', Soft: -1, Hard: -1 },
-            { Name: 'stack', Soft: 67108864, Hard: 67108864 },
-          ],
+          // No Ulimits: raising memlock needs privileges some engines lack (the container then
+          // fails to start); the engine's default-ulimits in daemon.json are the place for them.
           DeviceRequests: deviceRequests(options.gpus),
         },
       });
