@@ -108,7 +108,7 @@ describe('TelemetrySampler', () => {
     expect(log.maxActive).toBe(1);
     expect(log.active).toBe(0);
     // Back to back at the pace of the slow command, not piling up at the interval.
-    expect(log.calls).toBeGreaterThanOrEqual(4);
+    expect(log.calls).toBeGreaterThanOrEqual(3);
     expect(log.calls).toBeLessThanOrEqual(8);
   });
 
@@ -117,7 +117,7 @@ describe('TelemetrySampler', () => {
     const sampler = new TelemetrySampler({ gpus: ours, intervalMs: 100, run: delayedRun(5, answer, log) });
     await new Promise((resolve) => setTimeout(resolve, 450));
     await sampler.stop();
-    expect(log.calls).toBeGreaterThanOrEqual(4);
+    expect(log.calls).toBeGreaterThanOrEqual(3);
     expect(log.calls).toBeLessThanOrEqual(6);
     expect(sampler.recorder.summary()[0]!.samples).toBe(log.calls);
   });
