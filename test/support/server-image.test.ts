@@ -1,14 +1,18 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from './action-runner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker } from './docker-cli';
+import { buildImage, docker, ensureNodeBaseImage } from './docker-cli';
 import { waitFor } from './ports';
-import { containerLogs, ensureModelImage, ensureServerImage, irisModel } from './server-image';
+import { SERVER_BUNDLE, containerLogs, ensureModelImage, ensureServerImage, irisModel } from './server-image';
 
 // The images deploy tests start: they must become Docker-healthy, serve, and drain on SIGUSR2
 // (unhealthy while still answering), exactly as the drain protocol in TRAEFIK.md needs.
 const suffix = randomBytes(4).toString('hex');
 const network = `tts-srvimg-${suffix}`;
 const containers: string[] = [];
+const images: string[] = [];
 
 interface Inspect {
   State: { Status: string; ExitCode: number; Health?: { Status: string; Log: { ExitCode: number }[] } };
@@ -39,6 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const name of containers) await docker(['rm', '-f', name]).catch(() => undefined);
+  for (const image of images) await docker(['rmi', image]).catch(() => undefined);
   await docker(['network', 'rm', network]).catch(() => undefined);
 });
 
@@ -112,6 +117,36 @@ describe('prediction server image', () => {
     const health = (await inspect(server.name)).State.Health!;
     expect(health.Status).not.toBe('healthy');
     expect(health.Log.every((entry) => entry.ExitCode === 1)).toBe(true);
+    expect((await predict(server.url)).status).toBe(200);
+  });
+
+  it('has a "slow-start" variant that serves only after its delay', async () => {
+    const image = await ensureModelImage(irisModel(), { behaviour: 'slow-start', startDelayMs: 3000 });
+    const server = await run(image.reference, 'slow');
+    const started = Date.now();
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+    await waitFor('healthy', async () => (await inspect(server.name)).State.Health?.Status === 'healthy', 30_000, 100);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
+    expect((await predict(server.url)).status).toBe(200);
+  });
+
+  it('builds from server/Dockerfile (users\' image) and serves, non-root, with its HEALTHCHECK', async () => {
+    // node:24-slim cannot be pulled here: the node-only base stands in for it; every other line is the user's.
+    const dockerfile = readFileSync(join(repoRoot, 'server/Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^FROM node:24-slim$/m);
+    const base = await ensureNodeBaseImage();
+    const userImage = `localhost/train-to-serve/user-dockerfile:${suffix}`;
+    const withModel = `localhost/train-to-serve/user-dockerfile-model:${suffix}`;
+    images.push(withModel, userImage);
+    await buildImage(userImage, { Dockerfile: dockerfile.replace(/^FROM node:24-slim$/m, `FROM ${base}`), 'dist/server/index.mjs': readFileSync(SERVER_BUNDLE) });
+    await buildImage(withModel, { Dockerfile: `FROM ${userImage}\nCOPY model/ /model/\n`, 'model/model.json': JSON.stringify(irisModel()) });
+    const config = (JSON.parse(await docker(['image', 'inspect', withModel])) as { Config: { User: string; Healthcheck: { Test: string[] }; ExposedPorts: Record<string, unknown>; Env: string[] } }[])[0]!.Config;
+    expect(config.User).toBe('node');
+    expect(config.Healthcheck.Test).toEqual(['CMD', 'node', '/app/index.mjs', '--healthcheck']);
+    expect(Object.keys(config.ExposedPorts)).toEqual(['8080/tcp']);
+    expect(config.Env).toEqual(expect.arrayContaining(['MODEL_DIR=/model', 'PORT=8080']));
+    const server = await run(withModel, 'user');
+    await waitFor('healthy', async () => (await inspect(server.name)).State.Health?.Status === 'healthy', 30_000, 250);
     expect((await predict(server.url)).status).toBe(200);
   });
 });
