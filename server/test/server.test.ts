@@ -160,6 +160,20 @@ describe('readiness', () => {
   });
 });
 
+describe('prediction log switch', () => {
+  it('writes no prediction lines with PREDICTION_LOG=off, and still answers', async () => {
+    const server = await startServer({ PREDICTION_LOG: 'off' });
+    try {
+      expect((await predict(server.url, { instances: [named] })).status).toBe(200);
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      expect(metricValue(text, 'model_server_predict_requests_total{code="200"}')).toBe(1);
+      expect(server.events.filter((e) => e.event === 'prediction')).toEqual([]);
+    } finally {
+      server.kill('SIGKILL');
+    }
+  });
+});
+
 describe('graceful stop', () => {
   function slowRequest(url: string): { response: Promise<{ status: number; connection: string | undefined }>; finish: () => void } {
     const body = JSON.stringify({ instances: [named] });
