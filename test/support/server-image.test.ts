@@ -5,7 +5,7 @@ import { repoRoot } from './action-runner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, docker, ensureNodeBaseImage } from './docker-cli';
 import { waitFor } from './ports';
-import { SERVER_BUNDLE, containerLogs, ensureModelImage, ensureServerImage, irisModel } from './server-image';
+import { ENGINE_WAIT_MS, SERVER_BUNDLE, containerLogs, ensureModelImage, ensureServerImage, irisModel } from './server-image';
 
 // The images deploy tests start: they must become Docker-healthy, serve, and drain on SIGUSR2
 // (unhealthy while still answering), exactly as the drain protocol in TRAEFIK.md needs.
@@ -42,12 +42,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of containers) await docker(['rm', '-f', name]).catch(() => undefined);
-  for (const image of images) await docker(['rmi', image]).catch(() => undefined);
+  if (containers.length) await docker(['rm', '-f', ...containers]).catch(() => undefined);
+  if (images.length) await docker(['rmi', ...images]).catch(() => undefined);
   await docker(['network', 'rm', network]).catch(() => undefined);
 });
 
-describe('prediction server image', () => {
+describe('prediction server image', { timeout: 300_000 }, () => {
   it('is cached by content and declares the health probe, port and command', async () => {
     const first = await ensureServerImage();
     expect(first).toMatch(/^localhost\/train-to-serve\/prediction-server:[0-9a-f]{12}$/);
@@ -68,7 +68,7 @@ describe('prediction server image', () => {
   it('becomes healthy, serves /predict, and after SIGUSR2 turns unhealthy while still answering', async () => {
     const image = await ensureModelImage(irisModel(), { training: { commit: 'abc1234def' } });
     const server = await run(image.reference, 'drain');
-    await waitFor('healthy', async () => (await inspect(server.name)).State.Health?.Status === 'healthy', 20_000, 200);
+    await waitFor('healthy', async () => (await inspect(server.name)).State.Health?.Status === 'healthy', ENGINE_WAIT_MS, 200);
 
     const response = await predict(server.url);
     expect(response.status).toBe(200);
@@ -79,7 +79,7 @@ describe('prediction server image', () => {
     expect(metrics).toContain(`model_server_model_info{name="iris",model_digest="${image.modelDigest}",image_digest="",git_sha="abc1234def",format_version="1"} 1`);
 
     await docker(['kill', '--signal', 'SIGUSR2', server.name]);
-    await waitFor('unhealthy after SIGUSR2', async () => (await inspect(server.name)).State.Health?.Status === 'unhealthy', 15_000, 200);
+    await waitFor('unhealthy after SIGUSR2', async () => (await inspect(server.name)).State.Health?.Status === 'unhealthy', ENGINE_WAIT_MS, 200);
     expect((await fetch(`${server.url}/healthz`)).status).toBe(503);
     expect((await predict(server.url)).status).toBe(200);
 
@@ -102,7 +102,7 @@ describe('prediction server image', () => {
   it('has an "exits" variant that stops at once and says why', async () => {
     const image = await ensureModelImage(irisModel(), { behaviour: 'exits' });
     const server = await run(image.reference, 'exits');
-    await waitFor('exit', async () => (await inspect(server.name)).State.Status === 'exited', 15_000, 200);
+    await waitFor('exit', async () => (await inspect(server.name)).State.Status === 'exited', ENGINE_WAIT_MS, 200);
     expect((await inspect(server.name)).State.ExitCode).toBe(1);
     expect(await containerLogs(server.name)).toMatch(/cannot load the model: \/model\/model\.json: not valid JSON/);
   });
@@ -113,7 +113,7 @@ describe('prediction server image', () => {
     await waitFor('two failed probes', async () => {
       const health = (await inspect(server.name)).State.Health;
       return (health?.Log.length ?? 0) >= 2;
-    }, 15_000, 200);
+    }, ENGINE_WAIT_MS, 200);
     const health = (await inspect(server.name)).State.Health!;
     expect(health.Status).not.toBe('healthy');
     expect(health.Log.every((entry) => entry.ExitCode === 1)).toBe(true);
@@ -125,7 +125,7 @@ describe('prediction server image', () => {
     const server = await run(image.reference, 'slow');
     const started = Date.now();
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
-    await waitFor('healthy', async () => (await inspect(server.name)).State.Health?.Status === 'healthy', 30_000, 100);
+    await waitFor('healthy', async () => (await inspect(server.name)).State.Health?.Status === 'healthy', ENGINE_WAIT_MS, 100);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
     expect((await predict(server.url)).status).toBe(200);
   });
@@ -146,7 +146,7 @@ describe('prediction server image', () => {
     expect(Object.keys(config.ExposedPorts)).toEqual(['8080/tcp']);
     expect(config.Env).toEqual(expect.arrayContaining(['MODEL_DIR=/model', 'PORT=8080']));
     const server = await run(withModel, 'user');
-    await waitFor('healthy', async () => (await inspect(server.name)).State.Health?.Status === 'healthy', 30_000, 250);
+    await waitFor('healthy', async () => (await inspect(server.name)).State.Health?.Status === 'healthy', ENGINE_WAIT_MS, 250);
     expect((await predict(server.url)).status).toBe(200);
   });
 });

@@ -13,6 +13,13 @@ import { DOCKER, buildImage, docker, ensureNodeBaseImage, imageExists } from './
 export const SERVER_BUNDLE = join(repoRoot, 'dist/server/index.mjs');
 
 /**
+ * How long tests wait for an engine-side state (healthy, unhealthy, exited, listed by the proxy):
+ * an upper bound only, polls return as soon as it is reached. Generous because the engine and the
+ * two cores are shared with other suites; under that load a health flip has taken 15 s and more.
+ */
+export const ENGINE_WAIT_MS = 90_000;
+
+/**
  * Health check timings of the test image (server/Dockerfile uses 2 s for users). Three failed
  * probes in a row mark it unhealthy: on a loaded 2-core machine a single probe (a node process
  * started by docker exec) can take seconds, and one slow probe must not flap a serving server

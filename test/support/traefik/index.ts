@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../ports';
+import { ENGINE_WAIT_MS } from '../server-image';
 import type { RouterInfo, ServiceInfo } from './runtime';
 
 /**
@@ -147,7 +148,7 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
     service,
     router: (name) => api<RouterInfo>(`/api/http/routers/${encodeURIComponent(`${name}@docker`)}`),
     serverUrls,
-    async waitForServers(name, urls, timeoutMs = 60_000) {
+    async waitForServers(name, urls, timeoutMs = ENGINE_WAIT_MS) {
       const wanted = [...urls].sort();
       let last: string[] = [];
       await waitFor(

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../docker-cli';
 import { waitFor } from '../ports';
-import { ensureModelImage, irisModel, type ModelImage } from '../server-image';
+import { ENGINE_WAIT_MS, ensureModelImage, irisModel, type ModelImage } from '../server-image';
 import { startTraefikStandIn, type TraefikStandIn } from './index';
 import { startLoad } from './load';
 
@@ -91,12 +91,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([lenient?.stop(), strict?.stop()]);
-  for (let i = 0; i < created.length; i += 10) await docker(['rm', '-f', ...created.slice(i, i + 10)]).catch(() => undefined);
+  if (created.length) await docker(['rm', '-f', ...created]).catch(() => undefined);
   await docker(['network', 'rm', network]).catch(() => undefined);
   await docker(['network', 'rm', otherNetwork]).catch(() => undefined);
 });
 
-describe('Traefik stand-in: Docker provider rules', { timeout: 120_000 }, () => {
+describe('Traefik stand-in: Docker provider rules', { timeout: 300_000 }, () => {
   it('routes a healthy enabled container and serves the API shape of TRAEFIK.md', async () => {
     const a = await run('api', routingLabels('api'));
     const second = await run('api-2', routingLabels('api-2'));
@@ -203,8 +203,9 @@ describe('Traefik stand-in: Docker provider rules', { timeout: 120_000 }, () => 
       expect(answer.status).toBe(200);
       digests.push((JSON.parse(answer.text) as { model: { digest: string } }).model.digest);
     }
-    expect(digests.filter((d) => d === v1.modelDigest)).toHaveLength(5);
-    expect(digests.filter((d) => d === v2.modelDigest)).toHaveLength(5);
+    // Round robin alternates (a reload in between restarts the rotation, as Traefik's does).
+    const alternations = digests.slice(1).filter((digest, i) => digest !== digests[i]).length;
+    expect(alternations).toBeGreaterThanOrEqual(8);
     expect(await lenient.requestCounts('merge')).toEqual({ '200': 10 });
   });
 
@@ -218,11 +219,11 @@ describe('Traefik stand-in: Docker provider rules', { timeout: 120_000 }, () => 
     expect(await lenient.router('conflict')).toBeUndefined();
     expect((await send(lenient, host('conflict'))).status).toBe(404);
     await docker(['rm', '-f', odd.name]);
-    await waitFor('router back', async () => (await lenient.router('conflict'))?.status === 'enabled', 15_000, 50);
+    await waitFor('router back', async () => (await lenient.router('conflict'))?.status === 'enabled', ENGINE_WAIT_MS, 50);
     expect((await send(lenient, host('conflict'))).status).toBe(200);
 
     await run('conflict-lb', routingLabels('conflict', { 'traefik.http.services.conflict.loadbalancer.passhostheader': 'false' }));
-    await waitFor('service deleted', async () => (await lenient.service('conflict')) === undefined, 15_000, 50);
+    await waitFor('service deleted', async () => (await lenient.service('conflict')) === undefined, ENGINE_WAIT_MS, 50);
     const router = await lenient.router('conflict');
     expect(router).toMatchObject({ status: 'disabled', error: ['the service "conflict@docker" does not exist'] });
     expect((await send(lenient, host('conflict'))).status).toBe(404);
@@ -243,7 +244,7 @@ describe('Traefik stand-in: Docker provider rules', { timeout: 120_000 }, () => 
   });
 });
 
-describe('Traefik stand-in: events and timing', { timeout: 120_000 }, () => {
+describe('Traefik stand-in: events and timing', { timeout: 300_000 }, () => {
   it('does not reconfigure on kill or stop: a container keeps its place until it has exited', async () => {
     // PID 1 without a SIGTERM handler ignores SIGTERM, so `docker stop -t 3` leaves it running for 3 s.
     const stubborn = await run('stubborn', routingLabels('stubborn'), { args: ['--no-healthcheck'], command: ['node', '-e', 'setInterval(() => {}, 1000)'] });
@@ -252,7 +253,7 @@ describe('Traefik stand-in: events and timing', { timeout: 120_000 }, () => {
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(await strict.serverUrls('stubborn')).toEqual([stubborn.url]);
     await stopping;
-    await strict.waitForServers('stubborn', [], 5000);
+    await strict.waitForServers('stubborn', []);
   });
 
   it("never applies two configurations less than Traefik's 2 s apart, and holds back changes that come sooner", () => {
@@ -271,14 +272,14 @@ describe('Traefik stand-in: events and timing', { timeout: 120_000 }, () => {
 });
 
 describe('Traefik stand-in: removing a server under load', () => {
-  it('drops requests when a serving container is just stopped, and none when it is drained first (SIGUSR2, unhealthy, gone from the API, then stop)', { timeout: 180_000 }, async () => {
+  it('drops requests when a serving container is just stopped, and none when it is drained first (SIGUSR2, unhealthy, gone from the API, then stop)', { timeout: 300_000 }, async () => {
     const keep = await run('load-keep', routingLabels('load'), { image: v1.reference });
     const stopped = await run('load-stopped', routingLabels('load'), { image: v2.reference });
     await lenient.waitForServers('load', [keep.url, stopped.url]);
 
     // A plain `docker stop`: the proxy keeps sending requests to the server until its `die` event is applied.
     let load = startLoad({ url: lenient.webUrl, host: host('load'), concurrency: 6 });
-    await waitFor('traffic on both servers', async () => Object.keys(load.current().digests).length === 2, 10_000, 50);
+    await waitFor('traffic on both servers', async () => Object.keys(load.current().digests).length === 2, ENGINE_WAIT_MS, 50);
     await docker(['stop', '--time', '10', stopped.name]);
     await lenient.waitForServers('load', [keep.url]);
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -291,11 +292,11 @@ describe('Traefik stand-in: removing a server under load', () => {
     const drained = await run('load-drained', routingLabels('load'), { image: v2.reference });
     await lenient.waitForServers('load', [keep.url, drained.url]);
     load = startLoad({ url: lenient.webUrl, host: host('load'), concurrency: 6 });
-    await waitFor('traffic on both servers', async () => (load.current().digests[v2.modelDigest] ?? 0) > 20, 10_000, 50);
+    await waitFor('traffic on both servers', async () => (load.current().digests[v2.modelDigest] ?? 0) > 20, ENGINE_WAIT_MS, 50);
     await docker(['kill', '--signal', 'SIGUSR2', drained.name]);
-    await waitFor('unhealthy', async () => (await health(drained.name)) === 'unhealthy', 15_000, 100);
+    await waitFor('unhealthy', async () => (await health(drained.name)) === 'unhealthy', ENGINE_WAIT_MS, 100);
     await lenient.waitForServers('load', [keep.url]);
-    await waitFor('no request in flight on the drained server', async () => (await (await fetch(`${drained.url}/metrics`)).text()).split('\n').includes('model_server_predict_in_flight 0'), 10_000, 50);
+    await waitFor('no request in flight on the drained server', async () => (await (await fetch(`${drained.url}/metrics`)).text()).split('\n').includes('model_server_predict_in_flight 0'), ENGINE_WAIT_MS, 50);
     await docker(['stop', '--time', '10', drained.name]);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const safe = await load.stop();
