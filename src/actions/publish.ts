@@ -1,0 +1,149 @@
+import { InputError, ResourceError } from '../inputs/errors';
+import { parseKeyValueLines, parseList, formatDuration } from '../inputs/parse';
+import { code, escapeCell, formatBytes, table } from '../markdown/markdown';
+import { loadMetricsFile, metricsToJson } from '../metrics/file';
+import { parseModelDir } from '../image/model-files';
+import { parsePlatform } from '../image/platform';
+import { commitTime, defaultTags, parseTags, toolkitLabels } from '../image/provenance';
+import { publishModelImage, type PublishResult } from '../image/publish';
+import { formatReference, parseImageReference, repositoryName } from '../image/reference';
+import { RegistryAuthError } from '../registry/errors';
+import { readRunContext } from '../runtime/context';
+import { input, inputOrDefault, log, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
+
+interface Inputs {
+  'model-path': string;
+  'base-image': string;
+  image: string;
+  tags: string | undefined;
+  'model-dir': string;
+  metrics: string | undefined;
+  labels: string | undefined;
+  annotations: string | undefined;
+  platform: string;
+  'registry-username': string | undefined;
+  'registry-password': string | undefined;
+}
+
+function getInputs(): Inputs {
+  const required = (name: string) => {
+    const value = input(name);
+    if (value === undefined) throw new InputError(name, 'is required');
+    return value.trim();
+  };
+  return {
+    // The secret first, so it is masked before anything else can print it.
+    'registry-password': secretInput('registry-password'),
+    'registry-username': input('registry-username')?.trim(),
+    'model-path': required('model-path'),
+    'base-image': required('base-image'),
+    image: required('image'),
+    tags: input('tags'),
+    'model-dir': inputOrDefault('model-dir', '/model'),
+    metrics: input('metrics')?.trim(),
+    labels: input('labels'),
+    annotations: input('annotations'),
+    platform: inputOrDefault('platform', 'linux/amd64'),
+  };
+}
+
+function summary(result: PublishResult, references: string[], base: string): string {
+  const model = result.layers.filter((l) => l.origin === 'model');
+  return [
+    '## Published model image',
+    '',
+    table(
+      ['', ''],
+      [
+        ['Image', code(result.image)],
+        ['Tags', references.map((t) => code(t)).join('<br>') || '—'],
+        ['Base', `${code(base)} ${code(result.baseDigest)}${result.platform ? ` (${escapeCell(result.platform)})` : ''}`],
+        ['Model', `${result.modelFiles} file${result.modelFiles === 1 ? '' : 's'}, ${formatBytes(result.modelBytes)}, in ${model.length} layer${model.length === 1 ? '' : 's'}`],
+        ['Model bytes uploaded', formatBytes(result.modelBytesUploaded)],
+        ['Model bytes skipped (the registry had them)', formatBytes(result.modelBytesSkipped)],
+        ['All blob bytes sent', formatBytes(result.bytesSent)],
+        ['Time', formatDuration(result.durationMs)],
+      ],
+    ),
+    '',
+    '### Layers',
+    '',
+    table(
+      ['Layer', 'Digest', { header: 'Size', align: 'right' }, 'Done', 'Holds'],
+      result.layers.map((layer) => [layer.origin, code(layer.digest.slice(0, 19)), formatBytes(layer.size), layer.action, layer.contents ? escapeCell(layer.contents) : '']),
+    ),
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const inputs = getInputs();
+  const context = readRunContext();
+  const target = parseImageReference(inputs.image, 'image', { tag: false, digest: false });
+  const base = parseImageReference(inputs['base-image'], 'base-image');
+  const platform = parsePlatform('platform', inputs.platform);
+  const modelDir = parseModelDir('model-dir', inputs['model-dir']);
+  // On pull requests the gate's status sits on the head commit: that is the revision promote checks.
+  const revision = context.pullRequest?.headSha || context.sha;
+  const tags = inputs.tags === undefined ? defaultTags(revision, context.pullRequest?.number) : parseTags('tags', parseList(inputs.tags));
+  if (tags.length === 0) throw new InputError('tags', 'not given, and there is no commit (GITHUB_SHA) to name a default tag after');
+  const userLabels = inputs.labels === undefined ? new Map<string, string>() : parseKeyValueLines('labels', inputs.labels);
+  const userAnnotations = inputs.annotations === undefined ? new Map<string, string>() : parseKeyValueLines('annotations', inputs.annotations);
+  const password = inputs['registry-password'];
+  const username = inputs['registry-username'];
+  if (password && !username) throw new InputError('registry-username', 'is empty, but registry-password is set');
+
+  let metricsJson: string | undefined;
+  if (inputs.metrics !== undefined) {
+    try {
+      metricsJson = JSON.stringify(metricsToJson(await loadMetricsFile(inputs.metrics)));
+    } catch (error) {
+      if (error instanceof ResourceError) throw new InputError('metrics', error.message);
+      throw error;
+    }
+  }
+
+  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
+  let created = await commitTime({ env: process.env, workspace, revisions: [revision, context.sha], payload: context.payload });
+  if (!created) {
+    created = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    log.warning(`Could not find the commit time (no SOURCE_DATE_EPOCH, no git checkout holding ${revision.slice(0, 7) || 'the commit'}): the image records the current time, so its digest differs on every publish`);
+  }
+  const sourceUrl = context.repository ? `${context.serverUrl}/${context.repository.owner}/${context.repository.repo}` : undefined;
+  const labels = { ...toolkitLabels({ sourceUrl, revision, created }, metricsJson, modelDir), ...Object.fromEntries(userLabels) };
+  const annotations: Record<string, string> = {
+    ...(sourceUrl ? { 'org.opencontainers.image.source': sourceUrl } : {}),
+    ...(revision ? { 'org.opencontainers.image.revision': revision } : {}),
+    'org.opencontainers.image.created': created,
+    'org.opencontainers.image.base.name': formatReference({ ...base, digest: undefined }),
+    ...Object.fromEntries(userAnnotations),
+  };
+
+  let result: PublishResult;
+  try {
+    result = await publishModelImage({
+      modelPath: inputs['model-path'],
+      modelDir,
+      base,
+      target,
+      tags,
+      platform,
+      labels,
+      annotations,
+      created,
+      credentials: password && username ? { username, password } : undefined,
+      log: log.info,
+      warn: log.warning,
+    });
+  } catch (error) {
+    if (error instanceof RegistryAuthError) throw new InputError('registry-password', `${error.message} (check registry-username and registry-password)`);
+    throw error;
+  }
+
+  const references = result.tags.map((tag) => `${repositoryName(target)}:${tag}`);
+  log.info(`Published ${result.image} as ${references.join(', ')}: ${formatBytes(result.modelBytesUploaded)} of model uploaded, ${formatBytes(result.modelBytesSkipped)} already there`);
+  setOutputs({ image: result.image, digest: result.digest, tags: references.join('\n') });
+  await writeSummary(summary(result, references, formatReference(base)));
+}
+
+void runAction(main);

@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+import { InputError, quote } from '../inputs/errors';
+import { isTag } from './reference';
+import { Label } from './compose';
+
+/**
+ * Where an image came from, as labels, and its default tags. The creation time is the commit's
+ * time, never the clock's, so publishing the same commit twice gives the same digest.
+ */
+export interface Provenance {
+  /** `https://github.com/acme/iris` */
+  sourceUrl?: string;
+  /** The commit the model was trained and gated on. */
+  revision: string;
+  created: string;
+}
+
+/** The toolkit's labels; user labels are laid over them by the caller. */
+export function toolkitLabels(provenance: Provenance, metricsJson: string | undefined, modelDir: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (provenance.sourceUrl) labels[Label.source] = provenance.sourceUrl;
+  if (provenance.revision) labels[Label.revision] = provenance.revision;
+  labels[Label.created] = provenance.created;
+  labels[Label.modelDir] = `/${modelDir}`;
+  if (metricsJson !== undefined) labels[Label.metrics] = metricsJson;
+  return labels;
+}
+
+/** `sha-<7>` of the revision, and `pr-<n>` on pull requests (the tag promote looks for). */
+export function defaultTags(revision: string, pullRequestNumber: number | undefined): string[] {
+  const tags: string[] = [];
+  if (revision) tags.push(`sha-${revision.slice(0, 7)}`);
+  if (pullRequestNumber !== undefined) tags.push(`pr-${pullRequestNumber}`);
+  return tags;
+}
+
+export function parseTags(input: string, items: string[]): string[] {
+  if (items.length === 0) throw new InputError(input, 'names no tags');
+  for (const tag of items) {
+    if (!isTag(tag)) throw new InputError(input, `${quote(tag)} is not a valid tag (letters, digits, _ . -; at most 128; not starting with . or -)`);
+  }
+  return [...new Set(items)];
+}
+
+const RFC3339 = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z');
+
+function gitCommitTime(cwd: string, revision: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    execFile('git', ['show', '-s', '--format=%ct', revision], { cwd, timeout: 10_000 }, (error, stdout) => {
+      const seconds = Number(stdout.trim());
+      resolve(error || !Number.isInteger(seconds) || seconds <= 0 ? undefined : seconds);
+    });
+  });
+}
+
+/**
+ * The commit time as RFC 3339: SOURCE_DATE_EPOCH when set (the reproducible-builds convention),
+ * else `git show` of the revision (or HEAD) in the workspace, else the push event's head commit
+ * time. Undefined when none of those knows it.
+ */
+export async function commitTime(options: { env: NodeJS.ProcessEnv; workspace: string; revisions: string[]; payload: Record<string, unknown> }): Promise<string | undefined> {
+  const epoch = options.env.SOURCE_DATE_EPOCH?.trim();
+  if (epoch && /^\d+$/.test(epoch)) return RFC3339(Number(epoch));
+  for (const revision of [...options.revisions.filter(Boolean), 'HEAD']) {
+    const seconds = await gitCommitTime(options.workspace, revision);
+    if (seconds !== undefined) return RFC3339(seconds);
+  }
+  const headCommit = options.payload.head_commit as { timestamp?: unknown } | undefined;
+  if (typeof headCommit?.timestamp === 'string' && !Number.isNaN(Date.parse(headCommit.timestamp))) {
+    return RFC3339(Math.floor(Date.parse(headCommit.timestamp) / 1000));
+  }
+  return undefined;
+}

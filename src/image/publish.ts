@@ -1,0 +1,285 @@
+import { createHash } from 'node:crypto';
+import { InputError, quote } from '../inputs/errors';
+import type { Credentials } from '../registry/auth';
+import { RegistryClient } from '../registry/client';
+import { RegistryError } from '../registry/errors';
+import { familyOf, isIndexType, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from '../registry/media-types';
+import type { RetryPolicy } from '../registry/retry';
+import { composeImage, type ModelLayer } from './compose';
+import { DEFAULT_LAYER_PLAN, planLayers, type LayerPlanOptions } from './layers';
+import { scanModel } from './model-files';
+import { formatPlatform, selectPlatform } from './platform';
+import { registryApiHost, repositoryName, type ImageReference } from './reference';
+import { tarSize, tarStream, type TarEntry } from './tar';
+
+/**
+ * Publish a model as an image: the base image's layers (never pulled here: HEAD, else a
+ * cross-repository mount, else a registry-to-registry stream), then the model as deterministic
+ * tar layers, a new config and manifest. The manifest is stored by digest only after every blob
+ * it names answered HEAD 200, and tags move only after that, so no tag ever names a missing blob.
+ */
+export interface PublishRequest {
+  modelPath: string;
+  /** Where the model lands in the image, without the leading slash (`model`). */
+  modelDir: string;
+  base: ImageReference;
+  /** The target repository (its tag and digest are ignored). */
+  target: ImageReference;
+  tags: string[];
+  platform: Platform;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** RFC 3339 time recorded as the image's creation time. */
+  created: string;
+  credentials?: Credentials;
+  layerPlan?: LayerPlanOptions;
+  retry?: Partial<RetryPolicy>;
+  /** Blob uploads at once. */
+  concurrency?: number;
+  log?: (message: string) => void;
+  warn?: (message: string) => void;
+}
+
+export type BlobAction = 'present' | 'mounted' | 'copied' | 'uploaded';
+
+export interface LayerReport {
+  origin: 'base' | 'model' | 'config';
+  digest: string;
+  size: number;
+  action: BlobAction;
+  /** What a model layer holds, for people. */
+  contents?: string;
+}
+
+export interface PublishResult {
+  /** `registry/repository@sha256:…` */
+  image: string;
+  digest: string;
+  tags: string[];
+  baseDigest: string;
+  platform?: string;
+  layers: LayerReport[];
+  modelBytes: number;
+  modelFiles: number;
+  /** Model bytes sent to the registry (retries included). */
+  modelBytesUploaded: number;
+  /** Model bytes the registry already had. */
+  modelBytesSkipped: number;
+  /** Every blob byte sent: model layers, copied base layers, config. */
+  bytesSent: number;
+  durationMs: number;
+}
+
+async function mapPool<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+interface ResolvedBase {
+  manifest: ImageManifest;
+  config: Record<string, unknown>;
+  family: 'oci' | 'docker';
+  digest: string;
+  platform?: string;
+}
+
+async function resolveBase(client: RegistryClient, request: PublishRequest, warn: (m: string) => void): Promise<ResolvedBase> {
+  const { base } = request;
+  const reference = base.digest ?? base.tag ?? 'latest';
+  let fetched;
+  try {
+    fetched = await client.getManifest(base.repository, reference);
+  } catch (error) {
+    if (error instanceof RegistryError && error.status === 404) {
+      throw new InputError('base-image', `${repositoryName(base)} has no ${base.digest ? 'manifest' : 'tag'} ${quote(reference)}`);
+    }
+    throw error;
+  }
+  let platform: string | undefined;
+  if (isIndexType(fetched.mediaType)) {
+    const index = fetched.json as unknown as ImageIndex;
+    const { match, available } = selectPlatform(index.manifests ?? [], request.platform);
+    if (!match) {
+      throw new InputError('platform', `${formatPlatform(request.platform)} is not in the base image ${repositoryName(base)}:${reference}, which has ${available.length ? available.join(', ') : 'no platforms'}`);
+    }
+    platform = formatPlatform(match.platform!);
+    fetched = await client.getManifest(base.repository, match.digest);
+    if (isIndexType(fetched.mediaType)) throw new RegistryError(`Base image ${repositoryName(base)}`, `index entry ${match.digest} is itself an index`);
+  }
+  const manifest = fetched.json as unknown as ImageManifest;
+  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) {
+    throw new RegistryError(`Base image ${repositoryName(base)}:${reference}`, 'has a manifest without a config or layers');
+  }
+  if (manifest.layers.some((layer) => layer.urls?.length)) {
+    throw new RegistryError(`Base image ${repositoryName(base)}:${reference}`, 'has foreign layers (stored outside the registry), which cannot be copied');
+  }
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse((await client.getBlobBytes(base.repository, manifest.config.digest)).toString('utf8')) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new RegistryError(`Base image ${repositoryName(base)}`, 'has a config that is not JSON');
+    throw error;
+  }
+  if (!platform && (config.os !== request.platform.os || config.architecture !== request.platform.architecture)) {
+    warn(`The base image ${repositoryName(base)}:${reference} is ${config.os}/${config.architecture} only; the platform input (${formatPlatform(request.platform)}) applies to multi-platform bases`);
+  }
+  return { manifest, config, family: familyOf(fetched.mediaType), digest: fetched.digest, platform };
+}
+
+function describeContents(entries: readonly TarEntry[], modelDir: string): string {
+  const files = entries.filter((e) => e.type !== 'directory').map((e) => e.path.slice(modelDir.length + 1));
+  if (files.length === 0) return 'directories';
+  if (files.length <= 3) return files.join(', ');
+  return `${files.length} entries (${files.slice(0, 2).join(', ')}, …)`;
+}
+
+/** One pass over a layer's archive bytes: digest and size, reading each file in chunks. */
+export async function hashLayer(entries: readonly TarEntry[]): Promise<{ digest: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of tarStream(entries, { reuseBuffer: true })) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+export async function publishModelImage(request: PublishRequest): Promise<PublishResult> {
+  const started = Date.now();
+  const log = request.log ?? (() => {});
+  const warn = request.warn ?? log;
+  const concurrency = request.concurrency ?? 2;
+
+  // Everything that can be refused is looked at before the first byte goes to the registry.
+  const scan = await scanModel(request.modelPath, request.modelDir);
+  const plan = planLayers(scan.entries, request.layerPlan ?? DEFAULT_LAYER_PLAN);
+  const { target, base } = request;
+  const sameRegistry = registryApiHost(base.registry) === registryApiHost(target.registry);
+  const targetClient = new RegistryClient({
+    registry: target.registry,
+    credentials: request.credentials,
+    scopes: [{ repository: target.repository, actions: ['pull', 'push'] }, ...(sameRegistry && base.repository !== target.repository ? [{ repository: base.repository, actions: ['pull' as const] }] : [])],
+    retry: request.retry,
+    log,
+  });
+  // Credentials for the target registry are never sent to another one: a base elsewhere is read anonymously.
+  const baseClient = sameRegistry ? targetClient : new RegistryClient({ registry: base.registry, scopes: [{ repository: base.repository, actions: ['pull'] }], retry: request.retry, log });
+
+  // Hashing the model (CPU and disk) overlaps reading the base (network).
+  const hashing = (async () => {
+    const out: ModelLayer[] = [];
+    for (const entries of plan) {
+      const { digest, size } = await hashLayer(entries);
+      if (size !== tarSize(entries)) throw new Error(`layer size ${size} differs from the planned ${tarSize(entries)}`);
+      out.push({ digest, size, createdBy: `COPY ${describeContents(entries, request.modelDir)} /${request.modelDir} # train-to-serve publish` });
+    }
+    return out;
+  })();
+  hashing.catch(() => {});
+  const resolved = await resolveBase(baseClient, request, warn);
+  const modelLayers = await hashing;
+
+  const composed = composeImage({
+    family: resolved.family,
+    baseManifest: resolved.manifest,
+    baseConfig: resolved.config,
+    layers: modelLayers,
+    created: request.created,
+    labels: request.labels,
+    annotations: request.annotations,
+  });
+  if (resolved.family === 'docker' && Object.keys(request.annotations).length > 0) {
+    warn('The base image uses Docker manifest types, which carry no annotations: the annotations were left out (labels carry the same facts)');
+  }
+
+  const repo = target.repository;
+  let bytesSent = 0;
+  let modelBytesUploaded = 0;
+  const countInto = (model: boolean) => (bytes: number) => {
+    bytesSent += bytes;
+    if (model) modelBytesUploaded += bytes;
+  };
+
+  const baseReports = await mapPool(resolved.manifest.layers, 4, async (layer: Descriptor): Promise<LayerReport> => {
+    const report = (action: BlobAction): LayerReport => ({ origin: 'base', digest: layer.digest, size: layer.size, action });
+    if ((await targetClient.headBlob(repo, layer.digest)) !== undefined) return report('present');
+    let location: string | undefined;
+    if (sameRegistry) {
+      const mount = await targetClient.mountBlob(repo, layer.digest, base.repository);
+      if (mount.mounted) return report('mounted');
+      location = mount.location;
+    }
+    log(`Copying base layer ${layer.digest} (${layer.size} bytes) from ${repositoryName(base)}`);
+    await targetClient.uploadBlob(
+      repo,
+      {
+        digest: layer.digest,
+        size: layer.size,
+        open: async function* () {
+          yield* await baseClient.getBlob(base.repository, layer.digest);
+        },
+      },
+      { location, onProgress: countInto(false) },
+    );
+    return report('copied');
+  });
+
+  const modelReports = await mapPool(modelLayers, concurrency, async (layer, index): Promise<LayerReport> => {
+    const report = (action: BlobAction): LayerReport => ({ origin: 'model', digest: layer.digest, size: layer.size, action, contents: describeContents(plan[index]!, request.modelDir) });
+    if ((await targetClient.headBlob(repo, layer.digest)) !== undefined) return report('present');
+    log(`Uploading model layer ${layer.digest} (${layer.size} bytes): ${describeContents(plan[index]!, request.modelDir)}`);
+    await targetClient.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(plan[index]!) }, { onProgress: countInto(true) });
+    return report('uploaded');
+  });
+
+  const config = composed.configDescriptor;
+  let configAction: BlobAction = 'present';
+  if ((await targetClient.headBlob(repo, config.digest)) === undefined) {
+    await targetClient.uploadBlob(
+      repo,
+      {
+        digest: config.digest,
+        size: config.size,
+        open: async function* () {
+          yield composed.config;
+        },
+      },
+      { onProgress: countInto(false) },
+    );
+    configAction = 'uploaded';
+  }
+
+  // The manifest goes in only once the registry answers for every blob it names.
+  const named = [config, ...resolved.manifest.layers, ...modelLayers.map((l) => ({ digest: l.digest, size: l.size }))];
+  await mapPool(named, 4, async (blob) => {
+    const size = await targetClient.headBlob(repo, blob.digest);
+    if (size === undefined) throw new RegistryError(`Registry ${target.registry}, repository ${repo}`, `does not have blob ${blob.digest} after it was pushed; the manifest was not stored and no tag moved`);
+    if (Number.isFinite(size) && size !== blob.size) throw new RegistryError(`Registry ${target.registry}, repository ${repo}`, `holds blob ${blob.digest} with ${size} bytes, expected ${blob.size}`);
+  });
+  await targetClient.putManifest(repo, composed.digest, composed.manifest, composed.manifestMediaType);
+  for (const tag of request.tags) await targetClient.putManifest(repo, tag, composed.manifest, composed.manifestMediaType);
+
+  const modelBytesSkipped = modelReports.filter((r) => r.action === 'present').reduce((sum, r) => sum + r.size, 0);
+  return {
+    image: `${repositoryName(target)}@${composed.digest}`,
+    digest: composed.digest,
+    tags: request.tags,
+    baseDigest: resolved.digest,
+    platform: resolved.platform,
+    layers: [...baseReports, ...modelReports, { origin: 'config', digest: config.digest, size: config.size, action: configAction }],
+    modelBytes: scan.bytes,
+    modelFiles: scan.files,
+    modelBytesUploaded,
+    modelBytesSkipped,
+    bytesSent,
+    durationMs: Date.now() - started,
+  };
+}
