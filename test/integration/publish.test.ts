@@ -112,7 +112,7 @@ describe.each(['none', 'basic', 'token'] as RegistryAuth[])('publish to a regist
       for (const tag of ['sha-feedfac', 'pr-17']) expect((await api.manifest(target, tag)).digest).toBe(digest);
       const manifest = (await api.manifest(target, digest)).json;
       expect(manifest.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
-      expect(manifest.layers.at(-1).mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar');
+      expect(manifest.layers.at(-1)?.mediaType).toBe('application/vnd.docker.image.rootfs.diff.tar');
     }
 
     // skopeo sees the labels.
@@ -191,7 +191,7 @@ describe('publish onto a multi-platform OCI index', () => {
     const api = registryApi(registry);
     const manifest = await api.manifest(target, result.outputs.digest!);
     expect(manifest.json.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
-    expect(manifest.json.layers.at(-1).mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
+    expect(manifest.json.layers.at(-1)?.mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
     expect(manifest.json.annotations['org.opencontainers.image.revision']).toBe('0123456789abcdef0123456789abcdef01234567');
     const baseAmd64 = await api.manifest(index.reference.slice(registry.host.length + 1).split(':')[0]!, index.amd64);
     expect(manifest.json.layers.slice(0, -1)).toEqual(baseAmd64.json.layers);

@@ -39,6 +39,21 @@ export async function pushNodeBase(registry: TestRegistry, repository: string, t
 
 export const sha256 = (bytes: Buffer | string) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
+export interface FixtureDescriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+/** A manifest or index as the registry returned it (fields absent on the other kind). */
+export interface FixtureManifest {
+  mediaType?: string;
+  config: FixtureDescriptor;
+  layers: FixtureDescriptor[];
+  manifests: (FixtureDescriptor & { platform?: { os: string; architecture: string } })[];
+  annotations: Record<string, string>;
+}
+
 /** Raw registry API calls for fixtures (no-auth or basic registries). */
 export function registryApi(registry: TestRegistry) {
   const auth: Record<string, string> =
@@ -50,12 +65,12 @@ export function registryApi(registry: TestRegistry) {
     'application/vnd.docker.distribution.manifest.list.v2+json',
   ].join(', ');
   return {
-    async manifest(repository: string, reference: string): Promise<{ status: number; json: Record<string, any>; digest: string; mediaType: string }> {
+    async manifest(repository: string, reference: string): Promise<{ status: number; json: FixtureManifest; digest: string; mediaType: string }> {
       const response = await fetch(`${registry.url}/v2/${repository}/manifests/${reference}`, { headers: { ...auth, accept } });
       const text = await response.text();
       return {
         status: response.status,
-        json: response.status === 200 ? JSON.parse(text) : {},
+        json: (response.status === 200 ? JSON.parse(text) : {}) as FixtureManifest,
         digest: response.headers.get('docker-content-digest') ?? '',
         mediaType: response.headers.get('content-type') ?? '',
       };
@@ -128,7 +143,7 @@ export async function pushOciIndex(registry: TestRegistry, dockerBase: string, r
     schemaVersion: 2,
     mediaType: 'application/vnd.oci.image.manifest.v1+json',
     config: { ...source.json.config, mediaType: 'application/vnd.oci.image.config.v1+json' },
-    layers: source.json.layers.map((layer: { digest: string; size: number }) => ({ ...layer, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' })),
+    layers: source.json.layers.map((layer) => ({ ...layer, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' })),
   };
   const amd64 = await api.pushManifest(repository, sha256(JSON.stringify(amd64Manifest)), amd64Manifest, amd64Manifest.mediaType);
 
