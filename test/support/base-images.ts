@@ -83,6 +83,9 @@ export function registryApi(registry: TestRegistry) {
     async blobStatus(repository: string, digest: string): Promise<number> {
       return (await fetch(`${registry.url}/v2/${repository}/blobs/${digest}`, { method: 'HEAD', headers: auth })).status;
     },
+    async mount(repository: string, digest: string, from: string): Promise<number> {
+      return (await fetch(`${registry.url}/v2/${repository}/blobs/uploads/?mount=${digest}&from=${from}`, { method: 'POST', headers: auth })).status;
+    },
     async pushBlob(repository: string, bytes: Buffer): Promise<string> {
       const digest = sha256(bytes);
       const start = await fetch(`${registry.url}/v2/${repository}/blobs/uploads/`, { method: 'POST', headers: auth });
@@ -136,8 +139,8 @@ export async function pushOciIndex(registry: TestRegistry, dockerBase: string, r
   const [fromRepository, fromTag] = dockerBase.slice(registry.host.length + 1).split(':') as [string, string];
   const source = await api.manifest(fromRepository, fromTag);
   for (const blob of [source.json.config, ...source.json.layers]) {
-    const mount = await fetch(`${registry.url}/v2/${repository}/blobs/uploads/?mount=${blob.digest}&from=${fromRepository}`, { method: 'POST' });
-    if (mount.status !== 201) throw new Error(`mount ${blob.digest}: ${mount.status}`);
+    const status = await api.mount(repository, blob.digest, fromRepository);
+    if (status !== 201) throw new Error(`mount ${blob.digest}: ${status}`);
   }
   const amd64Manifest = {
     schemaVersion: 2,
