@@ -89,7 +89,7 @@ export async function startFaultProxy(upstream: string, initialRules: FaultRule[
       if (!socket.write(chunk)) client.pause();
     };
 
-    let buffer = Buffer.alloc(0);
+    let buffer: Buffer = Buffer.alloc(0);
     let state: 'head' | 'body' | 'raw' = 'head';
     let bodyLeft = 0;
     let current: { rule?: FaultRule; counted?: Counted; bodySeen: number } = { bodySeen: 0 };

@@ -1,0 +1,105 @@
+import { InputError, quote } from '../inputs/errors';
+import type { Credentials } from '../registry/auth';
+import { RegistryClient, type FetchedManifest } from '../registry/client';
+import { RegistryError } from '../registry/errors';
+import { isIndexType, type ImageIndex, type ImageManifest } from '../registry/media-types';
+import type { RetryPolicy } from '../registry/retry';
+import { Label, imageLabels } from './compose';
+import { repositoryName, type ImageReference } from './reference';
+
+/**
+ * Promotion by digest: the source manifest's exact bytes are put under each target tag, so the
+ * digest that was evaluated is the digest that ships, and no layer byte moves. A check of the
+ * image's revision (the gate) runs before the first tag moves.
+ */
+export interface PromoteRequest {
+  /** The repository (tag and digest ignored). */
+  image: ImageReference;
+  /** A tag or a `sha256:` digest in that repository. */
+  source: string;
+  targets: string[];
+  credentials?: Credentials;
+  /** Called with the image's revision labels before any tag moves; throws to refuse. */
+  check?: (image: PromotedImage) => Promise<void>;
+  retry?: Partial<RetryPolicy>;
+  log?: (message: string) => void;
+}
+
+export interface PromotedImage {
+  /** `registry/repository@sha256:…` */
+  image: string;
+  digest: string;
+  mediaType: string;
+  /** `org.opencontainers.image.revision` of the image (of each platform's image, for an index), deduplicated. */
+  revisions: string[];
+  /** Platforms (or images) without a revision label. */
+  unlabelled: number;
+}
+
+export interface PromoteResult extends PromotedImage {
+  targets: { tag: string; previous?: string }[];
+  durationMs: number;
+}
+
+async function revisionsOf(client: RegistryClient, repository: string, manifest: FetchedManifest): Promise<{ revisions: string[]; unlabelled: number }> {
+  const manifests: ImageManifest[] = [];
+  if (isIndexType(manifest.mediaType)) {
+    const index = manifest.json as unknown as ImageIndex;
+    for (const entry of index.manifests ?? []) {
+      if (entry.platform?.os === 'unknown') continue;
+      const child = await client.getManifest(repository, entry.digest);
+      if (!isIndexType(child.mediaType)) manifests.push(child.json as unknown as ImageManifest);
+    }
+  } else {
+    manifests.push(manifest.json as unknown as ImageManifest);
+  }
+  const revisions = new Set<string>();
+  let unlabelled = 0;
+  for (const image of manifests) {
+    if (!image.config?.digest) continue;
+    const config = JSON.parse((await client.getBlobBytes(repository, image.config.digest)).toString('utf8')) as Record<string, unknown>;
+    const revision = imageLabels(config)[Label.revision];
+    if (revision) revisions.add(revision);
+    else unlabelled += 1;
+  }
+  return { revisions: [...revisions], unlabelled };
+}
+
+export async function promoteImage(request: PromoteRequest): Promise<PromoteResult> {
+  const started = Date.now();
+  const { repository } = request.image;
+  const client = new RegistryClient({
+    registry: request.image.registry,
+    credentials: request.credentials,
+    scopes: [{ repository, actions: ['pull', 'push'] }],
+    retry: request.retry,
+    log: request.log,
+  });
+  let source: FetchedManifest;
+  try {
+    source = await client.getManifest(repository, request.source);
+  } catch (error) {
+    if (error instanceof RegistryError && error.status === 404) {
+      throw new InputError('source', `${repositoryName(request.image)} has no ${request.source.startsWith('sha256:') ? 'manifest' : 'tag'} ${quote(request.source)}`);
+    }
+    throw error;
+  }
+  const promoted: PromotedImage = {
+    image: `${repositoryName(request.image)}@${source.digest}`,
+    digest: source.digest,
+    mediaType: source.mediaType,
+    ...(await revisionsOf(client, repository, source)),
+  };
+  await request.check?.(promoted);
+
+  const targets: PromoteResult['targets'] = [];
+  for (const tag of request.targets) {
+    const previous = (await client.headManifest(repository, tag))?.digest;
+    // The same bytes under the same media type: the registry stores them under the same digest.
+    const stored = await client.putManifest(repository, tag, source.bytes, source.mediaType);
+    if (stored !== source.digest) throw new RegistryError(`Registry ${request.image.registry}, repository ${repository}`, `stored tag ${tag} as ${stored}, not ${source.digest}`);
+    request.log?.(`${repositoryName(request.image)}:${tag} → ${source.digest}${previous && previous !== source.digest ? ` (was ${previous})` : previous ? ' (unchanged)' : ''}`);
+    targets.push({ tag, previous });
+  }
+  return { ...promoted, targets, durationMs: Date.now() - started };
+}
