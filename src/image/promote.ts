@@ -5,7 +5,7 @@ import { RegistryError } from '../registry/errors';
 import { isIndexType, type ImageIndex, type ImageManifest } from '../registry/media-types';
 import type { RetryPolicy } from '../registry/retry';
 import { Label, imageLabels } from './compose';
-import { repositoryName, type ImageReference } from './reference';
+import { isDigest, isTag, repositoryName, type ImageReference } from './reference';
 
 /**
  * Promotion by digest: the source manifest's exact bytes are put under each target tag, so the
@@ -102,4 +102,30 @@ export async function promoteImage(request: PromoteRequest): Promise<PromoteResu
     targets.push({ tag, previous });
   }
   return { ...promoted, targets, durationMs: Date.now() - started };
+}
+
+/**
+ * Which image `promote` takes when `source` is not given: the one publish tagged `pr-<n>` for the
+ * merged pull request of a pull_request event; for a push (the merge commit landing), the pull
+ * request GitHub associates with the commit, which the caller looks up. Pure.
+ */
+export type SourceChoice = { source: string; pullRequest?: number } | { lookUpPullRequestOf: string };
+
+export function chooseSource(options: { source?: string; eventName: string; sha: string; pullRequest?: { number: number; merged: boolean } }): SourceChoice {
+  if (options.source !== undefined) return { source: options.source };
+  if (options.pullRequest) {
+    if (!options.pullRequest.merged) {
+      throw new InputError('source', `not given, and pull request #${options.pullRequest.number} is not merged: promote runs when a pull request is merged (or give source)`);
+    }
+    return { source: `pr-${options.pullRequest.number}`, pullRequest: options.pullRequest.number };
+  }
+  if (options.sha) return { lookUpPullRequestOf: options.sha };
+  throw new InputError('source', `not given, and the ${options.eventName || 'current'} event names neither a pull request nor a commit`);
+}
+
+/** `source` as typed: a tag or a sha256 digest. */
+export function parseSource(input: string, raw: string): string {
+  const text = raw.trim();
+  if (isDigest(text) || isTag(text)) return text;
+  throw new InputError(input, `expected a tag (like pr-12) or a digest (sha256:…), got ${quote(raw)}`);
 }
