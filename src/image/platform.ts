@@ -25,11 +25,9 @@ const DEFAULT_VARIANT: Record<string, string> = { arm64: 'v8', arm: 'v7' };
 export function selectPlatform(manifests: Descriptor[], wanted: Platform): { match?: Descriptor; available: string[] } {
   const real = manifests.filter((entry) => entry.platform && entry.platform.os !== 'unknown');
   const variantOf = (platform: Platform) => platform.variant ?? DEFAULT_VARIANT[platform.architecture];
-  const match = real.find(
-    (entry) =>
-      entry.platform!.os === wanted.os &&
-      entry.platform!.architecture === wanted.architecture &&
-      (wanted.variant === undefined || variantOf(entry.platform!) === variantOf(wanted)),
-  );
+  const candidates = real.filter((entry) => entry.platform!.os === wanted.os && entry.platform!.architecture === wanted.architecture);
+  // No variant asked: the one the architecture means by default (arm → v7), else any.
+  const match =
+    candidates.find((entry) => variantOf(entry.platform!) === variantOf(wanted)) ?? (wanted.variant === undefined ? candidates[0] : undefined);
   return { match, available: real.map((entry) => formatPlatform(entry.platform!)) };
 }
