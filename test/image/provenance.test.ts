@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commitTime, defaultTags, parseTags, toolkitLabels } from '../../src/image/provenance';
+
+describe('defaultTags', () => {
+  it.each<[string, number | undefined, string[]]>([
+    ['0123456789abcdef0123456789abcdef01234567', undefined, ['sha-0123456']],
+    ['feedfacefeedfacefeedfacefeedfacefeedface', 12, ['sha-feedfac', 'pr-12']],
+    ['', undefined, []],
+  ])('%s, PR %s', (sha, pr, expected) => {
+    expect(defaultTags(sha, pr)).toEqual(expected);
+  });
+});
+
+describe('parseTags', () => {
+  it('keeps valid tags once each and refuses the rest by name', () => {
+    expect(parseTags('tags', ['latest', 'v1.2_3', 'latest'])).toEqual(['latest', 'v1.2_3']);
+    expect(() => parseTags('tags', [])).toThrow('Input "tags": names no tags');
+    expect(() => parseTags('tags', ['ok', '.hidden'])).toThrow('Input "tags": ".hidden" is not a valid tag');
+    expect(() => parseTags('targets', ['x'.repeat(129)])).toThrow('Input "targets"');
+  });
+});
+
+describe('toolkitLabels', () => {
+  it('writes source, revision, created, model dir and metrics', () => {
+    expect(toolkitLabels({ sourceUrl: 'https://github.com/acme/iris', revision: 'abc', created: '2024-01-01T00:00:00Z' }, '{"accuracy":0.9}', 'model')).toEqual({
+      'org.opencontainers.image.source': 'https://github.com/acme/iris',
+      'org.opencontainers.image.revision': 'abc',
+      'org.opencontainers.image.created': '2024-01-01T00:00:00Z',
+      'train-to-serve.model-dir': '/model',
+      'train-to-serve.metrics': '{"accuracy":0.9}',
+    });
+  });
+});
+
+describe('commitTime', () => {
+  const base = { env: {}, workspace: tmpdir(), revisions: [], payload: {} };
+
+  it('takes SOURCE_DATE_EPOCH first', async () => {
+    expect(await commitTime({ ...base, env: { SOURCE_DATE_EPOCH: '1714000000' } })).toBe('2024-04-24T23:06:40Z');
+  });
+
+  it('reads the commit time from git in the workspace', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'tts-git-'));
+    try {
+      const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_AUTHOR_DATE: '2023-05-06T07:08:09Z', GIT_COMMITTER_DATE: '2023-05-06T07:08:09Z', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' }, encoding: 'utf8' }).trim();
+      git('init', '-q');
+      writeFileSync(join(repo, 'f'), 'x');
+      git('add', 'f');
+      git('commit', '-qm', 'x');
+      const sha = git('rev-parse', 'HEAD');
+      expect(await commitTime({ ...base, workspace: repo, revisions: [sha] })).toBe('2023-05-06T07:08:09Z');
+      // An unknown revision (a PR head outside a shallow checkout) falls back to HEAD.
+      expect(await commitTime({ ...base, workspace: repo, revisions: ['f'.repeat(40)] })).toBe('2023-05-06T07:08:09Z');
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
+  });
+
+  it('falls back to the push event’s head commit, then to nothing', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'tts-nogit-'));
+    try {
+      expect(await commitTime({ ...base, workspace: empty, payload: { head_commit: { timestamp: '2022-02-02T02:02:02+01:00' } } })).toBe('2022-02-02T01:02:02Z');
+      expect(await commitTime({ ...base, workspace: empty })).toBeUndefined();
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
