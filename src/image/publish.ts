@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { InputError, quote } from '../inputs/errors';
 import type { Credentials } from '../registry/auth';
 import { RegistryClient } from '../registry/client';
-import { RegistryError } from '../registry/errors';
+import { RegistryAuthError, RegistryError } from '../registry/errors';
 import { familyOf, isIndexType, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from '../registry/media-types';
 import type { RetryPolicy } from '../registry/retry';
 import { composeImage, type ModelLayer } from './compose';
@@ -91,7 +91,7 @@ interface ResolvedBase {
   platform?: string;
 }
 
-async function resolveBase(client: RegistryClient, request: PublishRequest, warn: (m: string) => void): Promise<ResolvedBase> {
+async function resolveBase(client: RegistryClient, request: PublishRequest, sameRegistry: boolean, warn: (m: string) => void): Promise<ResolvedBase> {
   const { base } = request;
   const reference = base.digest ?? base.tag ?? 'latest';
   let fetched;
@@ -100,6 +100,9 @@ async function resolveBase(client: RegistryClient, request: PublishRequest, warn
   } catch (error) {
     if (error instanceof RegistryError && error.status === 404) {
       throw new InputError('base-image', `${repositoryName(base)} has no ${base.digest ? 'manifest' : 'tag'} ${quote(reference)}`);
+    }
+    if (error instanceof RegistryAuthError && !sameRegistry) {
+      throw new InputError('base-image', `${repositoryName(base)} needs credentials, and a base image on another registry than the target is read anonymously (the target's credentials never go elsewhere): copy the base to ${request.target.registry} or make it public`);
     }
     throw error;
   }
@@ -184,7 +187,7 @@ export async function publishModelImage(request: PublishRequest): Promise<Publis
     return out;
   })();
   hashing.catch(() => {});
-  const resolved = await resolveBase(baseClient, request, warn);
+  const resolved = await resolveBase(baseClient, request, sameRegistry, warn);
   const modelLayers = await hashing;
 
   const composed = composeImage({
