@@ -2,7 +2,9 @@ import { InputError } from '../inputs/errors';
 import { parseBoolean, parseEnum } from '../inputs/parse';
 import { createGitHubClient } from '../github/client';
 import { planGatePublication, publishGateReport } from '../github/gate-publication';
+import { readImageMetrics } from '../image/metadata';
 import { resolveBaseline } from '../metrics/baseline';
+import { RegistryAuthError } from '../registry/errors';
 import { loadMetricsFile } from '../metrics/file';
 import { describeResult, describeViolations, gateHeadline, renderGateReport } from '../metrics/report';
 import { evaluateRules, parseRules, violationsToJson, type OnMissingBaseline } from '../metrics/rules';
@@ -17,6 +19,8 @@ export interface GateInputs {
   comment: boolean | undefined;
   'comment-key': string | undefined;
   'github-token': string | undefined;
+  'registry-username': string | undefined;
+  'registry-password': string | undefined;
   'fail-on-violation': boolean;
   status: boolean;
 }
@@ -34,6 +38,8 @@ export function getInputs(): GateInputs {
   };
   return {
     'github-token': secretInput('github-token'),
+    'registry-password': secretInput('registry-password'),
+    'registry-username': input('registry-username')?.trim(),
     metrics: required('metrics', 'the path of the metrics file to gate').trim(),
     rules: required('rules', 'one rule a line, like "accuracy >= 0.92"'),
     baseline: input('baseline')?.trim(),
@@ -50,7 +56,12 @@ async function main(): Promise<void> {
   const context = readRunContext();
   const rules = parseRules(inputs.rules);
   const metrics = await loadMetricsFile(inputs.metrics);
-  const baseline = await resolveBaseline(inputs.baseline, {});
+  const username = inputs['registry-username'];
+  const password = inputs['registry-password'];
+  const credentials = username && password ? { username, password } : undefined;
+  const baseline = await resolveBaseline(inputs.baseline, {
+    readImageMetrics: (reference) => readImageMetrics(reference, { credentials, input: 'baseline' }).catch(credentialsError),
+  });
   const evaluation = evaluateRules(rules, metrics, baseline?.kind === 'missing' ? undefined : baseline?.metrics, inputs['on-missing-baseline']);
   for (const result of evaluation.results) log.info(describeResult(result));
 
@@ -95,6 +106,11 @@ async function main(): Promise<void> {
 /** Notes carry URLs and GitHub's messages: keep them from opening HTML in the summary. */
 function escapeNote(note: string): string {
   return note.replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
+}
+
+function credentialsError(error: unknown): never {
+  if (error instanceof RegistryAuthError) throw new InputError('registry-password', `${error.message} (reading the baseline image; check registry-username and registry-password)`);
+  throw error;
 }
 
 void runAction(main);
