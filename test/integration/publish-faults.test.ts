@@ -99,9 +99,11 @@ describe('publish when the registry stops accepting its token', () => {
   let registry: TestRegistry;
   let proxy: FaultProxy;
   let modelDir: string;
+  const baseRepository = `base/node-${suffix()}`;
 
   beforeAll(async () => {
     registry = await startRegistry({ auth: 'token' });
+    await pushNodeBase(registry, baseRepository);
     proxy = await startFaultProxy(registry.host);
     modelDir = mkdtempSync(join(tmpdir(), 'tts-model-'));
     writeFileSync(join(modelDir, 'weights.bin'), randomBytes(64 * 1024));
@@ -113,8 +115,6 @@ describe('publish when the registry stops accepting its token', () => {
   });
 
   it('fetches a fresh token once on a 401 and goes on', async () => {
-    const baseRepository = `base/node-${suffix()}`;
-    await pushNodeBase(registry, baseRepository);
     const challenge = (await fetch(`${registry.url}/v2/`)).headers.get('www-authenticate')!;
     const target = `acme/renew-${suffix()}`;
     // The third HEAD of a blob is refused as if its token had expired.

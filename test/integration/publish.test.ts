@@ -163,7 +163,7 @@ describe.each(['none', 'basic', 'token'] as RegistryAuth[])('publish to a regist
       const baseRepository = base.slice(registry.host.length + 1).split(':')[0];
       expect(registry.tokenRequests.some((r) => r.user === registry.username && r.scopes.includes(`repository:${target}:pull,push`) && r.scopes.includes(`repository:${baseRepository}:pull`))).toBe(true);
     }
-  });
+  }, 180_000);
 });
 
 describe('publish onto a multi-platform OCI index', () => {
@@ -202,7 +202,7 @@ describe('publish onto a multi-platform OCI index', () => {
     pulled.push(reference);
     const inside = JSON.parse(await docker(['run', '--rm', '--name', `tts-publish-${suffix()}`, reference, 'node', '-e', INSPECT_MODEL, '/opt/models/iris']));
     expect(inside['weights.bin'].sha).toBe(model.files['weights.bin']!.sha);
-  });
+  }, 180_000);
 
   it('takes another platform when asked', async () => {
     const target = `acme/multi-${suffix()}`;
