@@ -1,5 +1,9 @@
 import { createRequire as __cjsCreateRequire } from 'node:module'; import { fileURLToPath as __cjsFileURLToPath } from 'node:url'; const require = __cjsCreateRequire(import.meta.url); const __filename = __cjsFileURLToPath(import.meta.url); const __dirname = __cjsFileURLToPath(new URL('.', import.meta.url));
 import {
+  loadMetricsFile,
+  metricsToJson
+} from "../chunks/chunk-GYVUIHVI.mjs";
+import {
   BearerCredentialHandler,
   HttpClient,
   HttpClientError,
@@ -22,9 +26,7 @@ import {
   input,
   inputOrDefault,
   isDebug,
-  loadMetricsFile,
   log,
-  metricsToJson,
   mkdirP,
   parseInteger,
   parseLines,
@@ -39,7 +41,7 @@ import {
   warning,
   which,
   writeSummary
-} from "../chunks/chunk-GKXLKD7M.mjs";
+} from "../chunks/chunk-YFE3CEQW.mjs";
 
 // node_modules/docker-modem/lib/utils.js
 var require_utils = __commonJS({

@@ -1,0 +1,582 @@
+import { createRequire as __cjsCreateRequire } from 'node:module'; import { fileURLToPath as __cjsFileURLToPath } from 'node:url'; const require = __cjsCreateRequire(import.meta.url); const __filename = __cjsFileURLToPath(import.meta.url); const __dirname = __cjsFileURLToPath(new URL('.', import.meta.url));
+import {
+  formatPlatform,
+  parsePlatform,
+  selectPlatform
+} from "../chunks/chunk-BQNTDTEX.mjs";
+import {
+  commitTime,
+  defaultTags,
+  parseTags,
+  toolkitLabels
+} from "../chunks/chunk-LPEZUDFH.mjs";
+import {
+  RegistryAuthError,
+  RegistryClient,
+  RegistryError,
+  composeImage,
+  familyOf,
+  formatReference,
+  isIndexType,
+  parseImageReference,
+  registryApiHost,
+  repositoryName
+} from "../chunks/chunk-MBUWUOKM.mjs";
+import {
+  loadMetricsFile,
+  metricsToJson
+} from "../chunks/chunk-GYVUIHVI.mjs";
+import {
+  InputError,
+  ResourceError,
+  code,
+  escapeCell,
+  formatBytes,
+  formatDuration,
+  input,
+  inputOrDefault,
+  log,
+  parseKeyValueLines,
+  parseList,
+  quote,
+  readRunContext,
+  runAction,
+  secretInput,
+  setOutputs,
+  table,
+  writeSummary
+} from "../chunks/chunk-YFE3CEQW.mjs";
+
+// src/image/model-files.ts
+import { lstat, readdir, readlink, stat } from "node:fs/promises";
+import { basename, join, posix } from "node:path";
+function parseModelDir(input2, raw) {
+  const text = raw.trim();
+  if (!text.startsWith("/")) throw new InputError(input2, `must be an absolute path inside the image, got ${quote(raw)}`);
+  const normal = posix.normalize(text).replace(/\/+$/, "");
+  if (normal === "" || normal === "/") throw new InputError(input2, 'must not be the image root "/"');
+  if (normal !== text.replace(/\/+$/, "") || normal.split("/").some((part) => part === ".." || part === ".")) {
+    throw new InputError(input2, `must be a normalised path without . or .. parts, got ${quote(raw)}`);
+  }
+  return normal.slice(1);
+}
+var compare = (a, b) => a < b ? -1 : a > b ? 1 : 0;
+async function scanModel(modelPath, modelDir, input2 = "model-path") {
+  let top;
+  try {
+    top = await stat(modelPath);
+  } catch (error) {
+    const code2 = error.code;
+    throw new InputError(input2, code2 === "ENOENT" ? `${quote(modelPath)} does not exist` : `${quote(modelPath)} cannot be read (${code2})`);
+  }
+  const entries = [];
+  const parts = modelDir.split("/");
+  for (let i = 1; i < parts.length; i++) entries.push({ path: parts.slice(0, i).join("/"), type: "directory", mode: 493, size: 0 });
+  let files = 0;
+  let bytes = 0;
+  if (top.isFile()) {
+    if (top.size === 0) throw new InputError(input2, `${quote(modelPath)} is an empty file`);
+    entries.push({ path: modelDir, type: "directory", mode: 493, size: 0 });
+    entries.push({ path: `${modelDir}/${basename(modelPath)}`, type: "file", mode: top.mode & 4095, size: top.size, source: modelPath });
+    return { entries, files: 1, bytes: top.size };
+  }
+  if (!top.isDirectory()) throw new InputError(input2, `${quote(modelPath)} is neither a file nor a directory`);
+  entries.push({ path: modelDir, type: "directory", mode: top.mode & 4095, size: 0 });
+  const walk = async (directory, relative) => {
+    const names = (await readdir(directory)).sort(compare);
+    for (const name of names) {
+      const absolute = join(directory, name);
+      const rel = relative ? `${relative}/${name}` : name;
+      const path = `${modelDir}/${rel}`;
+      const info = await lstat(absolute);
+      if (info.isSymbolicLink()) {
+        const target = await readlink(absolute);
+        if (posix.isAbsolute(target)) {
+          throw new InputError(input2, `${quote(rel)} is a symlink to the absolute path ${quote(target)}; inside the image it would point elsewhere (use a relative link within the model directory)`);
+        }
+        const resolved = posix.normalize(posix.join(posix.dirname(rel), target));
+        if (resolved === ".." || resolved.startsWith("../")) {
+          throw new InputError(input2, `${quote(rel)} is a symlink to ${quote(target)}, outside the model directory`);
+        }
+        entries.push({ path, type: "symlink", mode: info.mode & 4095, size: 0, linkTarget: target });
+      } else if (info.isDirectory()) {
+        entries.push({ path, type: "directory", mode: info.mode & 4095, size: 0 });
+        await walk(absolute, rel);
+      } else if (info.isFile()) {
+        entries.push({ path, type: "file", mode: info.mode & 4095, size: info.size, source: absolute });
+        files += 1;
+        bytes += info.size;
+      } else {
+        const kind = info.isSocket() ? "a socket" : info.isFIFO() ? "a named pipe" : info.isCharacterDevice() || info.isBlockDevice() ? "a device file" : "not a regular file";
+        throw new InputError(input2, `${quote(rel)} is ${kind}; a model may hold only files, directories and relative symlinks`);
+      }
+    }
+  };
+  await walk(modelPath, "");
+  if (files === 0) throw new InputError(input2, `${quote(modelPath)} holds no files`);
+  return { entries, files, bytes };
+}
+
+// src/image/publish.ts
+import { createHash } from "node:crypto";
+
+// src/image/tar.ts
+import { open } from "node:fs/promises";
+var BLOCK = 512;
+var USTAR_MAX_SIZE = 8589934591;
+var END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
+function paddedSize(size) {
+  return Math.ceil(size / BLOCK) * BLOCK;
+}
+function octal(value, width) {
+  return `${value.toString(8).padStart(width - 1, "0")}\0`;
+}
+function splitUstarName(name) {
+  if (Buffer.byteLength(name) <= 100) return { name, prefix: "" };
+  for (let slash = name.indexOf("/"); slash >= 0; slash = name.indexOf("/", slash + 1)) {
+    const prefix = name.slice(0, slash);
+    const rest = name.slice(slash + 1);
+    if (Buffer.byteLength(prefix) <= 155 && Buffer.byteLength(rest) <= 100 && rest !== "") return { name: rest, prefix };
+  }
+  return void 0;
+}
+function paxRecord(key, value) {
+  const body = ` ${key}=${value}
+`;
+  let length = Buffer.byteLength(body) + 1;
+  while (String(length).length + Buffer.byteLength(body) !== length) length += 1;
+  return `${length}${body}`;
+}
+function ustarHeader(fields) {
+  const block = Buffer.alloc(BLOCK);
+  block.write(fields.name, 0, 100, "utf8");
+  block.write(octal(fields.mode & 4095, 8), 100, "ascii");
+  block.write(octal(0, 8), 108, "ascii");
+  block.write(octal(0, 8), 116, "ascii");
+  block.write(octal(fields.size, 12), 124, "ascii");
+  block.write(octal(0, 12), 136, "ascii");
+  block.write("        ", 148, "ascii");
+  block.write(fields.typeflag, 156, "ascii");
+  block.write(fields.linkname, 157, 100, "utf8");
+  block.write("ustar\0", 257, "ascii");
+  block.write("00", 263, "ascii");
+  block.write(octal(0, 8), 329, "ascii");
+  block.write(octal(0, 8), 337, "ascii");
+  block.write(fields.prefix, 345, 155, "utf8");
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(`${sum.toString(8).padStart(6, "0")}\0 `, 148, "ascii");
+  return block;
+}
+function entryHeader(entry) {
+  const name = entry.type === "directory" ? `${entry.path}/` : entry.path;
+  const size = entry.type === "file" ? entry.size : 0;
+  const linkname = entry.linkTarget ?? "";
+  const pax = [];
+  let split = splitUstarName(name);
+  if (!split) {
+    pax.push(paxRecord("path", name));
+    split = { name: Buffer.from(name).subarray(0, 100).toString("utf8").replace(/\uFFFD$/, ""), prefix: "" };
+  }
+  if (Buffer.byteLength(linkname) > 100) pax.push(paxRecord("linkpath", linkname));
+  if (size > USTAR_MAX_SIZE) pax.push(paxRecord("size", String(size)));
+  const typeflag = entry.type === "file" ? "0" : entry.type === "directory" ? "5" : "2";
+  const header = ustarHeader({ ...split, mode: entry.mode, size: size > USTAR_MAX_SIZE ? 0 : size, typeflag, linkname: Buffer.byteLength(linkname) > 100 ? "" : linkname });
+  if (pax.length === 0) return header;
+  const records = Buffer.from(pax.join(""), "utf8");
+  const base = entry.path.split("/").pop() ?? "entry";
+  const paxName = `PaxHeaders/${Buffer.from(base).subarray(0, 80).toString("utf8").replace(/\uFFFD$/, "")}`;
+  const paxHeader = ustarHeader({ name: paxName, prefix: "", mode: 420, size: records.length, typeflag: "x", linkname: "" });
+  return Buffer.concat([paxHeader, records, Buffer.alloc(paddedSize(records.length) - records.length), header]);
+}
+function entryTarSize(entry) {
+  return entryHeader(entry).length + (entry.type === "file" ? paddedSize(entry.size) : 0);
+}
+function tarSize(entries) {
+  return entries.reduce((total, entry) => total + entryTarSize(entry), END_OF_ARCHIVE.length);
+}
+async function* tarStream(entries, options = {}) {
+  const chunkSize = options.chunkSize ?? 4 * 1024 * 1024;
+  const shared = options.reuseBuffer ? Buffer.allocUnsafe(chunkSize) : void 0;
+  for (const entry of entries) {
+    yield entryHeader(entry);
+    if (entry.type !== "file" || entry.size === 0) continue;
+    const handle = await open(entry.source, "r");
+    try {
+      let position = 0;
+      while (position < entry.size) {
+        const want = Math.min(chunkSize, entry.size - position);
+        const buffer = shared ?? Buffer.allocUnsafe(want);
+        const { bytesRead } = await handle.read(buffer, 0, want, position);
+        if (bytesRead === 0) throw new ResourceError(`Model file "${entry.source}"`, `shrank from ${entry.size} bytes while it was being published`);
+        position += bytesRead;
+        yield buffer.subarray(0, bytesRead);
+      }
+      const now = await handle.stat();
+      if (now.size !== entry.size) throw new ResourceError(`Model file "${entry.source}"`, `changed size (${entry.size} \u2192 ${now.size} bytes) while it was being published`);
+    } finally {
+      await handle.close();
+    }
+    const padding = paddedSize(entry.size) - entry.size;
+    if (padding > 0) yield Buffer.alloc(padding);
+  }
+  yield END_OF_ARCHIVE;
+}
+
+// src/image/layers.ts
+var DEFAULT_LAYER_PLAN = { limit: 1e10 - 64 * 1024 * 1024, ownLayerAt: 64 * 1024 * 1024, maxLayers: 48 };
+function ancestors(path, directories) {
+  const parts = path.split("/");
+  const out = [];
+  for (let i = 1; i < parts.length; i++) {
+    const dir = directories.get(parts.slice(0, i).join("/"));
+    if (dir) out.push(dir);
+  }
+  return out;
+}
+function planLayers(entries, options = DEFAULT_LAYER_PLAN) {
+  const directories = new Map(entries.filter((e) => e.type === "directory").map((e) => [e.path, e]));
+  for (const entry of entries) {
+    if (entry.type === "file" && tarSize([...ancestors(entry.path, directories), entry]) > options.limit) {
+      throw new ResourceError(`Model file "${entry.source ?? entry.path}"`, `is ${formatBytes(entry.size)}, larger than one image layer may be (${formatBytes(options.limit)}); split it into parts`);
+    }
+  }
+  const large = entries.filter((e) => e.type === "file" && e.size >= options.ownLayerAt);
+  const small = entries.filter((e) => !(e.type === "file" && e.size >= options.ownLayerAt));
+  const pack = (items) => {
+    const layers = [];
+    let current = [];
+    let present = /* @__PURE__ */ new Set();
+    for (const entry of items) {
+      const needed = ancestors(entry.path, directories).filter((dir) => !present.has(dir.path));
+      const addition = entry.type === "directory" && present.has(entry.path) ? [] : [...needed, entry];
+      if (current.length > 0 && tarSize([...current, ...addition]) > options.limit) {
+        layers.push(current);
+        current = [];
+        present = /* @__PURE__ */ new Set();
+        addition.splice(0, addition.length, ...ancestors(entry.path, directories), entry);
+      }
+      for (const item of addition) {
+        current.push(item);
+        if (item.type === "directory") present.add(item.path);
+      }
+    }
+    if (current.length > 0) layers.push(current);
+    return layers;
+  };
+  const carried = new Set(large.flatMap((file) => ancestors(file.path, directories).map((dir) => dir.path)));
+  const smallLayers = large.length === 0 || small.some((e) => !carried.has(e.path)) ? pack(small) : [];
+  const ownLayers = large.map((file) => [...ancestors(file.path, directories), file]);
+  if (smallLayers.length + ownLayers.length <= options.maxLayers) return [...smallLayers, ...ownLayers];
+  return pack(entries);
+}
+
+// src/image/publish.ts
+async function mapPool(items, limit, work) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index], index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+async function resolveBase(client, request, sameRegistry, warn) {
+  const { base } = request;
+  const reference = base.digest ?? base.tag ?? "latest";
+  let fetched;
+  try {
+    fetched = await client.getManifest(base.repository, reference);
+  } catch (error) {
+    if (error instanceof RegistryError && error.status === 404) {
+      throw new InputError("base-image", `${repositoryName(base)} has no ${base.digest ? "manifest" : "tag"} ${quote(reference)}`);
+    }
+    if (error instanceof RegistryAuthError && !sameRegistry) {
+      throw new InputError("base-image", `${repositoryName(base)} needs credentials, and a base image on another registry than the target is read anonymously (the target's credentials never go elsewhere): copy the base to ${request.target.registry} or make it public`);
+    }
+    throw error;
+  }
+  let platform;
+  if (isIndexType(fetched.mediaType)) {
+    const index = fetched.json;
+    const { match, available } = selectPlatform(index.manifests ?? [], request.platform);
+    if (!match) {
+      throw new InputError("platform", `${formatPlatform(request.platform)} is not in the base image ${repositoryName(base)}:${reference}, which has ${available.length ? available.join(", ") : "no platforms"}`);
+    }
+    platform = formatPlatform(match.platform);
+    fetched = await client.getManifest(base.repository, match.digest);
+    if (isIndexType(fetched.mediaType)) throw new RegistryError(`Base image ${repositoryName(base)}`, `index entry ${match.digest} is itself an index`);
+  }
+  const manifest = fetched.json;
+  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) {
+    throw new RegistryError(`Base image ${repositoryName(base)}:${reference}`, "has a manifest without a config or layers");
+  }
+  if (manifest.layers.some((layer) => layer.urls?.length)) {
+    throw new RegistryError(`Base image ${repositoryName(base)}:${reference}`, "has foreign layers (stored outside the registry), which cannot be copied");
+  }
+  let config;
+  try {
+    config = JSON.parse((await client.getBlobBytes(base.repository, manifest.config.digest)).toString("utf8"));
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new RegistryError(`Base image ${repositoryName(base)}`, "has a config that is not JSON");
+    throw error;
+  }
+  if (!platform && (config.os !== request.platform.os || config.architecture !== request.platform.architecture)) {
+    warn(`The base image ${repositoryName(base)}:${reference} is ${config.os}/${config.architecture} only; the platform input (${formatPlatform(request.platform)}) applies to multi-platform bases`);
+  }
+  return { manifest, config, family: familyOf(fetched.mediaType), digest: fetched.digest, platform };
+}
+function describeContents(entries, modelDir) {
+  const files = entries.filter((e) => e.type !== "directory").map((e) => e.path.slice(modelDir.length + 1));
+  if (files.length === 0) return "directories";
+  if (files.length <= 3) return files.join(", ");
+  return `${files.length} entries (${files.slice(0, 2).join(", ")}, \u2026)`;
+}
+async function hashLayer(entries) {
+  const hash = createHash("sha256");
+  let size = 0;
+  for await (const chunk of tarStream(entries, { reuseBuffer: true })) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { digest: `sha256:${hash.digest("hex")}`, size };
+}
+async function publishModelImage(request) {
+  const started = Date.now();
+  const log2 = request.log ?? (() => {
+  });
+  const warn = request.warn ?? log2;
+  const concurrency = request.concurrency ?? 2;
+  const scan = await scanModel(request.modelPath, request.modelDir);
+  const plan = planLayers(scan.entries, request.layerPlan ?? DEFAULT_LAYER_PLAN);
+  const { target, base } = request;
+  const sameRegistry = registryApiHost(base.registry) === registryApiHost(target.registry);
+  const targetClient = new RegistryClient({
+    registry: target.registry,
+    credentials: request.credentials,
+    scopes: [{ repository: target.repository, actions: ["pull", "push"] }, ...sameRegistry && base.repository !== target.repository ? [{ repository: base.repository, actions: ["pull"] }] : []],
+    retry: request.retry,
+    log: log2
+  });
+  const baseClient = sameRegistry ? targetClient : new RegistryClient({ registry: base.registry, scopes: [{ repository: base.repository, actions: ["pull"] }], retry: request.retry, log: log2 });
+  const hashing = (async () => {
+    const out = [];
+    for (const entries of plan) {
+      const { digest, size } = await hashLayer(entries);
+      if (size !== tarSize(entries)) throw new Error(`layer size ${size} differs from the planned ${tarSize(entries)}`);
+      out.push({ digest, size, createdBy: `COPY ${describeContents(entries, request.modelDir)} /${request.modelDir} # train-to-serve publish` });
+    }
+    return out;
+  })();
+  hashing.catch(() => {
+  });
+  const resolved = await resolveBase(baseClient, request, sameRegistry, warn);
+  const modelLayers = await hashing;
+  const composed = composeImage({
+    family: resolved.family,
+    baseManifest: resolved.manifest,
+    baseConfig: resolved.config,
+    layers: modelLayers,
+    created: request.created,
+    labels: request.labels,
+    annotations: request.annotations
+  });
+  if (resolved.family === "docker" && Object.keys(request.annotations).length > 0) {
+    warn("The base image uses Docker manifest types, which carry no annotations: the annotations were left out (labels carry the same facts)");
+  }
+  const repo = target.repository;
+  let bytesSent = 0;
+  let modelBytesUploaded = 0;
+  const countInto = (model) => (bytes) => {
+    bytesSent += bytes;
+    if (model) modelBytesUploaded += bytes;
+  };
+  const baseReports = await mapPool(resolved.manifest.layers, 4, async (layer) => {
+    const report = (action) => ({ origin: "base", digest: layer.digest, size: layer.size, action });
+    if (await targetClient.headBlob(repo, layer.digest) !== void 0) return report("present");
+    let location;
+    if (sameRegistry) {
+      const mount = await targetClient.mountBlob(repo, layer.digest, base.repository);
+      if (mount.mounted) return report("mounted");
+      location = mount.location;
+    }
+    log2(`Copying base layer ${layer.digest} (${layer.size} bytes) from ${repositoryName(base)}`);
+    await targetClient.uploadBlob(
+      repo,
+      {
+        digest: layer.digest,
+        size: layer.size,
+        open: async function* () {
+          yield* await baseClient.getBlob(base.repository, layer.digest);
+        }
+      },
+      { location, onProgress: countInto(false) }
+    );
+    return report("copied");
+  });
+  const modelReports = await mapPool(modelLayers, concurrency, async (layer, index) => {
+    const report = (action) => ({ origin: "model", digest: layer.digest, size: layer.size, action, contents: describeContents(plan[index], request.modelDir) });
+    if (await targetClient.headBlob(repo, layer.digest) !== void 0) return report("present");
+    log2(`Uploading model layer ${layer.digest} (${layer.size} bytes): ${describeContents(plan[index], request.modelDir)}`);
+    await targetClient.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(plan[index]) }, { onProgress: countInto(true) });
+    return report("uploaded");
+  });
+  const config = composed.configDescriptor;
+  let configAction = "present";
+  if (await targetClient.headBlob(repo, config.digest) === void 0) {
+    await targetClient.uploadBlob(
+      repo,
+      {
+        digest: config.digest,
+        size: config.size,
+        open: async function* () {
+          yield composed.config;
+        }
+      },
+      { onProgress: countInto(false) }
+    );
+    configAction = "uploaded";
+  }
+  const named = [config, ...resolved.manifest.layers, ...modelLayers.map((l) => ({ digest: l.digest, size: l.size }))];
+  await mapPool(named, 4, async (blob) => {
+    const size = await targetClient.headBlob(repo, blob.digest);
+    if (size === void 0) throw new RegistryError(`Registry ${target.registry}, repository ${repo}`, `does not have blob ${blob.digest} after it was pushed; the manifest was not stored and no tag moved`);
+    if (Number.isFinite(size) && size !== blob.size) throw new RegistryError(`Registry ${target.registry}, repository ${repo}`, `holds blob ${blob.digest} with ${size} bytes, expected ${blob.size}`);
+  });
+  await targetClient.putManifest(repo, composed.digest, composed.manifest, composed.manifestMediaType);
+  for (const tag of request.tags) await targetClient.putManifest(repo, tag, composed.manifest, composed.manifestMediaType);
+  const modelBytesSkipped = modelReports.filter((r) => r.action === "present").reduce((sum, r) => sum + r.size, 0);
+  return {
+    image: `${repositoryName(target)}@${composed.digest}`,
+    digest: composed.digest,
+    tags: request.tags,
+    baseDigest: resolved.digest,
+    platform: resolved.platform,
+    layers: [...baseReports, ...modelReports, { origin: "config", digest: config.digest, size: config.size, action: configAction }],
+    modelBytes: scan.bytes,
+    modelFiles: scan.files,
+    modelBytesUploaded,
+    modelBytesSkipped,
+    bytesSent,
+    durationMs: Date.now() - started
+  };
+}
+
+// src/actions/publish.ts
+function getInputs() {
+  const required = (name) => {
+    const value = input(name);
+    if (value === void 0) throw new InputError(name, "is required");
+    return value.trim();
+  };
+  return {
+    // The secret first, so it is masked before anything else can print it.
+    "registry-password": secretInput("registry-password"),
+    "registry-username": input("registry-username")?.trim(),
+    "model-path": required("model-path"),
+    "base-image": required("base-image"),
+    image: required("image"),
+    tags: input("tags"),
+    "model-dir": inputOrDefault("model-dir", "/model"),
+    metrics: input("metrics")?.trim(),
+    labels: input("labels"),
+    annotations: input("annotations"),
+    platform: inputOrDefault("platform", "linux/amd64")
+  };
+}
+function summary(result, references, base) {
+  const model = result.layers.filter((l) => l.origin === "model");
+  return [
+    "## Published model image",
+    "",
+    table(
+      ["", ""],
+      [
+        ["Image", code(result.image)],
+        ["Tags", references.map((t) => code(t)).join("<br>") || "\u2014"],
+        ["Base", `${code(base)} ${code(result.baseDigest)}${result.platform ? ` (${escapeCell(result.platform)})` : ""}`],
+        ["Model", `${result.modelFiles} file${result.modelFiles === 1 ? "" : "s"}, ${formatBytes(result.modelBytes)}, in ${model.length} layer${model.length === 1 ? "" : "s"}`],
+        ["Model bytes uploaded", formatBytes(result.modelBytesUploaded)],
+        ["Model bytes skipped (the registry had them)", formatBytes(result.modelBytesSkipped)],
+        ["All blob bytes sent", formatBytes(result.bytesSent)],
+        ["Time", formatDuration(result.durationMs)]
+      ]
+    ),
+    "",
+    "### Layers",
+    "",
+    table(
+      ["Layer", "Digest", { header: "Size", align: "right" }, "Done", "Holds"],
+      result.layers.map((layer) => [layer.origin, code(layer.digest.slice(0, 19)), formatBytes(layer.size), layer.action, layer.contents ? escapeCell(layer.contents) : ""])
+    ),
+    ""
+  ].join("\n");
+}
+async function main() {
+  const inputs = getInputs();
+  const context = readRunContext();
+  const target = parseImageReference(inputs.image, "image", { tag: false, digest: false });
+  const base = parseImageReference(inputs["base-image"], "base-image");
+  const platform = parsePlatform("platform", inputs.platform);
+  const modelDir = parseModelDir("model-dir", inputs["model-dir"]);
+  const revision = context.pullRequest?.headSha || context.sha;
+  const tags = inputs.tags === void 0 ? defaultTags(revision, context.pullRequest?.number) : parseTags("tags", parseList(inputs.tags));
+  if (tags.length === 0) throw new InputError("tags", "not given, and there is no commit (GITHUB_SHA) to name a default tag after");
+  const userLabels = inputs.labels === void 0 ? /* @__PURE__ */ new Map() : parseKeyValueLines("labels", inputs.labels);
+  const userAnnotations = inputs.annotations === void 0 ? /* @__PURE__ */ new Map() : parseKeyValueLines("annotations", inputs.annotations);
+  const password = inputs["registry-password"];
+  const username = inputs["registry-username"];
+  if (password && !username) throw new InputError("registry-username", "is empty, but registry-password is set");
+  let metricsJson;
+  if (inputs.metrics !== void 0) {
+    try {
+      metricsJson = JSON.stringify(metricsToJson(await loadMetricsFile(inputs.metrics)));
+    } catch (error) {
+      if (error instanceof ResourceError) throw new InputError("metrics", error.message);
+      throw error;
+    }
+  }
+  const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
+  let created = await commitTime({ env: process.env, workspace, revisions: [revision, context.sha], payload: context.payload });
+  if (!created) {
+    created = (/* @__PURE__ */ new Date()).toISOString().replace(/\.\d{3}Z$/, "Z");
+    log.warning(`Could not find the commit time (no SOURCE_DATE_EPOCH, no git checkout holding ${revision.slice(0, 7) || "the commit"}): the image records the current time, so its digest differs on every publish`);
+  }
+  const sourceUrl = context.repository ? `${context.serverUrl}/${context.repository.owner}/${context.repository.repo}` : void 0;
+  const labels = { ...toolkitLabels({ sourceUrl, revision, created }, metricsJson, modelDir), ...Object.fromEntries(userLabels) };
+  const annotations = {
+    ...sourceUrl ? { "org.opencontainers.image.source": sourceUrl } : {},
+    ...revision ? { "org.opencontainers.image.revision": revision } : {},
+    "org.opencontainers.image.created": created,
+    "org.opencontainers.image.base.name": formatReference({ ...base, digest: void 0 }),
+    ...Object.fromEntries(userAnnotations)
+  };
+  let result;
+  try {
+    result = await publishModelImage({
+      modelPath: inputs["model-path"],
+      modelDir,
+      base,
+      target,
+      tags,
+      platform,
+      labels,
+      annotations,
+      created,
+      credentials: password && username ? { username, password } : void 0,
+      log: log.info,
+      warn: log.warning
+    });
+  } catch (error) {
+    if (error instanceof RegistryAuthError) throw new InputError("registry-password", `${error.message} (check registry-username and registry-password)`);
+    throw error;
+  }
+  const references = result.tags.map((tag) => `${repositoryName(target)}:${tag}`);
+  log.info(`Published ${result.image} as ${references.join(", ")}: ${formatBytes(result.modelBytesUploaded)} of model uploaded, ${formatBytes(result.modelBytesSkipped)} already there`);
+  setOutputs({ image: result.image, digest: result.digest, tags: references.join("\n") });
+  await writeSummary(summary(result, references, formatReference(base)));
+}
+void runAction(main);
