@@ -239,7 +239,19 @@ export async function publishModelImage(request: PublishRequest): Promise<Publis
     const report = (action: BlobAction): LayerReport => ({ origin: 'model', digest: layer.digest, size: layer.size, action, contents: describeContents(plan[index]!, request.modelDir) });
     if ((await targetClient.headBlob(repo, layer.digest)) !== undefined) return report('present');
     log(`Uploading model layer ${layer.digest} (${layer.size} bytes): ${describeContents(plan[index]!, request.modelDir)}`);
-    await targetClient.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(plan[index]!) }, { onProgress: countInto(true) });
+    const count = countInto(true);
+    let sent = 0;
+    let lastNote = Date.now();
+    // A large layer takes minutes: say how far it got now and then, so the step does not look stuck.
+    const onProgress = (bytes: number) => {
+      count(bytes);
+      sent += bytes;
+      if (Date.now() - lastNote >= 15_000) {
+        lastNote = Date.now();
+        log(`  ${layer.digest.slice(7, 19)}: ${Math.min(100, Math.floor((sent / layer.size) * 100))}% of ${layer.size} bytes sent`);
+      }
+    };
+    await targetClient.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(plan[index]!) }, { onProgress });
     return report('uploaded');
   });
 
