@@ -140,12 +140,13 @@ describe.each(['none', 'basic', 'token'] as RegistryAuth[])('publish to a regist
     }
 
     // Unchanged: the same digest, and not one model byte uploaded.
-    const second = await publish(registry, { 'model-path': model.dir, 'base-image': base, image: `${registry.host}/${target}` }, {}, event);
+    const second = await publish(registry, { 'model-path': model.dir, 'base-image': base, image: `${registry.host}/${target}`, annotations: 'a=b' }, {}, event);
     expect(failureMessage(second), second.log).toBeUndefined();
+    expect(second.annotations).toContainEqual({ level: 'warning', message: expect.stringContaining('Docker manifest types, which carry no annotations') });
     expect(second.summary).toMatch(/Model bytes uploaded \| 0 B/);
     expect(second.summary).toMatch(/Model bytes skipped \(the registry had them\) \| 3\.0 MiB/);
     // Metrics and labels differ, so the config differs; without them the digests match exactly:
-    const third = await publish(registry, { 'model-path': model.dir, 'base-image': base, image: `${registry.host}/${target}`, tags: 'again' }, {}, event);
+    const third = await publish(registry, { 'model-path': model.dir, 'base-image': base, image: `${registry.host}/${target}`, tags: 'again', annotations: 'a=b' }, {}, event);
     expect(third.outputs.digest).toBe(second.outputs.digest);
 
     if (auth !== 'none') {
@@ -186,13 +187,18 @@ describe('publish onto a multi-platform OCI index', () => {
 
   it('takes linux/amd64 by default, keeps OCI media types, and the image runs', async () => {
     const target = `acme/multi-${suffix()}`;
-    const result = await publish(registry, { 'model-path': join(model.dir, 'weights.bin'), 'base-image': index.reference, image: `${registry.host}/${target}`, 'model-dir': '/opt/models/iris' });
+    const result = await publish(registry, { 'model-path': join(model.dir, 'weights.bin'), 'base-image': index.reference, image: `${registry.host}/${target}`, 'model-dir': '/opt/models/iris', annotations: 'com.example.team=vision' });
     expect(failureMessage(result), result.log).toBeUndefined();
     const api = registryApi(registry);
     const manifest = await api.manifest(target, result.outputs.digest!);
     expect(manifest.json.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
     expect(manifest.json.layers.at(-1)?.mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
-    expect(manifest.json.annotations['org.opencontainers.image.revision']).toBe('0123456789abcdef0123456789abcdef01234567');
+    expect(manifest.json.annotations).toMatchObject({
+      'org.opencontainers.image.revision': '0123456789abcdef0123456789abcdef01234567',
+      'org.opencontainers.image.source': 'https://github.com/acme/iris',
+      'org.opencontainers.image.base.name': index.reference,
+      'com.example.team': 'vision',
+    });
     const baseAmd64 = await api.manifest(index.reference.slice(registry.host.length + 1).split(':')[0]!, index.amd64);
     expect(manifest.json.layers.slice(0, -1)).toEqual(baseAmd64.json.layers);
     expect(result.summary).toContain('linux/amd64');
