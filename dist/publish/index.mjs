@@ -421,7 +421,18 @@ async function publishModelImage(request) {
     const report = (action) => ({ origin: "model", digest: layer.digest, size: layer.size, action, contents: describeContents(plan[index], request.modelDir) });
     if (await targetClient.headBlob(repo, layer.digest) !== void 0) return report("present");
     log2(`Uploading model layer ${layer.digest} (${layer.size} bytes): ${describeContents(plan[index], request.modelDir)}`);
-    await targetClient.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(plan[index]) }, { onProgress: countInto(true) });
+    const count = countInto(true);
+    let sent = 0;
+    let lastNote = Date.now();
+    const onProgress = (bytes) => {
+      count(bytes);
+      sent += bytes;
+      if (Date.now() - lastNote >= 15e3) {
+        lastNote = Date.now();
+        log2(`  ${layer.digest.slice(7, 19)}: ${Math.min(100, Math.floor(sent / layer.size * 100))}% of ${layer.size} bytes sent`);
+      }
+    };
+    await targetClient.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(plan[index]) }, { onProgress });
     return report("uploaded");
   });
   const config = composed.configDescriptor;
