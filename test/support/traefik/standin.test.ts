@@ -256,13 +256,20 @@ describe('Traefik stand-in: events and timing', { timeout: 300_000 }, () => {
     await strict.waitForServers('stubborn', []);
   });
 
-  it("never applies two configurations less than Traefik's 2 s apart, and holds back changes that come sooner", () => {
-    // Over everything this file did: every publish (applied, or skipped as unchanged) of the
+  it("never applies two configurations less than Traefik's 2 s apart, and holds back changes that come sooner", async () => {
+    // A burst: three containers started by one command, their start events a fraction of a second apart.
+    const services = ['burst-1', 'burst-2', 'burst-3'];
+    const burst: Started[] = [];
+    for (const service of services) burst.push(await run(service, routingLabels(service), { args: ['--no-healthcheck'], create: true }));
+    await docker(['start', ...burst.map((container) => container.name)]);
+    for (const [i, container] of burst.entries()) await strict.waitForServers(services[i]!, [`http://${await ipOn(container.name)}:8080`]);
+
+    // Over everything this stand-in did: every publish (applied, or skipped as unchanged) of the
     // throttle, and every configuration the provider pushed into it.
     const at = (line: Record<string, unknown>) => Date.parse(line.time as string);
     const publishes = strict.logs().filter((line) => line.msg === 'Configuration applied' || line.msg === 'Skipping unchanged configuration').map(at);
     const pushes = strict.logs().filter((line) => line.msg === 'Provider event received').map(at);
-    expect(publishes.length).toBeGreaterThan(10);
+    expect(publishes.length).toBeGreaterThan(1);
     const gaps = publishes.slice(1).map((time, i) => time - publishes[i]!);
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1990);
     // Some pushes came within 1.9 s after a publish: by the gaps above, they waited for the 2 s.

@@ -15,14 +15,28 @@ import { createThrottle, type Throttle } from './throttle';
  * and Prometheus metrics, all on loopback. Providers push configurations through Traefik's
  * per-provider throttle; each applied one rebuilds the runtime (routers, services, balancers).
  *
- * Adding a provider (e.g. Swarm: labels on services, polled every `refreshSeconds`): produce a
- * DynamicConfig per Swarm service with decodeLabels + mergeConfigurations (as docker-config.ts
- * does per container) and call `provide('swarm', config)`: names then end in `@swarm`, and
- * throttling, runtime, API and routing need no change. static-config.ts refuses
- * `providers.swarm` until then.
+ * Adding a provider (e.g. Swarm: labels on services, polled every `refreshSeconds`): write a
+ * ProviderStarter that pushes a ProviderResult whenever the configuration may have changed (build
+ * one DynamicConfig per Swarm service with decodeLabels, then mergeConfigurations, as
+ * docker-config.ts does per container), and register it under its name in `providerStarters`
+ * below. Its names then end in `@swarm`; throttling, runtime, API and routing need no change.
+ * static-config.ts refuses `providers.swarm` until then.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Logger = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+/** A provider's whole configuration, the merge conflicts found building it, and what to log. */
+export type ProviderResult = BuildResult;
+
+/** Starts a provider; it calls `push` with its whole configuration whenever that may have changed. */
+export type ProviderStarter = (push: (result: ProviderResult, trigger: string) => void, log: Logger) => Promise<RunningProvider>;
+
+function providerStarters(config: StaticConfig): Record<string, ProviderStarter> {
+  const starters: Record<string, ProviderStarter> = {};
+  const docker = config.docker;
+  if (docker) starters.docker = (push, log) => startDockerProvider(docker.endpoint, docker, { configuration: push, log });
+  return starters;
+}
 
 export interface StandIn {
   /** Entry point name → the `host:port` it listens on. */
@@ -59,7 +73,7 @@ export async function startStandIn(config: StaticConfig, log: Logger): Promise<S
   let terminating = false;
   const bound: Record<string, string> = {};
 
-  const applyProvider = (provider: string, result: BuildResult, trigger: string) => {
+  const applyProvider = (provider: string, result: ProviderResult, trigger: string) => {
     for (const entry of result.logs) log(entry.level, entry.msg, { providerName: provider, ...(entry.container ? { container: entry.container } : {}) });
     const previous = providerConfigs[provider];
     if (previous && canonical(previous) === canonical(result.config)) {
@@ -125,19 +139,16 @@ export async function startStandIn(config: StaticConfig, log: Logger): Promise<S
     servers.push(server);
   }
 
-  const throttles: Throttle<{ result: BuildResult; trigger: string }>[] = [];
+  const throttles: Throttle<{ result: ProviderResult; trigger: string }>[] = [];
   const providers: RunningProvider[] = [];
-  if (config.docker) {
-    const throttle = createThrottle<{ result: BuildResult; trigger: string }>(config.providersThrottleMs, ({ result, trigger }) => applyProvider('docker', result, trigger));
+  for (const [name, start] of Object.entries(providerStarters(config))) {
+    const throttle = createThrottle<{ result: ProviderResult; trigger: string }>(config.providersThrottleMs, ({ result, trigger }) => applyProvider(name, result, trigger));
     throttles.push(throttle);
     providers.push(
-      await startDockerProvider(config.docker.endpoint, config.docker, {
-        configuration: (result, trigger) => {
-          log('debug', 'Provider event received', { providerName: 'docker', trigger });
-          throttle.push({ result, trigger });
-        },
-        log,
-      }),
+      await start((result, trigger) => {
+        log('debug', 'Provider event received', { providerName: name, trigger });
+        throttle.push({ result, trigger });
+      }, log),
     );
   }
   log('info', `Traefik stand-in ${STAND_IN_VERSION} started`, { entryPoints: bound });
