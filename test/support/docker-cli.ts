@@ -94,3 +94,24 @@ export async function buildImage(reference: string, files: Record<string, string
     rmSync(context, { recursive: true, force: true });
   }
 }
+
+/**
+ * Remove a network the tests created, after its containers are gone. The engine can report
+ * "active endpoints" for a moment after `docker rm -f` returns, so it retries a few times; it
+ * never throws (cleanup must not hide the test's own result).
+ */
+export async function removeNetwork(name: string, attempts = 5): Promise<void> {
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      await docker(['network', 'rm', name]);
+      return;
+    } catch (error) {
+      if (/No such network|not found/i.test((error as Error).message)) return;
+      if (attempt === attempts) {
+        process.stderr.write(`could not remove network ${name}: ${(error as Error).message}\n`);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+    }
+  }
+}

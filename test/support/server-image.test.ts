@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from './action-runner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage, docker, ensureNodeBaseImage } from './docker-cli';
+import { buildImage, docker, ensureNodeBaseImage, removeNetwork } from './docker-cli';
 import { waitFor } from './ports';
 import { ENGINE_WAIT_MS, SERVER_BUNDLE, containerLogs, ensureModelImage, ensureServerImage, irisModel } from './server-image';
 
@@ -44,7 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (containers.length) await docker(['rm', '-f', ...containers]).catch(() => undefined);
   if (images.length) await docker(['rmi', ...images]).catch(() => undefined);
-  await docker(['network', 'rm', network]).catch(() => undefined);
+  await removeNetwork(network);
 });
 
 describe('prediction server image', { timeout: 300_000 }, () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docker } from '../docker-cli';
+import { docker, removeNetwork } from '../docker-cli';
 import { waitFor } from '../ports';
 import { ENGINE_WAIT_MS, ensureModelImage, irisModel, type ModelImage } from '../server-image';
 import { startTraefikStandIn, type TraefikStandIn } from './index';
@@ -92,8 +92,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([lenient?.stop(), strict?.stop()]);
   if (created.length) await docker(['rm', '-f', ...created]).catch(() => undefined);
-  await docker(['network', 'rm', network]).catch(() => undefined);
-  await docker(['network', 'rm', otherNetwork]).catch(() => undefined);
+  await removeNetwork(network);
+  await removeNetwork(otherNetwork);
 });
 
 describe('Traefik stand-in: Docker provider rules', { timeout: 300_000 }, () => {
