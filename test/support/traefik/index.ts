@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from '../ports';
@@ -31,8 +33,12 @@ export interface TraefikStandInOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** More Traefik flags, e.g. `--entryPoints.websecure.address=127.0.0.1:0`. */
   extraArgs?: string[];
-  /** Keep running after this process exits (for the demo's --keep). Default false. */
+  /**
+   * Keep running after this process exits (for a demo that leaves things running). Its log then
+   * goes to `logFile` (default: a file in the temp directory) instead of a pipe. Default false.
+   */
   detached?: boolean;
+  logFile?: string;
 }
 
 export interface TraefikStandIn {
@@ -43,8 +49,10 @@ export interface TraefikStandIn {
   webUrl: string;
   /** Every entry point by name, as http URLs. */
   entryPoints: Record<string, string>;
-  /** The stand-in's JSON log lines so far. */
+  /** The stand-in's JSON log lines so far (from its log file when detached). */
   logs(): Record<string, unknown>[];
+  /** Where a detached stand-in writes its log. */
+  logFile: string | undefined;
   /** `GET /api/http/services/<name>@docker`, or undefined on 404. */
   service(name: string): Promise<ServiceInfo | undefined>;
   router(name: string): Promise<RouterInfo | undefined>;
@@ -85,17 +93,20 @@ export function traefikArgs(options: TraefikStandInOptions, addresses: { web: st
 }
 
 export async function startTraefikStandIn(options: TraefikStandInOptions = {}): Promise<TraefikStandIn> {
+  const logFile = options.detached ? (options.logFile ?? join(mkdtempSync(join(tmpdir(), 'traefik-stand-in-')), 'traefik.log')) : undefined;
+  const logFd = logFile ? openSync(logFile, 'a') : undefined;
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, ...traefikArgs(options)], {
     env: { ...process.env, ...(options.detached ? {} : { TRAEFIK_STANDIN_EXIT_WITH_PARENT: '1' }) },
-    stdio: [options.detached ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    stdio: logFd !== undefined ? ['ignore', logFd, logFd] : ['pipe', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });
+  if (logFd !== undefined) closeSync(logFd);
   const lines: Record<string, unknown>[] = [];
   let stderr = '';
   let buffered = '';
   let exit: number | null | undefined;
   child.on('exit', (code) => (exit = code));
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  const take = (chunk: string) => {
     buffered += chunk;
     const parts = buffered.split('\n');
     buffered = parts.pop()!;
@@ -106,12 +117,22 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
         lines.push({ level: 'info', msg: line });
       }
     }
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  };
+  child.stdout?.setEncoding('utf8').on('data', take);
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  let readFrom = 0;
+  const readLogFile = () => {
+    if (!logFile) return;
+    const text = readFileSync(logFile, 'utf8');
+    take(text.slice(readFrom));
+    readFrom = text.length;
+    stderr = text;
+  };
 
   await waitFor(
     'the Traefik stand-in to be ready',
     async () => {
+      readLogFile();
       if (exit !== undefined) throw new Error(`the Traefik stand-in exited with ${exit}: ${stderr.trim()}`);
       return lines.some((line) => line.msg === 'ready');
     },
@@ -121,11 +142,7 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
     child.kill('SIGKILL');
     throw error;
   });
-  if (options.detached) {
-    child.stdout!.destroy();
-    child.stderr!.destroy();
-    child.unref();
-  }
+  if (options.detached) child.unref();
   const ready = lines.find((line) => line.msg === 'ready') as { entryPoints: Record<string, string> };
   const entryPoints = Object.fromEntries(Object.entries(ready.entryPoints).map(([name, address]) => [name, `http://${address}`]));
   const apiUrl = entryPoints.traefik!;
@@ -144,7 +161,11 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
     apiUrl,
     webUrl: entryPoints.web!,
     entryPoints,
-    logs: () => lines,
+    logs: () => {
+      readLogFile();
+      return lines;
+    },
+    logFile,
     service,
     router: (name) => api<RouterInfo>(`/api/http/routers/${encodeURIComponent(`${name}@docker`)}`),
     serverUrls,
