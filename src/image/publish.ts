@@ -176,32 +176,21 @@ export async function publishModelImage(request: PublishRequest): Promise<Publis
   // Credentials for the target registry are never sent to another one: a base elsewhere is read anonymously.
   const baseClient = sameRegistry ? targetClient : new RegistryClient({ registry: base.registry, scopes: [{ repository: base.repository, actions: ['pull'] }], retry: request.retry, log });
 
-  // Hashing the model (CPU and disk) overlaps reading the base (network).
-  const hashing = (async () => {
-    const out: ModelLayer[] = [];
-    for (const entries of plan) {
+  // Layers are hashed one after another (CPU and disk), overlapping the reads of the base
+  // (network) and, from the second layer on, the uploads of the layers hashed before.
+  const hashed: Promise<ModelLayer>[] = [];
+  let previous: Promise<unknown> = Promise.resolve();
+  for (const entries of plan) {
+    const layer = previous.then(async (): Promise<ModelLayer> => {
       const { digest, size } = await hashLayer(entries);
       if (size !== tarSize(entries)) throw new Error(`layer size ${size} differs from the planned ${tarSize(entries)}`);
-      out.push({ digest, size, createdBy: `COPY ${describeContents(entries, request.modelDir)} /${request.modelDir} # train-to-serve publish` });
-    }
-    return out;
-  })();
-  hashing.catch(() => {});
-  const resolved = await resolveBase(baseClient, request, sameRegistry, warn);
-  const modelLayers = await hashing;
-
-  const composed = composeImage({
-    family: resolved.family,
-    baseManifest: resolved.manifest,
-    baseConfig: resolved.config,
-    layers: modelLayers,
-    created: request.created,
-    labels: request.labels,
-    annotations: request.annotations,
-  });
-  if (resolved.family === 'docker' && Object.keys(request.annotations).length > 0) {
-    warn('The base image uses Docker manifest types, which carry no annotations: the annotations were left out (labels carry the same facts)');
+      return { digest, size, createdBy: `COPY ${describeContents(entries, request.modelDir)} /${request.modelDir} # train-to-serve publish` };
+    });
+    layer.catch(() => {});
+    hashed.push(layer);
+    previous = layer;
   }
+  const resolved = await resolveBase(baseClient, request, sameRegistry, warn);
 
   const repo = target.repository;
   let bytesSent = 0;
@@ -211,7 +200,7 @@ export async function publishModelImage(request: PublishRequest): Promise<Publis
     if (model) modelBytesUploaded += bytes;
   };
 
-  const baseReports = await mapPool(resolved.manifest.layers, 4, async (layer: Descriptor): Promise<LayerReport> => {
+  const basePass = mapPool(resolved.manifest.layers, 4, async (layer: Descriptor): Promise<LayerReport> => {
     const report = (action: BlobAction): LayerReport => ({ origin: 'base', digest: layer.digest, size: layer.size, action });
     if ((await targetClient.headBlob(repo, layer.digest)) !== undefined) return report('present');
     let location: string | undefined;
@@ -235,10 +224,11 @@ export async function publishModelImage(request: PublishRequest): Promise<Publis
     return report('copied');
   });
 
-  const modelReports = await mapPool(modelLayers, concurrency, async (layer, index): Promise<LayerReport> => {
-    const report = (action: BlobAction): LayerReport => ({ origin: 'model', digest: layer.digest, size: layer.size, action, contents: describeContents(plan[index]!, request.modelDir) });
+  const modelPass = mapPool(plan, concurrency, async (entries, index): Promise<LayerReport> => {
+    const layer = await hashed[index]!;
+    const report = (action: BlobAction): LayerReport => ({ origin: 'model', digest: layer.digest, size: layer.size, action, contents: describeContents(entries, request.modelDir) });
     if ((await targetClient.headBlob(repo, layer.digest)) !== undefined) return report('present');
-    log(`Uploading model layer ${layer.digest} (${layer.size} bytes): ${describeContents(plan[index]!, request.modelDir)}`);
+    log(`Uploading model layer ${layer.digest} (${layer.size} bytes): ${describeContents(entries, request.modelDir)}`);
     const count = countInto(true);
     let sent = 0;
     let lastNote = Date.now();
@@ -251,9 +241,26 @@ export async function publishModelImage(request: PublishRequest): Promise<Publis
         log(`  ${layer.digest.slice(7, 19)}: ${Math.min(100, Math.floor((sent / layer.size) * 100))}% of ${layer.size} bytes sent`);
       }
     };
-    await targetClient.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(plan[index]!) }, { onProgress });
+    await targetClient.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(entries) }, { onProgress });
     return report('uploaded');
   });
+  basePass.catch(() => {});
+  modelPass.catch(() => {});
+  const [baseReports, modelReports] = await Promise.all([basePass, modelPass]);
+  const modelLayers = await Promise.all(hashed);
+
+  const composed = composeImage({
+    family: resolved.family,
+    baseManifest: resolved.manifest,
+    baseConfig: resolved.config,
+    layers: modelLayers,
+    created: request.created,
+    labels: request.labels,
+    annotations: request.annotations,
+  });
+  if (resolved.family === 'docker' && Object.keys(request.annotations).length > 0) {
+    warn('The base image uses Docker manifest types, which carry no annotations: the annotations were left out (labels carry the same facts)');
+  }
 
   const config = composed.configDescriptor;
   let configAction: BlobAction = 'present';
