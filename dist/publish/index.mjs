@@ -362,31 +362,20 @@ async function publishModelImage(request) {
     log: log2
   });
   const baseClient = sameRegistry ? targetClient : new RegistryClient({ registry: base.registry, scopes: [{ repository: base.repository, actions: ["pull"] }], retry: request.retry, log: log2 });
-  const hashing = (async () => {
-    const out = [];
-    for (const entries of plan) {
+  const hashed = [];
+  let previous = Promise.resolve();
+  for (const entries of plan) {
+    const layer = previous.then(async () => {
       const { digest, size } = await hashLayer(entries);
       if (size !== tarSize(entries)) throw new Error(`layer size ${size} differs from the planned ${tarSize(entries)}`);
-      out.push({ digest, size, createdBy: `COPY ${describeContents(entries, request.modelDir)} /${request.modelDir} # train-to-serve publish` });
-    }
-    return out;
-  })();
-  hashing.catch(() => {
-  });
-  const resolved = await resolveBase(baseClient, request, sameRegistry, warn);
-  const modelLayers = await hashing;
-  const composed = composeImage({
-    family: resolved.family,
-    baseManifest: resolved.manifest,
-    baseConfig: resolved.config,
-    layers: modelLayers,
-    created: request.created,
-    labels: request.labels,
-    annotations: request.annotations
-  });
-  if (resolved.family === "docker" && Object.keys(request.annotations).length > 0) {
-    warn("The base image uses Docker manifest types, which carry no annotations: the annotations were left out (labels carry the same facts)");
+      return { digest, size, createdBy: `COPY ${describeContents(entries, request.modelDir)} /${request.modelDir} # train-to-serve publish` };
+    });
+    layer.catch(() => {
+    });
+    hashed.push(layer);
+    previous = layer;
   }
+  const resolved = await resolveBase(baseClient, request, sameRegistry, warn);
   const repo = target.repository;
   let bytesSent = 0;
   let modelBytesUploaded = 0;
@@ -394,7 +383,7 @@ async function publishModelImage(request) {
     bytesSent += bytes;
     if (model) modelBytesUploaded += bytes;
   };
-  const baseReports = await mapPool(resolved.manifest.layers, 4, async (layer) => {
+  const basePass = mapPool(resolved.manifest.layers, 4, async (layer) => {
     const report = (action) => ({ origin: "base", digest: layer.digest, size: layer.size, action });
     if (await targetClient.headBlob(repo, layer.digest) !== void 0) return report("present");
     let location;
@@ -417,10 +406,11 @@ async function publishModelImage(request) {
     );
     return report("copied");
   });
-  const modelReports = await mapPool(modelLayers, concurrency, async (layer, index) => {
-    const report = (action) => ({ origin: "model", digest: layer.digest, size: layer.size, action, contents: describeContents(plan[index], request.modelDir) });
+  const modelPass = mapPool(plan, concurrency, async (entries, index) => {
+    const layer = await hashed[index];
+    const report = (action) => ({ origin: "model", digest: layer.digest, size: layer.size, action, contents: describeContents(entries, request.modelDir) });
     if (await targetClient.headBlob(repo, layer.digest) !== void 0) return report("present");
-    log2(`Uploading model layer ${layer.digest} (${layer.size} bytes): ${describeContents(plan[index], request.modelDir)}`);
+    log2(`Uploading model layer ${layer.digest} (${layer.size} bytes): ${describeContents(entries, request.modelDir)}`);
     const count = countInto(true);
     let sent = 0;
     let lastNote = Date.now();
@@ -432,9 +422,27 @@ async function publishModelImage(request) {
         log2(`  ${layer.digest.slice(7, 19)}: ${Math.min(100, Math.floor(sent / layer.size * 100))}% of ${layer.size} bytes sent`);
       }
     };
-    await targetClient.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(plan[index]) }, { onProgress });
+    await targetClient.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(entries) }, { onProgress });
     return report("uploaded");
   });
+  basePass.catch(() => {
+  });
+  modelPass.catch(() => {
+  });
+  const [baseReports, modelReports] = await Promise.all([basePass, modelPass]);
+  const modelLayers = await Promise.all(hashed);
+  const composed = composeImage({
+    family: resolved.family,
+    baseManifest: resolved.manifest,
+    baseConfig: resolved.config,
+    layers: modelLayers,
+    created: request.created,
+    labels: request.labels,
+    annotations: request.annotations
+  });
+  if (resolved.family === "docker" && Object.keys(request.annotations).length > 0) {
+    warn("The base image uses Docker manifest types, which carry no annotations: the annotations were left out (labels carry the same facts)");
+  }
   const config = composed.configDescriptor;
   let configAction = "present";
   if (await targetClient.headBlob(repo, config.digest) === void 0) {
