@@ -1,0 +1,85 @@
+import type Docker from 'dockerode';
+import { LABELS, parseServerLabels } from '../serving/labels';
+import type { Health, ManagedServer } from '../serving/server';
+
+/** Health checks of new servers. Engine API durations are nanoseconds. */
+export const HEALTH_INTERVAL_MS = 1000;
+export const HEALTH_TIMEOUT_MS = 3000;
+/** Probes that must fail in a row before Docker reports unhealthy: how long a drain takes to show. */
+export const HEALTH_RETRIES = 2;
+/**
+ * The grace between SIGTERM and SIGKILL when a server stops. Longer than the reference server's
+ * own shutdown wait for in-flight requests (SHUTDOWN_TIMEOUT_SECONDS, 25 s).
+ */
+export const STOP_TIMEOUT_S = 30;
+
+export const ms = (milliseconds: number) => Math.round(milliseconds * 1_000_000);
+
+/** Docker health from `docker ps`'s status text: "Up 3 minutes (healthy)", "(health: starting)". */
+export function healthFromStatus(status: string | undefined): Health {
+  if (!status) return 'none';
+  if (status.includes('(healthy)')) return 'healthy';
+  if (status.includes('(unhealthy)')) return 'unhealthy';
+  if (status.includes('(health: starting)')) return 'starting';
+  return 'none';
+}
+
+/** A managed container as listed by the engine, as the decisions see it. */
+export function serverFromListing(container: Docker.ContainerInfo): ManagedServer {
+  const labels = container.Labels ?? {};
+  const parsed = parseServerLabels(labels);
+  const name = (container.Names?.[0] ?? container.Id).replace(/^\//, '');
+  const ip = parsed.network ? container.NetworkSettings?.Networks?.[parsed.network]?.IPAddress : undefined;
+  return {
+    id: container.Id,
+    name,
+    service: parsed.service ?? '',
+    digest: parsed.digest ?? '',
+    image: parsed.image ?? container.Image,
+    imageId: container.ImageID,
+    deployedAt: parsed.deployedAt ?? new Date(container.Created * 1000),
+    expiresAt: parsed.expiresAt,
+    state: container.State,
+    health: healthFromStatus(container.Status),
+    url: ip && parsed.port ? `http://${ip}:${parsed.port}` : undefined,
+    drainSignal: parsed.drainSignal ?? 'SIGUSR2',
+    labels,
+  };
+}
+
+export async function listManagedContainers(docker: Docker, service?: string): Promise<ManagedServer[]> {
+  const label = [`${LABELS.managed}=true`, ...(service ? [`${LABELS.service}=${service}`] : [])];
+  const containers = await docker.listContainers({ all: true, filters: { label } });
+  return containers.map(serverFromListing);
+}
+
+/** Split the engine's multiplexed log stream (8-byte frame headers) into text. */
+export function demuxLogs(buffer: Buffer): string {
+  let out = '';
+  let offset = 0;
+  while (offset + 8 <= buffer.length && (buffer[offset] === 1 || buffer[offset] === 2 || buffer[offset] === 0) && buffer.readUInt16BE(offset + 1) === 0) {
+    const size = buffer.readUInt32BE(offset + 4);
+    out += buffer.subarray(offset + 8, offset + 8 + size).toString('utf8');
+    offset += 8 + size;
+  }
+  return offset === 0 ? buffer.toString('utf8') : out;
+}
+
+export async function lastLogLines(docker: Docker, id: string, lines = 50): Promise<string> {
+  try {
+    const raw = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    return demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))).trimEnd();
+  } catch (error) {
+    return `(logs unavailable: ${error instanceof Error ? error.message : String(error)})`;
+  }
+}
+
+export async function removeContainer(docker: Docker, id: string): Promise<void> {
+  await docker
+    .getContainer(id)
+    .remove({ force: true, v: true })
+    .catch((error: unknown) => {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status !== 404 && status !== 409) throw error;
+    });
+}

@@ -1,0 +1,90 @@
+import type Docker from 'dockerode';
+import { ResourceError } from '../inputs/errors';
+import type { RegistryCredentials } from '../serving/deploy-spec';
+import { pullableReference, repositoryName, type ImageReference } from './reference';
+
+export interface PulledImage {
+  /** The engine's image id (config digest). */
+  id: string;
+  /** The manifest digest from the registry, or the image id when the image came from no registry. */
+  digest: string;
+  /** What containers are created from: `repo@sha256:…` when the digest is known. */
+  reference: string;
+  /** The image's own HEALTHCHECK, when it declares one. */
+  healthcheck?: { Test?: string[] };
+}
+
+interface ProgressEvent {
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/**
+ * Pull with credentials. The engine answers 200 and then reports failures inside the progress
+ * stream (`{"error": …}`), so each event is checked; a stream that ends without an error is read
+ * as success only once the image can be inspected.
+ */
+export async function pullImage(docker: Docker, image: ImageReference, credentials: RegistryCredentials | undefined): Promise<void> {
+  const reference = pullableReference(image);
+  const authconfig = credentials ? { username: credentials.username, password: credentials.password, serveraddress: image.registry } : undefined;
+  const fail = (problem: string) => new ResourceError(`Image ${image.text}`, `pull failed: ${problem}`);
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = (await docker.pull(reference, authconfig ? { authconfig } : {})) as NodeJS.ReadableStream;
+  } catch (error) {
+    throw fail(engineMessage(error));
+  }
+  const errors: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (error: Error | null) => (error ? reject(fail(error.message)) : resolve()),
+      (event: ProgressEvent) => {
+        if (event.error || event.errorDetail?.message) errors.push(event.errorDetail?.message ?? event.error!);
+      },
+    );
+  });
+  if (errors.length > 0) throw fail(errors.join('; '));
+}
+
+/** Resolve a local image to its id, digest and a reference pinned to that digest. */
+export async function resolveImage(docker: Docker, image: ImageReference): Promise<PulledImage | undefined> {
+  let info: Docker.ImageInspectInfo;
+  try {
+    info = await docker.getImage(image.digest ? pullableReference(image) : image.text).inspect();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+  const repository = repositoryName(image);
+  const repoDigest = image.digest
+    ? `${repository}@${image.digest}`
+    : (info.RepoDigests ?? []).find((entry) => entry.startsWith(`${repository}@`));
+  const digest = repoDigest ? repoDigest.slice(repoDigest.indexOf('@') + 1) : info.Id;
+  const healthcheck = (info.Config as { Healthcheck?: { Test?: string[] } } | undefined)?.Healthcheck;
+  return { id: info.Id, digest, reference: repoDigest ?? image.text, healthcheck: healthcheck?.Test?.length && healthcheck.Test[0] !== 'NONE' ? healthcheck : undefined };
+}
+
+/**
+ * Make the image present and resolved. A digest reference already present is content-addressed
+ * and cannot be stale, so it is not pulled again; a tag is always pulled (it may have moved).
+ */
+export async function ensureImage(docker: Docker, image: ImageReference, credentials: RegistryCredentials | undefined): Promise<PulledImage & { pulled: boolean }> {
+  if (image.digest) {
+    const present = await resolveImage(docker, image);
+    if (present) return { ...present, pulled: false };
+  }
+  await pullImage(docker, image, credentials);
+  const pulled = await resolveImage(docker, image);
+  if (!pulled) throw new ResourceError(`Image ${image.text}`, 'the engine reported the pull done, but the image is not there');
+  return { ...pulled, pulled: true };
+}
+
+/** The engine's own message from a dockerode error (`(HTTP code 404) … - message`). */
+export function engineMessage(error: unknown): string {
+  const json = (error as { json?: { message?: string } })?.json;
+  if (json?.message) return json.message;
+  const message = error instanceof Error ? error.message : String(error);
+  return message.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
+}

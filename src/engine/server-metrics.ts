@@ -1,0 +1,55 @@
+import { get } from 'node:http';
+import type { RequestCount } from '../serving/engine';
+
+/**
+ * Reading a prediction server's own Prometheus metrics. Traefik has no per-server request
+ * counter (TRAEFIK.md), so whether a server is in use, and whether requests are still in flight
+ * while it drains, comes from the server. The reference server exposes the first name of each
+ * list; the others are common names other servers use.
+ */
+export const REQUEST_COUNTERS = ['model_server_predict_requests_total', 'http_requests_total'];
+export const IN_FLIGHT_GAUGES = ['model_server_predict_in_flight', 'http_requests_in_flight'];
+
+/** Sum of every sample of the first metric in `names` that the text has, or undefined. */
+export function sumOfMetric(text: string, names: readonly string[]): number | undefined {
+  const sums = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)/.exec(line);
+    if (!match || !names.includes(match[1]!)) continue;
+    const value = Number(match[3]);
+    if (Number.isFinite(value)) sums.set(match[1]!, (sums.get(match[1]!) ?? 0) + value);
+  }
+  for (const name of names) if (sums.has(name)) return sums.get(name);
+  return undefined;
+}
+
+export async function readRequestCount(serverUrl: string | undefined, timeoutMs = 2000): Promise<RequestCount> {
+  if (!serverUrl) return { readable: false, problem: 'the server has no address on its network' };
+  let text: string;
+  try {
+    const response = await httpGet(`${serverUrl}/metrics`, timeoutMs);
+    text = response.body;
+    if (response.status !== 200) return { readable: false, problem: `GET ${serverUrl}/metrics answered ${response.status}` };
+  } catch (error) {
+    return { readable: false, problem: `GET ${serverUrl}/metrics failed (${error instanceof Error ? error.message : String(error)})` };
+  }
+  const requests = sumOfMetric(text, REQUEST_COUNTERS);
+  if (requests === undefined) return { readable: false, problem: `${serverUrl}/metrics has no request counter (${REQUEST_COUNTERS.join(' or ')})` };
+  return { readable: true, requests, inFlight: sumOfMetric(text, IN_FLIGHT_GAUGES) };
+}
+
+/** One GET on a fresh connection: a server that is draining or stopping may close pooled ones. */
+function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = get(url, { agent: false, timeout: timeoutMs }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    request.on('error', reject);
+  });
+}

@@ -1,0 +1,191 @@
+import { InputError, quote } from '../inputs/errors';
+import { parseDuration, parseDurationOrNever, parseEnum, parseInteger, parseKeyValueLines, parseList } from '../inputs/parse';
+import { checkRuleSyntax, RuleSyntaxError } from '../traefik/rule';
+import { parseImageReference, type ImageReference } from '../engine/reference';
+import { parseGpus, type GpuRequest } from '../engine/gpus';
+import { parseDockerHost } from '../engine/connection';
+import type { Provenance, RoutingSettings } from './labels';
+import { parseServiceName } from './names';
+
+/** deploy's inputs, keyed exactly as in actions/deploy/action.yml; optional ones undefined. */
+export interface DeployInputs {
+  image: string;
+  service: string;
+  rule: string;
+  entrypoints: string;
+  port: string;
+  network: string;
+  replicas: string;
+  strategy: string;
+  ttl: string;
+  'health-timeout': string;
+  'drain-timeout': string;
+  'health-cmd'?: string;
+  'drain-signal': string;
+  env?: string;
+  gpus?: string;
+  'traefik-api'?: string;
+  engine: string;
+  'docker-host'?: string;
+  'registry-username'?: string;
+  'registry-password'?: string;
+}
+
+export const ENGINES = ['docker', 'swarm'] as const;
+export type EngineKind = (typeof ENGINES)[number];
+export const STRATEGIES = ['replace', 'add'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export interface RegistryCredentials {
+  username: string;
+  password: string;
+}
+
+/** A deploy, fully checked: everything an engine implementation needs and nothing it must parse. */
+export interface DeploySpec {
+  image: ImageReference;
+  routing: RoutingSettings;
+  replicas: number;
+  strategy: Strategy;
+  /** null: the servers never expire. */
+  ttlMs: number | null;
+  healthTimeoutMs: number;
+  drainTimeoutMs: number;
+  /** Docker's Healthcheck.Test form (`['CMD-SHELL', cmd]` or `['CMD', ...argv]`); undefined: the image's own. */
+  healthCmd?: string[];
+  drainSignal: string;
+  env: Map<string, string>;
+  gpus?: GpuRequest;
+  traefikApi?: string;
+  engine: EngineKind;
+  dockerHost?: string;
+  credentials?: RegistryCredentials;
+  provenance: Provenance;
+}
+
+/** Signals a server may take as "drain": not the ones a process cannot catch. */
+const SIGNALS = [
+  'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGTERM', 'SIGWINCH', 'SIGALRM', 'SIGPWR', 'SIGURG',
+];
+
+export function parseSignal(inputName: string, raw: string): string {
+  const text = raw.trim().toUpperCase();
+  const name = text.startsWith('SIG') ? text : `SIG${text}`;
+  if (name === 'SIGKILL' || name === 'SIGSTOP') throw new InputError(inputName, `${name} cannot be caught, so a server cannot drain on it`);
+  if (!SIGNALS.includes(name)) throw new InputError(inputName, `expected a signal such as SIGUSR2 (one of ${SIGNALS.join(', ')}), got ${quote(raw)}`);
+  return name;
+}
+
+/**
+ * `health-cmd`: a shell command line (run with /bin/sh in the image, like `docker run --health-cmd`)
+ * or a JSON array of arguments run without a shell, for images that have none.
+ */
+export function parseHealthCmd(inputName: string, raw: string | undefined): string[] | undefined {
+  const text = raw?.trim();
+  if (!text) return undefined;
+  if (text.startsWith('[')) {
+    let argv: unknown;
+    try {
+      argv = JSON.parse(text);
+    } catch {
+      throw new InputError(inputName, `starts with [ but is not a JSON array of strings: ${quote(text)}`);
+    }
+    if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string' && a !== '')) {
+      throw new InputError(inputName, `expected a non-empty JSON array of strings, got ${quote(text)}`);
+    }
+    return ['CMD', ...(argv as string[])];
+  }
+  if (text.toUpperCase() === 'NONE') throw new InputError(inputName, 'a readiness check is what keeps Traefik away from a loading server; it cannot be turned off here');
+  return ['CMD-SHELL', text];
+}
+
+export function parseTraefikApi(inputName: string, raw: string | undefined): string | undefined {
+  const text = raw?.trim();
+  if (!text) return undefined;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InputError(inputName, `expected an http(s) URL like http://127.0.0.1:8080, got ${quote(text)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(inputName, `expected an http(s) URL, got ${quote(text)}`);
+  return url.toString().replace(/\/+$/, '');
+}
+
+export function parseRule(inputName: string, raw: string): string {
+  const rule = raw.trim();
+  try {
+    checkRuleSyntax(rule);
+  } catch (error) {
+    if (error instanceof RuleSyntaxError) throw new InputError(inputName, `invalid Traefik rule ${quote(rule)}: ${error.message}`);
+    throw error;
+  }
+  return rule;
+}
+
+export function parseEntrypoints(inputName: string, raw: string): string[] {
+  const names = parseList(raw);
+  if (names.length === 0) throw new InputError(inputName, 'name at least one Traefik entry point, e.g. web');
+  for (const name of names) {
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) throw new InputError(inputName, `not an entry point name: ${quote(name)}`);
+  }
+  return names;
+}
+
+export function parseNetworkName(inputName: string, raw: string): string {
+  const name = raw.trim();
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) throw new InputError(inputName, `not a Docker network name: ${quote(name)}`);
+  return name;
+}
+
+function required(inputs: Record<string, string | undefined>, name: string): string {
+  const value = inputs[name];
+  if (value === undefined || value.trim() === '') throw new InputError(name, 'is required');
+  return value;
+}
+
+/** Turn deploy's inputs into a DeploySpec, or throw the first InputError. Touches nothing. */
+export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance): DeploySpec {
+  const raw = inputs as unknown as Record<string, string | undefined>;
+  const service = parseServiceName('service', required(raw, 'service'));
+  const image = parseImageReference(required(raw, 'image'));
+  const rule = parseRule('rule', required(raw, 'rule'));
+  const entrypoints = parseEntrypoints('entrypoints', inputs.entrypoints);
+  const port = parseInteger('port', inputs.port, { min: 1, max: 65535 });
+  const network = parseNetworkName('network', required(raw, 'network'));
+  const replicas = parseInteger('replicas', inputs.replicas, { min: 1, max: 64 });
+  const strategy = parseEnum('strategy', inputs.strategy, STRATEGIES);
+  const ttlMs = parseDurationOrNever('ttl', inputs.ttl);
+  const healthTimeoutMs = parseDuration('health-timeout', inputs['health-timeout']);
+  const drainTimeoutMs = parseDuration('drain-timeout', inputs['drain-timeout']);
+  const healthCmd = parseHealthCmd('health-cmd', inputs['health-cmd']);
+  const drainSignal = parseSignal('drain-signal', inputs['drain-signal']);
+  const env = parseKeyValueLines('env', inputs.env ?? '', { keyPattern: /^[A-Za-z_][A-Za-z0-9_]*$/ });
+  const gpus = parseGpus('gpus', inputs.gpus);
+  const traefikApi = parseTraefikApi('traefik-api', inputs['traefik-api']);
+  const engine = parseEnum('engine', inputs.engine, ENGINES);
+  if (inputs['docker-host'] !== undefined) parseDockerHost(inputs['docker-host']);
+  const username = inputs['registry-username']?.trim();
+  const password = inputs['registry-password'];
+  if (Boolean(username) !== Boolean(password)) {
+    throw new InputError(username ? 'registry-password' : 'registry-username', 'registry-username and registry-password go together: give both or neither');
+  }
+  return {
+    image,
+    routing: { service, rule, entrypoints, port, network },
+    replicas,
+    strategy,
+    ttlMs,
+    healthTimeoutMs,
+    drainTimeoutMs,
+    healthCmd,
+    drainSignal,
+    env,
+    gpus,
+    traefikApi,
+    engine,
+    dockerHost: inputs['docker-host'],
+    credentials: username && password ? { username, password } : undefined,
+    provenance,
+  };
+}

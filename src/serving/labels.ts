@@ -1,0 +1,162 @@
+/**
+ * The label contract between deploy, retire, Traefik and the people reading `docker ps`.
+ *
+ * Two families:
+ * - Traefik's routing labels (TRAEFIK.md). Traefik merges every container carrying the same router
+ *   and service names into one load balancer, and deletes the router for all of them when their
+ *   labels differ, so these are a function of the service's routing settings only: byte-identical
+ *   for every model version of a service.
+ * - The toolkit's own labels, prefixed `train-to-serve.`: what a server is, where it came from and
+ *   when it may go. Retire reads these and nothing else.
+ */
+
+export const LABEL_PREFIX = 'train-to-serve.';
+
+export const LABELS = {
+  /** `true` on every container deploy created; retire looks at nothing else. */
+  managed: 'train-to-serve.managed',
+  service: 'train-to-serve.service',
+  /** The image's manifest digest (`sha256:…`), or its local id when it came from no registry. */
+  imageDigest: 'train-to-serve.image-digest',
+  /** The image reference deploy was given. */
+  image: 'train-to-serve.image',
+  /** ISO 8601 UTC. */
+  deployedAt: 'train-to-serve.deployed-at',
+  /** ISO 8601 UTC, or `never`. */
+  expiresAt: 'train-to-serve.expires-at',
+  gitSha: 'train-to-serve.git-sha',
+  runUrl: 'train-to-serve.run-url',
+  /** The pull request number the model came from, or empty. */
+  pr: 'train-to-serve.pr',
+  /** The signal that makes this server report unhealthy while it keeps serving (deploy's `drain-signal`). */
+  drainSignal: 'train-to-serve.drain-signal',
+  /** On the deploy lock container only (never with `managed`): the service it locks. */
+  lock: 'train-to-serve.lock',
+} as const;
+
+export const NEVER = 'never';
+
+/** What decides a service's routing; equal settings give byte-identical labels. */
+export interface RoutingSettings {
+  service: string;
+  rule: string;
+  entrypoints: string[];
+  port: number;
+  network: string;
+}
+
+export function routingLabels(routing: RoutingSettings): Record<string, string> {
+  const { service, rule, entrypoints, port, network } = routing;
+  return {
+    'traefik.enable': 'true',
+    'traefik.docker.network': network,
+    [`traefik.http.routers.${service}.rule`]: rule,
+    [`traefik.http.routers.${service}.entrypoints`]: entrypoints.join(','),
+    [`traefik.http.routers.${service}.service`]: service,
+    [`traefik.http.services.${service}.loadbalancer.server.port`]: String(port),
+  };
+}
+
+/** Every `traefik.*` label on a container: the part Traefik compares between servers. */
+export function traefikLabelsOf(labels: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).filter(([key]) => key.startsWith('traefik.')));
+}
+
+/**
+ * The routing labels that differ between a running server and a new one, as
+ * `label: running → new` lines. Any difference makes Traefik drop the router for every server
+ * of the service while both run, so deploy refuses it.
+ */
+export function routingDifferences(running: Record<string, string>, wanted: Record<string, string>): string[] {
+  const a = traefikLabelsOf(running);
+  const b = traefikLabelsOf(wanted);
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.filter((key) => a[key] !== b[key]).map((key) => `${key}: ${a[key] ?? '(none)'} → ${b[key] ?? '(none)'}`);
+}
+
+export interface Provenance {
+  gitSha?: string;
+  runUrl?: string;
+  pr?: number;
+}
+
+export interface ServerIdentity {
+  service: string;
+  image: string;
+  digest: string;
+  deployedAt: Date;
+  /** null: never expires. */
+  expiresAt: Date | null;
+  drainSignal: string;
+  provenance: Provenance;
+}
+
+export function toolkitLabels(server: ServerIdentity): Record<string, string> {
+  return {
+    [LABELS.managed]: 'true',
+    [LABELS.service]: server.service,
+    [LABELS.imageDigest]: server.digest,
+    [LABELS.image]: server.image,
+    [LABELS.deployedAt]: server.deployedAt.toISOString(),
+    [LABELS.expiresAt]: server.expiresAt ? server.expiresAt.toISOString() : NEVER,
+    [LABELS.gitSha]: server.provenance.gitSha ?? '',
+    [LABELS.runUrl]: server.provenance.runUrl ?? '',
+    [LABELS.pr]: server.provenance.pr !== undefined ? String(server.provenance.pr) : '',
+    [LABELS.drainSignal]: server.drainSignal,
+  };
+}
+
+/** All labels of a new server: Traefik's routing labels and the toolkit's. */
+export function serverLabels(routing: RoutingSettings, server: ServerIdentity): Record<string, string> {
+  return { ...routingLabels(routing), ...toolkitLabels(server) };
+}
+
+/** What retire learns from a container's labels; undefined fields were missing or unreadable. */
+export interface ParsedServerLabels {
+  managed: boolean;
+  service?: string;
+  digest?: string;
+  image?: string;
+  deployedAt?: Date;
+  /** null: `never`; undefined: missing or unreadable. */
+  expiresAt?: Date | null;
+  drainSignal?: string;
+  port?: number;
+  network?: string;
+  gitSha?: string;
+  runUrl?: string;
+  pr?: number;
+}
+
+function parseDate(text: string | undefined): Date | undefined {
+  if (!text) return undefined;
+  const date = new Date(text);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+export function parseServerLabels(labels: Record<string, string> | undefined): ParsedServerLabels {
+  const get = (key: string) => labels?.[key] || undefined;
+  const service = get(LABELS.service);
+  const expiresText = get(LABELS.expiresAt);
+  const port = service ? Number(get(`traefik.http.services.${service}.loadbalancer.server.port`)) : Number.NaN;
+  const pr = Number(get(LABELS.pr));
+  return {
+    managed: get(LABELS.managed) === 'true',
+    service,
+    digest: get(LABELS.imageDigest),
+    image: get(LABELS.image),
+    deployedAt: parseDate(get(LABELS.deployedAt)),
+    expiresAt: expiresText === NEVER ? null : parseDate(expiresText),
+    drainSignal: get(LABELS.drainSignal),
+    port: Number.isInteger(port) && port > 0 ? port : undefined,
+    network: get('traefik.docker.network'),
+    gitSha: get(LABELS.gitSha),
+    runUrl: get(LABELS.runUrl),
+    pr: Number.isInteger(pr) && pr > 0 ? pr : undefined,
+  };
+}
+
+/** `sha256:0123456789abcdef…` → `0123456789ab`, the short form container names and tables show. */
+export function shortDigest(digest: string): string {
+  return digest.replace(/^sha256:/, '').slice(0, 12);
+}

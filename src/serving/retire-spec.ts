@@ -1,0 +1,48 @@
+import { parseBoolean, parseDuration, parseEnum, parseInteger } from '../inputs/parse';
+import { parseDockerHost } from '../engine/connection';
+import { ENGINES, parseTraefikApi, type EngineKind } from './deploy-spec';
+import { parseServiceName } from './names';
+
+/** retire's inputs, keyed exactly as in actions/retire/action.yml; optional ones undefined. */
+export interface RetireInputs {
+  service?: string;
+  keep: string;
+  'max-age'?: string;
+  'dry-run': string;
+  'drain-timeout': string;
+  'traefik-api'?: string;
+  'in-use-window'?: string;
+  'prune-images': string;
+  engine: string;
+  'docker-host'?: string;
+}
+
+export interface RetireSpec {
+  service?: string;
+  keep: number;
+  maxAgeMs?: number;
+  dryRun: boolean;
+  drainTimeoutMs: number;
+  traefikApi?: string;
+  inUseWindowMs?: number;
+  pruneImages: boolean;
+  engine: EngineKind;
+  dockerHost?: string;
+}
+
+export function parseRetireInputs(inputs: RetireInputs): RetireSpec {
+  const spec: RetireSpec = {
+    service: inputs.service !== undefined ? parseServiceName('service', inputs.service) : undefined,
+    keep: parseInteger('keep', inputs.keep, { min: 0 }),
+    maxAgeMs: inputs['max-age'] !== undefined ? parseDuration('max-age', inputs['max-age']) : undefined,
+    dryRun: parseBoolean('dry-run', inputs['dry-run']),
+    drainTimeoutMs: parseDuration('drain-timeout', inputs['drain-timeout']),
+    traefikApi: parseTraefikApi('traefik-api', inputs['traefik-api']),
+    inUseWindowMs: inputs['in-use-window'] !== undefined ? parseDuration('in-use-window', inputs['in-use-window']) : undefined,
+    pruneImages: parseBoolean('prune-images', inputs['prune-images']),
+    engine: parseEnum('engine', inputs.engine, ENGINES),
+    dockerHost: inputs['docker-host'],
+  };
+  if (spec.dockerHost !== undefined) parseDockerHost(spec.dockerHost);
+  return spec;
+}

@@ -1,0 +1,76 @@
+import { ResourceError } from '../inputs/errors';
+
+/**
+ * A client of Traefik's API (TRAEFIK.md), used to confirm what Traefik routes to: a URL listed
+ * under a service is one Traefik sends new requests to.
+ */
+export interface TraefikService {
+  servers: string[];
+  /** URL → `UP` | `DOWN`. */
+  serverStatus: Record<string, string>;
+}
+
+export class TraefikApi {
+  constructor(
+    readonly baseUrl: string,
+    private readonly provider = 'docker',
+  ) {}
+
+  private async get(path: string, timeoutMs = 5000): Promise<Response> {
+    try {
+      return await fetch(`${this.baseUrl}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+    } catch (error) {
+      const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
+      throw new ResourceError(`Traefik API at ${this.baseUrl}`, `not reachable (${reason})`);
+    }
+  }
+
+  /** Throws a ResourceError unless the API answers `GET /api/version`. */
+  async check(): Promise<string> {
+    const response = await this.get('/api/version');
+    if (!response.ok) throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET /api/version answered ${response.status}`);
+    const body = (await response.json().catch(() => ({}))) as { Version?: string };
+    return body.Version ?? 'unknown';
+  }
+
+  /** The service's load balancer, or undefined when Traefik has no such service (404). */
+  async service(name: string): Promise<TraefikService | undefined> {
+    const response = await this.get(`/api/http/services/${encodeURIComponent(`${name}@${this.provider}`)}`);
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    if (!response.ok) throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET /api/http/services/${name}@${this.provider} answered ${response.status}`);
+    const body = (await response.json()) as { loadBalancer?: { servers?: { url?: string }[] }; serverStatus?: Record<string, string> };
+    return {
+      servers: (body.loadBalancer?.servers ?? []).map((server) => server.url ?? '').filter(Boolean),
+      serverStatus: body.serverStatus ?? {},
+    };
+  }
+
+  /** Wait until every URL is listed and UP. Returns false at the deadline. */
+  async waitForUp(service: string, urls: readonly string[], timeoutMs: number, intervalMs = 200): Promise<boolean> {
+    return poll(timeoutMs, intervalMs, async () => {
+      const found = await this.service(service);
+      return Boolean(found && urls.every((url) => found.servers.includes(url) && (found.serverStatus[url] ?? 'UP') === 'UP'));
+    });
+  }
+
+  /** Wait until the URL is no longer listed (or the service is gone). Returns false at the deadline. */
+  async waitForGone(service: string, url: string, timeoutMs: number, intervalMs = 200): Promise<boolean> {
+    return poll(timeoutMs, intervalMs, async () => {
+      const found = await this.service(service);
+      return !found || !found.servers.includes(url);
+    });
+  }
+}
+
+async function poll(timeoutMs: number, intervalMs: number, check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // A hiccup of the API during a wait is retried until the deadline, not fatal.
+    if (await check().catch(() => false)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, Math.max(0, deadline - Date.now()))));
+  }
+}

@@ -1,0 +1,46 @@
+import { createServer } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { readRequestCount, sumOfMetric } from '../../src/engine/server-metrics';
+
+const exposition = `# HELP model_server_predict_requests_total POST /predict requests answered, by HTTP status code.
+# TYPE model_server_predict_requests_total counter
+model_server_predict_requests_total{code="200"} 41
+model_server_predict_requests_total{code="400"} 1
+model_server_predict_requests_total_extra 99
+# TYPE model_server_predict_in_flight gauge
+model_server_predict_in_flight 2
+http_requests_total{path="/x"} 5
+`;
+
+describe('sumOfMetric', () => {
+  it('sums every sample of the first name it finds', () => {
+    expect(sumOfMetric(exposition, ['model_server_predict_requests_total', 'http_requests_total'])).toBe(42);
+    expect(sumOfMetric(exposition, ['http_requests_total'])).toBe(5);
+    expect(sumOfMetric(exposition, ['model_server_predict_in_flight'])).toBe(2);
+    expect(sumOfMetric(exposition, ['nothing_total'])).toBeUndefined();
+  });
+});
+
+describe('readRequestCount', () => {
+  it('reads a server’s /metrics over HTTP, and says why when it cannot', async () => {
+    let body = exposition;
+    const server = createServer((request, response) => {
+      if (request.url !== '/metrics') return void response.writeHead(404).end();
+      response.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      expect(await readRequestCount(url)).toEqual({ readable: true, requests: 42, inFlight: 2 });
+      body = 'process_cpu_seconds_total 1\n';
+      expect(await readRequestCount(url)).toEqual({ readable: false, problem: `${url}/metrics has no request counter (model_server_predict_requests_total or http_requests_total)` });
+    } finally {
+      await new Promise((resolve) => {
+        server.close(resolve);
+        server.closeAllConnections();
+      });
+    }
+    expect(await readRequestCount(url)).toMatchObject({ readable: false, problem: expect.stringMatching(/^GET .*\/metrics failed \(.*ECONNREFUSED/) });
+    expect(await readRequestCount(undefined)).toEqual({ readable: false, problem: 'the server has no address on its network' });
+  });
+});

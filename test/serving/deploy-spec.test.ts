@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { parseDeployInputs, type DeployInputs } from '../../src/serving/deploy-spec';
+
+const digest = 'sha256:' + 'a'.repeat(64);
+const base: DeployInputs = {
+  image: `127.0.0.1:5000/acme/iris@${digest}`,
+  service: 'iris',
+  rule: 'Host(`iris.example.com`)',
+  entrypoints: 'web',
+  port: '8080',
+  network: 'edge',
+  replicas: '1',
+  strategy: 'replace',
+  ttl: '7d',
+  'health-timeout': '5m',
+  'drain-timeout': '60s',
+  'drain-signal': 'SIGUSR2',
+  engine: 'docker',
+};
+const parse = (changes: Partial<DeployInputs>) => parseDeployInputs({ ...base, ...changes }, { gitSha: 'abc' });
+
+describe('parseDeployInputs', () => {
+  it('turns the defaults into a spec', () => {
+    const spec = parse({});
+    expect(spec.image).toMatchObject({ registry: '127.0.0.1:5000', repository: 'acme/iris', digest });
+    expect(spec.routing).toEqual({ service: 'iris', rule: 'Host(`iris.example.com`)', entrypoints: ['web'], port: 8080, network: 'edge' });
+    expect(spec).toMatchObject({ replicas: 1, strategy: 'replace', ttlMs: 7 * 86_400_000, healthTimeoutMs: 300_000, drainTimeoutMs: 60_000, drainSignal: 'SIGUSR2', engine: 'docker' });
+    expect(spec.healthCmd).toBeUndefined();
+    expect(spec.gpus).toBeUndefined();
+    expect(spec.credentials).toBeUndefined();
+    expect(spec.provenance).toEqual({ gitSha: 'abc' });
+  });
+
+  it('reads every optional input', () => {
+    const spec = parse({
+      entrypoints: 'web, websecure',
+      replicas: '3',
+      strategy: 'add',
+      ttl: 'never',
+      'health-cmd': '["node","/srv/probe.mjs"]',
+      'drain-signal': 'usr1',
+      env: 'API_KEY=s3cr3t=x\n# comment\nMODE=fast',
+      gpus: '0,3',
+      'traefik-api': 'http://127.0.0.1:8080/',
+      'registry-username': 'octocat',
+      'registry-password': 'ghp_x',
+    });
+    expect(spec.routing.entrypoints).toEqual(['web', 'websecure']);
+    expect(spec).toMatchObject({ replicas: 3, strategy: 'add', ttlMs: null, drainSignal: 'SIGUSR1', gpus: { ids: ['0', '3'] }, traefikApi: 'http://127.0.0.1:8080' });
+    expect(spec.healthCmd).toEqual(['CMD', 'node', '/srv/probe.mjs']);
+    expect([...spec.env]).toEqual([
+      ['API_KEY', 's3cr3t=x'],
+      ['MODE', 'fast'],
+    ]);
+    expect(spec.credentials).toEqual({ username: 'octocat', password: 'ghp_x' });
+    expect(parse({ 'health-cmd': 'curl -fs localhost:8080/healthz' }).healthCmd).toEqual(['CMD-SHELL', 'curl -fs localhost:8080/healthz']);
+  });
+
+  // Every bad input: one line that names the input.
+  it.each<[Partial<DeployInputs>, RegExp]>([
+    [{ image: '' }, /^Input "image": is required$/],
+    [{ image: 'Acme/Iris:latest' }, /^Input "image": not an image reference/],
+    [{ image: 'x@sha256:123' }, /^Input "image": not an image reference/],
+    [{ service: 'Iris_v2' }, /^Input "service": must be a DNS label/],
+    [{ service: '-iris' }, /^Input "service": must be a DNS label/],
+    [{ service: 'a'.repeat(64) }, /^Input "service": must be a DNS label/],
+    [{ rule: 'Host(iris.example.com)' }, /^Input "rule": invalid Traefik rule "Host\(iris\.example\.com\)": unexpected/],
+    [{ rule: 'Hots(`iris.example.com`)' }, /^Input "rule": invalid Traefik rule .*unknown matcher Hots/],
+    [{ entrypoints: ' ' }, /^Input "entrypoints": name at least one/],
+    [{ entrypoints: 'web;ssl' }, /^Input "entrypoints": not an entry point name/],
+    [{ port: '0' }, /^Input "port": must be at least 1/],
+    [{ port: '70000' }, /^Input "port": must be at most 65535/],
+    [{ port: 'http' }, /^Input "port": expected a whole number/],
+    [{ network: 'bad net' }, /^Input "network": not a Docker network name/],
+    [{ replicas: '0' }, /^Input "replicas": must be at least 1/],
+    [{ strategy: 'recreate' }, /^Input "strategy": expected one of replace, add/],
+    [{ ttl: '7' }, /^Input "ttl": expected a duration like 90s/],
+    [{ ttl: 'forever' }, /^Input "ttl": expected a duration/],
+    [{ 'health-timeout': '5 minutes' }, /^Input "health-timeout": expected a duration/],
+    [{ 'drain-timeout': '0s' }, /^Input "drain-timeout": duration must be greater than zero/],
+    [{ 'health-cmd': '["node", 3]' }, /^Input "health-cmd": expected a non-empty JSON array of strings/],
+    [{ 'health-cmd': 'NONE' }, /^Input "health-cmd": a readiness check/],
+    [{ 'drain-signal': 'SIGKILL' }, /^Input "drain-signal": SIGKILL cannot be caught/],
+    [{ 'drain-signal': 'SIGFOO' }, /^Input "drain-signal": expected a signal/],
+    [{ env: 'NOEQUALS' }, /^Input "env": line 1: expected KEY=VALUE/],
+    [{ env: 'BAD-KEY=1' }, /^Input "env": line 1: expected KEY=VALUE/],
+    [{ gpus: 'many' }, /^Input "gpus": expected all, a count/],
+    [{ gpus: '0' }, /^Input "gpus": a GPU count must be at least 1/],
+    [{ 'traefik-api': 'localhost:8080' }, /^Input "traefik-api": expected an http\(s\) URL/],
+    [{ engine: 'kubernetes' }, /^Input "engine": expected one of docker, swarm/],
+    [{ 'docker-host': 'ssh://me@host' }, /^Input "docker-host": expected unix/],
+    [{ 'registry-username': 'octocat' }, /^Input "registry-password": registry-username and registry-password go together/],
+  ])('refuses %j', (changes, message) => expect(() => parse(changes)).toThrow(message));
+
+  it('never echoes an env value in its error', () => {
+    expect(() => parse({ env: 'TOKEN s3cr3t-value' })).toThrow(/^(?!.*s3cr3t)/);
+  });
+});
