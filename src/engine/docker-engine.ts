@@ -128,7 +128,7 @@ export class DockerEngine implements ServingEngine {
 
     let image = await ensureImage(this.docker, spec.image, spec.credentials);
     timings.pullMs = Date.now() - t0;
-    log.info(`${image.pulled ? 'Pulled' : 'Found'} ${spec.image.text} (digest ${image.digest}) in ${formatDuration(timings.pullMs)}`);
+    log.info(`${image.pulled ? 'Pulled' : 'Found'} ${spec.image.text}${spec.image.text.includes(image.digest) ? '' : ` (digest ${image.digest})`} in ${formatDuration(timings.pullMs)}`);
     await this.checkGpus(spec, image);
     if (!spec.healthCmd && !image.healthcheck) {
       log.warning(`${spec.image.text} declares no HEALTHCHECK and no health-cmd was given: Traefik will route to each new server as soon as it starts, before the model is ready, and a drain cannot be confirmed`);
@@ -343,12 +343,6 @@ export class DockerEngine implements ServingEngine {
   }
 
   async pruneImages(seen: readonly ManagedServer[], retired: readonly ManagedServer[], log: Log): Promise<PrunedImage[]> {
-    const repositoryOf = (reference: string) => {
-      const at = reference.indexOf('@');
-      if (at >= 0) return reference.slice(0, at);
-      const colon = reference.lastIndexOf(':');
-      return colon > reference.lastIndexOf('/') ? reference.slice(0, colon) : reference;
-    };
     const repositories = new Set(seen.map((server) => repositoryOf(server.image)));
     const retiredImages = new Set(retired.map((server) => server.imageId).filter(Boolean));
     const inUse = new Set((await this.docker.listContainers({ all: true })).map((container) => container.ImageID));
@@ -356,22 +350,31 @@ export class DockerEngine implements ServingEngine {
     const pruned: PrunedImage[] = [];
     for (const image of images) {
       if (inUse.has(image.Id)) continue;
-      const references = [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((ref) => ref !== '<none>:<none>' && ref !== '<none>@<none>');
-      const ours = retiredImages.has(image.Id) || references.some((ref) => repositories.has(repositoryOf(ref)));
-      if (!ours) continue;
+      const references = [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((ref) => !ref.startsWith('<none>'));
+      // Only the toolkit's own references go; an image also known under another name stays, untagged from ours.
+      const ours = references.filter((ref) => repositories.has(repositoryOf(ref)));
+      const untagged = references.length === 0 && retiredImages.has(image.Id);
+      if (ours.length === 0 && !untagged) continue;
       try {
-        for (const reference of image.RepoTags ?? []) {
-          if (reference !== '<none>:<none>') await this.docker.getImage(reference).remove().catch(ignore404);
-        }
-        await this.docker.getImage(image.Id).remove().catch(ignore404);
-        pruned.push({ id: image.Id, references });
-        log.info(`Removed image ${references[0] ?? image.Id} (no container uses it)`);
+        for (const reference of ours) await this.docker.getImage(reference).remove().catch(ignore404);
+        const others = references.filter((ref) => !ours.includes(ref));
+        if (others.length === 0) await this.docker.getImage(image.Id).remove().catch(ignore404);
+        pruned.push({ id: image.Id, references: ours });
+        log.info(`Removed ${ours.length > 0 ? ours.join(', ') : image.Id} (no container uses it)${others.length > 0 ? `; the image stays as ${others[0]}` : ''}`);
       } catch (error) {
-        log.info(`Kept image ${references[0] ?? image.Id}: ${engineMessage(error)}`);
+        log.info(`Kept image ${ours[0] ?? image.Id}: ${engineMessage(error)}`);
       }
     }
     return pruned;
   }
+}
+
+/** `registry/repo` of `registry/repo:tag` or `registry/repo@sha256:…`. */
+export function repositoryOf(reference: string): string {
+  const at = reference.indexOf('@');
+  if (at >= 0) return reference.slice(0, at);
+  const colon = reference.lastIndexOf(':');
+  return colon > reference.lastIndexOf('/') ? reference.slice(0, colon) : reference;
 }
 
 function ignore404(error: unknown): void {

@@ -95,7 +95,7 @@ export interface RetireRow {
   reason: string;
 }
 
-export function retireRows(result: RetireResult, now: Date): RetireRow[] {
+export function retireRows(result: RetireResult, now = result.decidedAt): RetireRow[] {
   const order = [...result.entries].sort((a, b) => a.server.service.localeCompare(b.server.service) || b.server.deployedAt.getTime() - a.server.deployedAt.getTime());
   return order.map((entry) => ({
     service: entry.server.service,
@@ -117,7 +117,7 @@ export function retireLogTable(rows: RetireRow[]): string {
   return [line(headers), ...cells.map(line)].join('\n');
 }
 
-export function retireSummary(result: RetireResult, now: Date): string {
+export function retireSummary(result: RetireResult, now = result.decidedAt): string {
   const rows = retireRows(result, now);
   const verb = result.dryRun ? 'would retire' : 'retired';
   const lines = [

@@ -29,6 +29,8 @@ export interface RetireResult {
   kept: RetireEntry[];
   prunedImages: PrunedImage[];
   dryRun: boolean;
+  /** The moment the decisions were taken at. */
+  decidedAt: Date;
   seconds: number;
 }
 
@@ -108,6 +110,7 @@ export async function runRetire(engine: ServingEngine, options: RetireOptions, l
     kept: entries.filter((entry) => !goes(entry)),
     prunedImages,
     dryRun: options.dryRun,
+    decidedAt: policy.now,
     seconds: (Date.now() - started) / 1000,
   };
 }
