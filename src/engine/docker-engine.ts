@@ -4,6 +4,7 @@ import { formatDuration } from '../inputs/parse';
 import type { DeploySpec } from '../serving/deploy-spec';
 import { planDeploy } from '../serving/deploy-plan';
 import { mapLimit, PARALLEL_REMOVALS } from '../serving/limit';
+import { warnUndrainable } from '../serving/drain-report';
 import {
   DeployError,
   type DeployResult,
@@ -313,11 +314,12 @@ export class DockerEngine implements ServingEngine {
   }
 
   private async drainAll(servers: readonly ManagedServer[], options: DrainOptions, log: Log): Promise<RemovalReport[]> {
-    return mapLimit(servers, PARALLEL_REMOVALS, async (server) => {
+    const reports = await mapLimit(servers, PARALLEL_REMOVALS, async (server) => {
       log.info(`Draining ${server.name} (${shortDigest(server.digest)}, ${server.state}${server.health !== 'none' ? `/${server.health}` : ''})`);
-      const report = await this.drainAndRemove(server, options, log);
-      return report;
+      return this.drainAndRemove(server, options, log);
     });
+    warnUndrainable(reports, log);
+    return reports;
   }
 
   listServers(service?: string): Promise<ManagedServer[]> {
@@ -337,7 +339,8 @@ export class DockerEngine implements ServingEngine {
 
   async drainAndRemove(server: ManagedServer, options: DrainOptions, log: Log): Promise<RemovalReport> {
     const report = await drainContainer(this.docker, server, options);
-    if (report.warning) log.warning(report.warning);
+    // Servers without a health check are summed up in one warning by the caller.
+    if (report.warning && report.outcome !== 'no-health-check') log.warning(report.warning);
     log.info(`${report.outcome === 'vanished' ? 'Already gone' : 'Removed'}: ${server.name} (${report.outcome}, ${report.seconds}s)`);
     return report;
   }

@@ -2,6 +2,7 @@ import type { Log, PrunedImage, RemovalReport, ServingEngine } from './engine';
 import { planRetirement, type RetireDecision, type RetirePolicy, type Usage } from './retire-plan';
 import type { ManagedServer } from './server';
 import { createLimiter, PARALLEL_REMOVALS } from './limit';
+import { warnUndrainable } from './drain-report';
 
 export interface RetireOptions extends Omit<RetirePolicy, 'now'> {
   service?: string;
@@ -97,6 +98,7 @@ export async function runRetire(engine: ServingEngine, options: RetireOptions, l
         }
       }),
     );
+    warnUndrainable(entries.flatMap((entry) => (entry.removal ? [entry.removal] : [])), log);
     if (options.pruneImages) {
       const retiredServers = entries.filter((entry) => entry.removal).map((entry) => entry.server);
       prunedImages = await engine.pruneImages(servers, retiredServers, log);
