@@ -31,6 +31,22 @@ const cjsShim = [
   "const __dirname = __cjsFileURLToPath(new URL('.', import.meta.url));",
 ].join(' ');
 
+// dockerode requires gRPC (for BuildKit sessions of its buildImage) and docker-modem requires ssh2
+// (for ssh:// engine addresses) when they load. No action uses either: parseDockerHost accepts
+// unix and tcp only, and images are never built through the daemon. Replacing them with a stub
+// that throws when called halves the shared bundle and the CPU time each action spends starting.
+const UNUSED = /^(@grpc\/grpc-js|@grpc\/proto-loader|ssh2)$/;
+const stubUnused = {
+  name: 'stub-unused',
+  setup(build) {
+    build.onResolve({ filter: UNUSED }, (args) => ({ path: args.path, namespace: 'stub-unused' }));
+    build.onLoad({ filter: /.*/, namespace: 'stub-unused' }, (args) => ({
+      contents: `module.exports = new Proxy({}, { get: (_, key) => key === '__esModule' ? false : () => { throw new Error(${JSON.stringify(`${args.path} is not bundled with train-to-serve`)}); } });`,
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -43,6 +59,7 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
   absWorkingDir: root,
+  plugins: [stubUnused],
 };
 
 rmSync(dist, { recursive: true, force: true });

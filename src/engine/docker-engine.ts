@@ -39,6 +39,9 @@ import { engineMessage, ensureImage, type PulledImage } from './pull';
 import { readRequestCount } from './server-metrics';
 import { ContainerWatch } from './watch';
 
+/** How long a server without a health check must keep running to count as started. */
+const NO_HEALTHCHECK_STEADY_MS = 2000;
+
 function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number })?.statusCode;
 }
@@ -277,6 +280,8 @@ export class DockerEngine implements ServingEngine {
   }
 
   private async waitUntilServing(watch: ContainerWatch, created: NewContainer[], timeoutMs: number, hasHealthCheck: boolean): Promise<ServerFailure | undefined> {
+    // Without a health check, "ready" is running for a moment, so a server that exits at once is caught.
+    const steadyAfter = Date.now() + NO_HEALTHCHECK_STEADY_MS;
     const outcomes = created.map((container) =>
       watch.until<ServerFailure | 'ok'>(
         container.id,
@@ -284,7 +289,7 @@ export class DockerEngine implements ServingEngine {
           if (!status.exists) return { container, problem: 'was removed by someone else while starting' };
           if (status.died) return { container, problem: `exited with code ${status.exitCode ?? '?'} before it became ${hasHealthCheck ? 'healthy' : 'ready'}` };
           if (status.health === 'unhealthy') return { container, problem: `reported unhealthy${status.lastProbe ? ` (last probe: ${status.lastProbe})` : ''}` };
-          if (hasHealthCheck ? status.health === 'healthy' : status.state === 'running') return 'ok';
+          if (hasHealthCheck ? status.health === 'healthy' : status.state === 'running' && Date.now() >= steadyAfter) return 'ok';
           return undefined;
         },
         timeoutMs,

@@ -52,17 +52,21 @@ export async function drainContainer(docker: Docker, server: ManagedServer, opti
   const container = docker.getContainer(server.id);
   let watch: ContainerWatch | undefined;
   try {
-    const info = await engineCall(() => container.inspect());
-    const health = info!.State.Health?.Status;
     let outcome: RemovalReport['outcome'];
     let warning: string | undefined;
-    if (!info!.State.Running || info!.State.Restarting) {
+    // The listing's state is recent enough to choose the path; a server that changed since is
+    // caught by the engine's answers (404: gone; 409/304: not running).
+    if (server.state !== 'running') {
       outcome = 'not-running';
-    } else if (!health || health === 'none') {
+    } else if (server.health === 'starting' || server.health === 'unhealthy') {
+      // Traefik routes only to healthy servers: nothing reaches this one.
+      outcome = 'not-serving';
+    } else if (server.health === 'none') {
       outcome = 'no-health-check';
       warning = `${server.name} has no health check: Traefik routed to it until it stopped`;
     } else {
       watch = await ContainerWatch.open(docker, [server.id]);
+      if (!watch.status(server.id).exists) throw new Vanished();
       await engineCall(() => container.kill({ signal: server.drainSignal }), [409]);
       const flipped = await watch.until(
         server.id,

@@ -10,10 +10,19 @@ import type { RequestCount } from '../serving/engine';
 export const REQUEST_COUNTERS = ['model_server_predict_requests_total', 'http_requests_total'];
 export const IN_FLIGHT_GAUGES = ['model_server_predict_in_flight', 'http_requests_in_flight'];
 
-/** Sum of every sample of the first metric in `names` that the text has, or undefined. */
+/**
+ * Sum of every sample of the first metric in `names` that the text has, or undefined. A metric
+ * declared (`# TYPE name …`) without samples is 0: client libraries print no sample of a labelled
+ * counter until it has counted something.
+ */
 export function sumOfMetric(text: string, names: readonly string[]): number | undefined {
   const sums = new Map<string, number>();
   for (const line of text.split('\n')) {
+    const declared = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) /.exec(line);
+    if (declared && names.includes(declared[1]!)) {
+      if (!sums.has(declared[1]!)) sums.set(declared[1]!, 0);
+      continue;
+    }
     if (line === '' || line.startsWith('#')) continue;
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)/.exec(line);
     if (!match || !names.includes(match[1]!)) continue;

@@ -77,6 +77,8 @@ export type DrainOutcome =
   | 'no-health-check'
   /** Was not running (exited, created, restarting): nothing to drain. */
   | 'not-running'
+  /** Running but starting or unhealthy, so not routed by Traefik: stopped without a drain. */
+  | 'not-serving'
   /** Disappeared while we worked on it (someone else removed it). */
   | 'vanished';
 

@@ -10,6 +10,7 @@ const OUTCOME_TEXT: Record<RemovalReport['outcome'], string> = {
   'ignored-signal': 'ignored the drain signal: stopped',
   'no-health-check': 'no health check: stopped',
   'not-running': 'was not running',
+  'not-serving': 'was not healthy (not routed): stopped',
   vanished: 'already gone',
 };
 

@@ -18,6 +18,8 @@ describe('sumOfMetric', () => {
     expect(sumOfMetric(exposition, ['http_requests_total'])).toBe(5);
     expect(sumOfMetric(exposition, ['model_server_predict_in_flight'])).toBe(2);
     expect(sumOfMetric(exposition, ['nothing_total'])).toBeUndefined();
+    // prom-client declares a labelled counter but prints no sample before its first increment.
+    expect(sumOfMetric('# HELP model_server_predict_requests_total x\n# TYPE model_server_predict_requests_total counter\n', ['model_server_predict_requests_total'])).toBe(0);
   });
 });
 
