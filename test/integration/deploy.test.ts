@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureMessage, runAction, startAction, type ActionRunResult } from '../support/action-runner';
-import { docker } from '../support/docker-cli';
+import { buildImage, docker } from '../support/docker-cli';
 import { waitFor } from '../support/ports';
 import { startRegistry, type TestRegistry } from '../support/registry';
 import { ensureModelImage, irisModel, type ModelImageOptions } from '../support/server-image';
@@ -48,8 +48,9 @@ async function lockExists(service: string): Promise<boolean> {
 }
 
 /** Push a model image to the test registry and drop the local registry name, so deploy really pulls. */
-async function publish(name: string, model: Record<string, unknown>, options: ModelImageOptions = {}): Promise<void> {
-  const local = (await ensureModelImage(model, { repository: 'deploy-test-model', ...options })).reference;
+async function publish(name: string, model: Record<string, unknown>, options: ModelImageOptions & { noHealthcheck?: boolean } = {}): Promise<void> {
+  let local = (await ensureModelImage(model, { repository: 'deploy-test-model', ...options })).reference;
+  if (options.noHealthcheck) local = await buildImage(`localhost/tts-deploy-${run}/no-healthcheck:1`, { Dockerfile: `FROM ${local}\nHEALTHCHECK NONE\n` });
   const reference = `${registry.host}/acme/iris-${run}:${name}`;
   await docker(['tag', local, reference]);
   const out = await docker(['push', reference]);
@@ -110,6 +111,8 @@ beforeAll(async () => {
   await publish('never-healthy', irisModel(), { behaviour: 'never-healthy' });
   await publish('slow', { ...irisModel(), name: `iris-slow-${run}` }, { behaviour: 'slow-start', startDelayMs: 3000 });
   await publish('v4', { ...irisModel(), name: `iris-v4-${run}` });
+  await publish('no-healthcheck', irisModel(), { noHealthcheck: true });
+  await docker(['rmi', `localhost/tts-deploy-${run}/no-healthcheck:1`]);
   await docker(['logout', registry.host]);
 }, 300_000);
 
@@ -278,7 +281,7 @@ describe('deploy', () => {
     expect(await traefik.serverUrls(service)).toHaveLength(1);
   }, 180_000);
 
-  it('a pull the registry refuses, or GPUs the engine cannot give, change nothing', async () => {
+  it('a pull the registry refuses, or GPUs the engine cannot give, change nothing; an image without a health check deploys with a warning', async () => {
     const service = `${prefix}-d`;
     const first = await deploy(service, images.v1!);
     expect(failureMessage(first), first.log).toBeUndefined();
@@ -294,5 +297,19 @@ describe('deploy', () => {
     expect((await serversOf(service)).map((c) => c.Id)).toEqual(before);
     expect((await docker(['ps', '-aq', '--filter', `name=train-to-serve-gpu-probe-${service}`])).trim()).toBe('');
     expect(await lockExists(service)).toBe(false);
+
+    // An image without a health check deploys, with a warning, and its drain cannot be confirmed.
+    const unchecked = await deploy(service, images['no-healthcheck']!);
+    expect(failureMessage(unchecked), unchecked.log).toBeUndefined();
+    expect(unchecked.annotations.map((a) => a.message)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/declares no HEALTHCHECK and no health-cmd was given: Traefik will route to each new server as soon as it starts/)]),
+    );
+    const [bare] = JSON.parse(unchecked.outputs.containers!) as { id: string; url: string }[];
+    expect((await inspect(bare!.id))!.Config.Healthcheck?.Test ?? ['NONE']).toEqual(['NONE']);
+    expect(await traefik.serverUrls(service)).toEqual([bare!.url]);
+    const back = await deploy(service, images.v1!);
+    expect(failureMessage(back), back.log).toBeUndefined();
+    expect(JSON.parse(back.outputs.removed!)).toEqual([expect.objectContaining({ id: bare!.id, outcome: 'no-health-check' })]);
+    expect(back.annotations.map((a) => a.message)).toEqual(expect.arrayContaining([expect.stringMatching(/^1 server\(s\) had no health check/)]));
   }, 120_000);
 });
