@@ -1,36 +1,28 @@
-import { InputError, quote } from '../inputs/errors';
+import { parseGpuRequest, type GpuRequest } from '../gpu/select';
 
-/** What `gpus` asks for: every GPU, a number of them, or particular ones by index or UUID. */
-export type GpuRequest = { all: true } | { count: number } | { ids: string[] };
+/**
+ * GPUs for prediction servers. The `gpus` syntax is train's (src/gpu/select.ts): `all`, a count,
+ * ids or UUIDs, `none`; here the engine, not nvidia-smi, hands them out, through DeviceRequests.
+ */
+export type ServerGpus = Exclude<GpuRequest, { kind: 'none' }>;
 
-/** `all`, a count like `2`, ids like `0,3` or `GPU-…`, `none` or empty for none. */
-export function parseGpus(inputName: string, raw: string | undefined): GpuRequest | undefined {
-  const text = raw?.trim().toLowerCase() ?? '';
-  if (text === '' || text === 'none') return undefined;
-  if (text === 'all') return { all: true };
-  if (/^\d+$/.test(text)) {
-    const count = Number(text);
-    if (count < 1) throw new InputError(inputName, `a GPU count must be at least 1 (use none for no GPUs), got ${quote(raw!)}`);
-    return { count };
-  }
-  const ids = raw!.split(',').map((id) => id.trim());
-  if (ids.length > 0 && ids.every((id) => /^\d+$/.test(id) || /^GPU-[0-9a-fA-F-]+$/.test(id))) {
-    if (new Set(ids).size !== ids.length) throw new InputError(inputName, `a GPU is listed twice in ${quote(raw!)}`);
-    return { ids };
-  }
-  throw new InputError(inputName, `expected all, a count like 2, ids like 0,3, or none; got ${quote(raw!)}`);
+/** The request, or undefined for none (empty or `none`). */
+export function parseGpus(inputName: string, raw: string | undefined): ServerGpus | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const request = parseGpuRequest(inputName, raw);
+  return request.kind === 'none' ? undefined : request;
 }
 
 /** The Engine API's DeviceRequests for the NVIDIA device driver (what `docker run --gpus` sends). */
-export function deviceRequests(request: GpuRequest | undefined): { Driver: string; Count: number; DeviceIDs?: string[]; Capabilities: string[][] }[] {
+export function deviceRequests(request: ServerGpus | undefined): { Driver: string; Count: number; DeviceIDs?: string[]; Capabilities: string[][] }[] {
   if (!request) return [];
-  if ('all' in request) return [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }];
-  if ('count' in request) return [{ Driver: 'nvidia', Count: request.count, Capabilities: [['gpu']] }];
+  if (request.kind === 'all') return [{ Driver: 'nvidia', Count: -1, Capabilities: [['gpu']] }];
+  if (request.kind === 'count') return [{ Driver: 'nvidia', Count: request.count, Capabilities: [['gpu']] }];
   return [{ Driver: 'nvidia', Count: 0, DeviceIDs: request.ids, Capabilities: [['gpu']] }];
 }
 
-export function describeGpus(request: GpuRequest): string {
-  if ('all' in request) return 'all GPUs';
-  if ('count' in request) return `${request.count} GPU${request.count === 1 ? '' : 's'}`;
+export function describeGpus(request: ServerGpus): string {
+  if (request.kind === 'all') return 'all GPUs';
+  if (request.kind === 'count') return `${request.count} GPU${request.count === 1 ? '' : 's'}`;
   return `GPUs ${request.ids.join(',')}`;
 }

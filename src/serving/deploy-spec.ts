@@ -2,7 +2,7 @@ import { InputError, quote } from '../inputs/errors';
 import { parseDuration, parseDurationOrNever, parseEnum, parseInteger, parseKeyValueLines, parseList } from '../inputs/parse';
 import { checkRuleSyntax, RuleSyntaxError } from '../traefik/rule';
 import { parseImageReference, type ImageReference } from '../engine/reference';
-import { parseGpus, type GpuRequest } from '../engine/gpus';
+import { parseGpus, type ServerGpus } from '../engine/gpus';
 import { parseDockerHost } from '../engine/connection';
 import type { Provenance, RoutingSettings } from './labels';
 import { parseServiceName } from './names';
@@ -55,7 +55,7 @@ export interface DeploySpec {
   healthCmd?: string[];
   drainSignal: string;
   env: Map<string, string>;
-  gpus?: GpuRequest;
+  gpus?: ServerGpus;
   traefikApi?: string;
   engine: EngineKind;
   dockerHost?: string;

@@ -46,7 +46,7 @@ describe('parseDeployInputs', () => {
       'registry-password': 'ghp_x',
     });
     expect(spec.routing.entrypoints).toEqual(['web', 'websecure']);
-    expect(spec).toMatchObject({ replicas: 3, strategy: 'add', ttlMs: null, drainSignal: 'SIGUSR1', gpus: { ids: ['0', '3'] }, traefikApi: 'http://127.0.0.1:8080' });
+    expect(spec).toMatchObject({ replicas: 3, strategy: 'add', ttlMs: null, drainSignal: 'SIGUSR1', gpus: { kind: 'ids', ids: ['0', '3'] }, traefikApi: 'http://127.0.0.1:8080' });
     expect(spec.healthCmd).toEqual(['CMD', 'node', '/srv/probe.mjs']);
     expect([...spec.env]).toEqual([
       ['API_KEY', 's3cr3t=x'],
@@ -84,8 +84,8 @@ describe('parseDeployInputs', () => {
     [{ 'drain-signal': 'SIGFOO' }, /^Input "drain-signal": expected a signal/],
     [{ env: 'NOEQUALS' }, /^Input "env": line 1: expected KEY=VALUE/],
     [{ env: 'BAD-KEY=1' }, /^Input "env": line 1: expected KEY=VALUE/],
-    [{ gpus: 'many' }, /^Input "gpus": expected all, a count/],
-    [{ gpus: '0' }, /^Input "gpus": a GPU count must be at least 1/],
+    [{ gpus: 'many' }, /^Input "gpus": "many" is neither a GPU index nor a GPU UUID/],
+    [{ gpus: '0' }, /^Input "gpus": a count of 0 GPUs/],
     [{ 'traefik-api': 'localhost:8080' }, /^Input "traefik-api": expected an http\(s\) URL/],
     [{ engine: 'kubernetes' }, /^Input "engine": expected one of docker, swarm/],
     [{ 'docker-host': 'ssh://me@host' }, /^Input "docker-host": expected unix/],
