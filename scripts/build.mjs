@@ -22,13 +22,16 @@ const actionEntries = Object.fromEntries(
     .map((file) => [`${file.replace(/\.ts$/, '')}/index`, join(actionsDir, file)]),
 );
 
-// Restores what bundled CommonJS dependencies expect inside an ES module.
+// Restores what bundled CommonJS dependencies expect inside an ES module. `__filename` and
+// `__dirname` get names of their own and reach the CommonJS code through `define`, which replaces
+// only free uses: an ES module that declares its own top-level `__filename` (Azure's crc64 in
+// @actions/cache does) keeps it instead of clashing with the banner's.
 const cjsShim = [
   "import { createRequire as __cjsCreateRequire } from 'node:module';",
   "import { fileURLToPath as __cjsFileURLToPath } from 'node:url';",
   'const require = __cjsCreateRequire(import.meta.url);',
-  'const __filename = __cjsFileURLToPath(import.meta.url);',
-  "const __dirname = __cjsFileURLToPath(new URL('.', import.meta.url));",
+  'const __cjsFilename = __cjsFileURLToPath(import.meta.url);',
+  "const __cjsDirname = __cjsFileURLToPath(new URL('.', import.meta.url));",
 ].join(' ');
 
 // dockerode requires gRPC (for BuildKit sessions of its buildImage) and docker-modem requires ssh2
@@ -56,6 +59,7 @@ const common = {
   // Optional native add-ons of ssh2 (dockerode's SSH transport); ssh2 falls back to pure JS.
   external: ['cpu-features', '*.node'],
   banner: { js: cjsShim },
+  define: { __filename: '__cjsFilename', __dirname: '__cjsDirname' },
   legalComments: 'none',
   logLevel: 'warning',
   absWorkingDir: root,

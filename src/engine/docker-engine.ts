@@ -225,37 +225,44 @@ export class DockerEngine implements ServingEngine {
         } as Docker.ContainerCreateOptions);
         created.push({ id: container.id, name });
       }
-      watch = await ContainerWatch.open(
-        this.docker,
-        created.map((container) => container.id),
-      );
-      for (const container of created) await this.docker.getContainer(container.id).start();
-      timings.startMs = Date.now() - startAt;
-      log.info(`Started ${created.map((c) => c.name).join(', ')}; waiting up to ${formatDuration(spec.healthTimeoutMs)} for ${hasHealthCheck ? 'healthy' : 'running'}`);
-
-      const healthyAt = Date.now();
-      const failure = await this.waitUntilServing(watch, created, spec.healthTimeoutMs, hasHealthCheck);
-      watch.close();
-      if (failure) throw await this.failDeploy(failure, created, image, removeNew);
-      timings.healthyMs = Date.now() - healthyAt;
-
       const fresh: NewServer[] = [];
-      for (const container of created) {
-        const info = await this.docker.getContainer(container.id).inspect();
-        const ip = info.NetworkSettings.Networks[network]?.IPAddress;
-        fresh.push({ id: container.id, name: container.name, digest: image.digest, url: ip ? `http://${ip}:${port}` : undefined, reused: false });
+      if (created.length > 0) {
+        watch = await ContainerWatch.open(
+          this.docker,
+          created.map((container) => container.id),
+        );
+        for (const container of created) await this.docker.getContainer(container.id).start();
+        timings.startMs = Date.now() - startAt;
+        log.info(`Started ${created.map((c) => c.name).join(', ')}; waiting up to ${formatDuration(spec.healthTimeoutMs)} for ${hasHealthCheck ? 'healthy' : 'running'}`);
+
+        const healthyAt = Date.now();
+        const failure = await this.waitUntilServing(watch, created, spec.healthTimeoutMs, hasHealthCheck);
+        watch.close();
+        if (failure) throw await this.failDeploy(failure, created, image, removeNew);
+        timings.healthyMs = Date.now() - healthyAt;
+
+        for (const container of created) {
+          const info = await this.docker.getContainer(container.id).inspect();
+          const ip = info.NetworkSettings.Networks[network]?.IPAddress;
+          fresh.push({ id: container.id, name: container.name, digest: image.digest, url: ip ? `http://${ip}:${port}` : undefined, reused: false });
+        }
+        log.info(`Healthy: ${fresh.map((s) => `${s.name} (${s.url ?? 'no address'})`).join(', ')} after ${formatDuration(timings.healthyMs)}`);
+      } else {
+        log.info(`${reused.map((s) => s.name).join(', ')} already serve ${shortDigest(image.digest)}: no new server needed`);
       }
-      log.info(`Healthy: ${fresh.map((s) => `${s.name} (${s.url ?? 'no address'})`).join(', ')} after ${formatDuration(timings.healthyMs)}`);
 
       if (spec.traefikApi) {
         const traefikAt = Date.now();
-        const urls = fresh.map((server) => server.url!).filter(Boolean);
+        // Every server the service will keep, new or reused, must be routed before the old ones go.
+        const urls = [...reused, ...fresh].map((server) => server.url).filter((url): url is string => Boolean(url));
         const listed = await new TraefikApi(spec.traefikApi).waitForUp(service, urls, spec.healthTimeoutMs);
         if (!listed) {
-          throw await this.failDeploy({ container: created[0]!, problem: `was healthy, but Traefik (${spec.traefikApi}) did not list ${urls.join(', ')} UP for ${service}@docker within ${formatDuration(spec.healthTimeoutMs)} (is Traefik watching network ${network}?)` }, created, image, removeNew);
+          const problem = `Traefik (${spec.traefikApi}) did not list ${urls.join(', ')} UP for ${service}@docker within ${formatDuration(spec.healthTimeoutMs)} (is Traefik watching network ${network}?)`;
+          if (created.length === 0) throw new ResourceError(`Service ${service}`, `${problem}; the older servers were not touched`);
+          throw await this.failDeploy({ container: created[0]!, problem: `was healthy, but ${problem}` }, created, image, removeNew);
         }
         timings.traefikMs = Date.now() - traefikAt;
-        log.info(`Traefik lists the new server(s) UP for ${service}@docker after ${formatDuration(timings.traefikMs)}`);
+        log.info(`Traefik lists ${urls.length} server(s) UP for ${service}@docker after ${formatDuration(timings.traefikMs)}`);
       }
 
       confirmed = true;

@@ -41,6 +41,8 @@ export class ContainerWatch {
   ) {}
 
   static async open(docker: Docker, ids: string[]): Promise<ContainerWatch> {
+    // An empty container filter would follow every container on the engine.
+    if (ids.length === 0) throw new Error('ContainerWatch needs at least one container');
     const watch = new ContainerWatch(docker, ids);
     const stream = (await docker.getEvents({
       filters: { type: ['container'], container: ids, event: ['start', 'die', 'health_status', 'destroy'] },

@@ -222,7 +222,7 @@ describe('deploy', () => {
     expect(await lockExists(service)).toBe(false);
   }, 240_000);
 
-  it('fails a server that never turns healthy, waits for a slow one, and with add keeps the old beside the new', async () => {
+  it('fails a server that never turns healthy, waits for a slow one, keeps the old beside the new with add, and later only drains it', async () => {
     const service = `${prefix}-b`;
     // Without traefik-api: drains give Traefik its throttle time instead of asking it.
     const first = await deploy(service, images.v1!, { 'traefik-api': '' });
@@ -243,6 +243,15 @@ describe('deploy', () => {
     expect(running.map((c) => c.Id).sort()).toEqual([v1!.id, ...added.map((s) => s.id)].sort());
     expect(running.every((c) => c.State.Health?.Status === 'healthy')).toBe(true);
     expect((await traefik.serverUrls(service)).length).toBe(3);
+
+    // The state a replace killed after its servers turned healthy leaves: the rerun starts nothing
+    // new, confirms the servers it keeps with Traefik, and drains the old one.
+    const finish = await deploy(service, images.slow!, { replicas: '2' });
+    expect(failureMessage(finish), finish.log).toBeUndefined();
+    expect((JSON.parse(finish.outputs.containers!) as { id: string; reused: boolean }[]).map((s) => [s.id, s.reused]).sort()).toEqual(added.map((s) => [s.id, true]).sort());
+    expect(JSON.parse(finish.outputs.removed!)).toEqual([expect.objectContaining({ id: v1!.id, outcome: 'drained' })]);
+    expect(finish.log).toContain('no new server needed');
+    expect(await traefik.serverUrls(service)).toEqual(added.map((s) => s.url).sort());
   }, 180_000);
 
   it('a deploy killed halfway and run again ends with only the new servers, taking over the stale lock', async () => {
