@@ -2,7 +2,7 @@ import type { DeploySpec, EngineKind } from './deploy-spec';
 import type { ManagedServer } from './server';
 
 /**
- * What deploy and retire need from the thing that runs servers. `src/engine/docker/` implements it
+ * What deploy and retire need from the thing that runs servers. `src/engine/docker-engine.ts` implements it
  * for the Docker Engine; a Swarm implementation goes beside it and is picked by `engine: swarm`
  * (see src/engine/select.ts). Decisions (src/serving/*-plan.ts) stay engine-independent.
  */
