@@ -1,14 +1,14 @@
-import { createRequire as __cjsCreateRequire } from 'node:module'; import { fileURLToPath as __cjsFileURLToPath } from 'node:url'; const require = __cjsCreateRequire(import.meta.url); const __filename = __cjsFileURLToPath(import.meta.url); const __dirname = __cjsFileURLToPath(new URL('.', import.meta.url));
+import { createRequire as __cjsCreateRequire } from 'node:module'; import { fileURLToPath as __cjsFileURLToPath } from 'node:url'; const require = __cjsCreateRequire(import.meta.url); const __cjsFilename = __cjsFileURLToPath(import.meta.url); const __cjsDirname = __cjsFileURLToPath(new URL('.', import.meta.url));
 import {
   createGitHubClient,
   describeGitHubError,
   gateStatusContext,
   httpStatusOf,
   setCommitStatus
-} from "../chunks/chunk-Q54IR3VG.mjs";
+} from "../chunks/chunk-MFXYEORZ.mjs";
 import {
   selectPlatform
-} from "../chunks/chunk-BQNTDTEX.mjs";
+} from "../chunks/chunk-PDPF2J2M.mjs";
 import {
   Label,
   RegistryAuthError,
@@ -17,11 +17,14 @@ import {
   imageLabels,
   isIndexType,
   parseImageReference
-} from "../chunks/chunk-MBUWUOKM.mjs";
+} from "../chunks/chunk-SIJKDUD6.mjs";
 import {
   loadMetricsFile,
   parseMetrics
-} from "../chunks/chunk-GYVUIHVI.mjs";
+} from "../chunks/chunk-35NQUOSD.mjs";
+import {
+  readRunContext
+} from "../chunks/chunk-WBULUEFS.mjs";
 import {
   InputError,
   code,
@@ -32,14 +35,13 @@ import {
   parseBoolean,
   parseEnum,
   quote,
-  readRunContext,
   runAction,
   secretInput,
   setOutputs,
   table,
   truncate,
   writeSummary
-} from "../chunks/chunk-YFE3CEQW.mjs";
+} from "../chunks/chunk-BRZ7VBTI.mjs";
 
 // src/github/comments.ts
 var COMMENT_BODY_LIMIT = 65536;

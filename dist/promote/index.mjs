@@ -1,13 +1,13 @@
-import { createRequire as __cjsCreateRequire } from 'node:module'; import { fileURLToPath as __cjsFileURLToPath } from 'node:url'; const require = __cjsCreateRequire(import.meta.url); const __filename = __cjsFileURLToPath(import.meta.url); const __dirname = __cjsFileURLToPath(new URL('.', import.meta.url));
+import { createRequire as __cjsCreateRequire } from 'node:module'; import { fileURLToPath as __cjsFileURLToPath } from 'node:url'; const require = __cjsCreateRequire(import.meta.url); const __cjsFilename = __cjsFileURLToPath(import.meta.url); const __cjsDirname = __cjsFileURLToPath(new URL('.', import.meta.url));
 import {
   GATE_STATUS_CONTEXT,
   createGitHubClient,
   describeGitHubError,
   readGateStatus
-} from "../chunks/chunk-Q54IR3VG.mjs";
+} from "../chunks/chunk-MFXYEORZ.mjs";
 import {
   parseTags
-} from "../chunks/chunk-LPEZUDFH.mjs";
+} from "../chunks/chunk-RITIIXWY.mjs";
 import {
   Label,
   RegistryAuthError,
@@ -19,7 +19,10 @@ import {
   isTag,
   parseImageReference,
   repositoryName
-} from "../chunks/chunk-MBUWUOKM.mjs";
+} from "../chunks/chunk-SIJKDUD6.mjs";
+import {
+  readRunContext
+} from "../chunks/chunk-WBULUEFS.mjs";
 import {
   InputError,
   ResourceError,
@@ -32,13 +35,12 @@ import {
   parseBoolean,
   parseList,
   quote,
-  readRunContext,
   runAction,
   secretInput,
   setOutputs,
   table,
   writeSummary
-} from "../chunks/chunk-YFE3CEQW.mjs";
+} from "../chunks/chunk-BRZ7VBTI.mjs";
 
 // src/github/pulls.ts
 function toInfo(pull, merged) {

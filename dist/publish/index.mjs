@@ -1,15 +1,15 @@
-import { createRequire as __cjsCreateRequire } from 'node:module'; import { fileURLToPath as __cjsFileURLToPath } from 'node:url'; const require = __cjsCreateRequire(import.meta.url); const __filename = __cjsFileURLToPath(import.meta.url); const __dirname = __cjsFileURLToPath(new URL('.', import.meta.url));
+import { createRequire as __cjsCreateRequire } from 'node:module'; import { fileURLToPath as __cjsFileURLToPath } from 'node:url'; const require = __cjsCreateRequire(import.meta.url); const __cjsFilename = __cjsFileURLToPath(import.meta.url); const __cjsDirname = __cjsFileURLToPath(new URL('.', import.meta.url));
 import {
   formatPlatform,
   parsePlatform,
   selectPlatform
-} from "../chunks/chunk-BQNTDTEX.mjs";
+} from "../chunks/chunk-PDPF2J2M.mjs";
 import {
   commitTime,
   defaultTags,
   parseTags,
   toolkitLabels
-} from "../chunks/chunk-LPEZUDFH.mjs";
+} from "../chunks/chunk-RITIIXWY.mjs";
 import {
   RegistryAuthError,
   RegistryClient,
@@ -21,11 +21,14 @@ import {
   parseImageReference,
   registryApiHost,
   repositoryName
-} from "../chunks/chunk-MBUWUOKM.mjs";
+} from "../chunks/chunk-SIJKDUD6.mjs";
 import {
   loadMetricsFile,
   metricsToJson
-} from "../chunks/chunk-GYVUIHVI.mjs";
+} from "../chunks/chunk-35NQUOSD.mjs";
+import {
+  readRunContext
+} from "../chunks/chunk-WBULUEFS.mjs";
 import {
   InputError,
   ResourceError,
@@ -39,13 +42,12 @@ import {
   parseKeyValueLines,
   parseList,
   quote,
-  readRunContext,
   runAction,
   secretInput,
   setOutputs,
   table,
   writeSummary
-} from "../chunks/chunk-YFE3CEQW.mjs";
+} from "../chunks/chunk-BRZ7VBTI.mjs";
 
 // src/image/model-files.ts
 import { lstat, readdir, readlink, stat } from "node:fs/promises";
