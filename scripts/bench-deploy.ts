@@ -56,9 +56,11 @@ async function main(): Promise<void> {
   const registry = await startRegistry();
   await docker(['network', 'create', network]);
   const traefik = await startTraefikStandIn({ network, constraints: `LabelRegex(\`train-to-serve.service\`, \`^ttsb${suffix}-\`)` });
+  const pulled: string[] = [];
   try {
     const v1 = await push(registry.host, (await ensureModelImage(irisModel(), { repository: 'bench-model' })).reference, 'v1');
-    const v2 = await push(registry.host, (await ensureModelImage({ ...irisModel(), name: `iris-bench-${suffix}` }, { repository: 'bench-model' })).reference, 'v2');
+    const v2 = await push(registry.host, (await ensureModelImage({ ...irisModel(), name: 'iris-bench-v2' }, { repository: 'bench-model' })).reference, 'v2');
+    pulled.push(v1, v2);
 
     // 1. Overhead.
     const engineTimes: number[] = [];
@@ -139,6 +141,8 @@ async function main(): Promise<void> {
     if (traffic.failures.length > 0) console.log(`\nfirst failures:\n${traffic.failures.join('\n')}`);
   } finally {
     await removeAll(api).catch(() => {});
+    // The registry's names the pulls left on the local images.
+    for (const reference of pulled) await forgetPull(reference);
     await traefik.stop();
     // The engine may still be releasing endpoints of containers it just removed.
     await waitFor(`network ${network} to be removed`, () => docker(['network', 'rm', network]).then(() => true), 30_000, 500).catch((error: Error) => console.error(error.message));

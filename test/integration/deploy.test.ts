@@ -106,11 +106,11 @@ beforeAll(async () => {
   traefik = await startTraefikStandIn({ network, constraints: `LabelRegex(\`train-to-serve.service\`, \`^${prefix}\`)` });
   await docker(['login', '-u', registry.username, '--password-stdin', registry.host], { input: registry.password });
   await publish('v1', irisModel());
-  await publish('v2', { ...irisModel(), name: `iris-v2-${run}` });
+  await publish('v2', { ...irisModel(), name: 'iris-deploy-v2' });
   await publish('v3-exits', irisModel(), { behaviour: 'exits' });
   await publish('never-healthy', irisModel(), { behaviour: 'never-healthy' });
-  await publish('slow', { ...irisModel(), name: `iris-slow-${run}` }, { behaviour: 'slow-start', startDelayMs: 3000 });
-  await publish('v4', { ...irisModel(), name: `iris-v4-${run}` });
+  await publish('slow', { ...irisModel(), name: 'iris-deploy-slow' }, { behaviour: 'slow-start', startDelayMs: 3000 });
+  await publish('v4', { ...irisModel(), name: 'iris-deploy-v4' });
   await publish('no-healthcheck', irisModel(), { noHealthcheck: true });
   await docker(['rmi', `localhost/tts-deploy-${run}/no-healthcheck:1`]);
   await docker(['logout', registry.host]);
