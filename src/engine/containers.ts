@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { LABELS, parseServerLabels } from '../serving/labels';
+import type { DeploySpec } from '../serving/deploy-spec';
 import type { Health, ManagedServer } from '../serving/server';
 
 /** Health checks of new servers. Engine API durations are nanoseconds. */
@@ -14,6 +15,16 @@ export const HEALTH_RETRIES = 2;
 export const STOP_TIMEOUT_S = 30;
 
 export const ms = (milliseconds: number) => Math.round(milliseconds * 1_000_000);
+
+/** A new server's environment: the image digest and commit it serves, then deploy's `env`. */
+export function serverEnvironment(spec: Pick<DeploySpec, 'env' | 'provenance'>, digest: string): string[] {
+  const env = new Map<string, string>([
+    ['TRAIN_TO_SERVE_IMAGE_DIGEST', digest],
+    ...(spec.provenance.gitSha ? ([['TRAIN_TO_SERVE_GIT_SHA', spec.provenance.gitSha]] as [string, string][]) : []),
+    ...spec.env,
+  ]);
+  return [...env].map(([key, value]) => `${key}=${value}`);
+}
 
 /** Docker health from `docker ps`'s status text: "Up 3 minutes (healthy)", "(health: starting)". */
 export function healthFromStatus(status: string | undefined): Health {

@@ -17,7 +17,8 @@ import {
   type ServiceLock,
   type ServingEngine,
 } from '../serving/engine';
-import { routingDifferences, routingLabels, serverLabels, shortDigest } from '../serving/labels';
+import { routingLabels, serverLabels, shortDigest } from '../serving/labels';
+import { checkRoutingAgainst } from '../serving/routing-check';
 import { serverContainerName } from '../serving/names';
 import type { ManagedServer } from '../serving/server';
 import { TraefikApi } from '../traefik/api';
@@ -31,6 +32,7 @@ import {
   listManagedContainers,
   ms,
   removeContainer,
+  serverEnvironment,
 } from './containers';
 import { drainContainer } from './drain';
 import { deviceRequests, describeGpus } from './gpus';
@@ -82,16 +84,7 @@ export class DockerEngine implements ServingEngine {
       throw new ResourceError(`Docker Engine at ${this.endpoint}`, engineMessage(error));
     }
     if (spec.traefikApi) await new TraefikApi(spec.traefikApi).check();
-    const wanted = routingLabels(spec.routing);
-    for (const server of await listManagedContainers(this.docker, service)) {
-      const differences = routingDifferences(server.labels, wanted);
-      if (differences.length > 0) {
-        throw new InputError(
-          differences.some((d) => d.includes('.rule:')) ? 'rule' : differences.some((d) => d.includes('entrypoints')) ? 'entrypoints' : differences.some((d) => d.includes('.port:')) ? 'port' : 'network',
-          `differs from the running server ${server.name} of ${service} (${differences.join('; ')}). Traefik drops a router whose servers disagree, so every server of a service carries the same routing labels: deploy under a new service name, or retire the old servers first.`,
-        );
-      }
-    }
+    checkRoutingAgainst(await listManagedContainers(this.docker, service), routingLabels(spec.routing), service);
   }
 
   /** Fail clearly when the engine cannot give containers GPUs, before any server exists. */
@@ -183,11 +176,6 @@ export class DockerEngine implements ServingEngine {
       drainSignal: spec.drainSignal,
       provenance: spec.provenance,
     });
-    const env = new Map<string, string>([
-      ['TRAIN_TO_SERVE_IMAGE_DIGEST', image.digest],
-      ...(spec.provenance.gitSha ? ([['TRAIN_TO_SERVE_GIT_SHA', spec.provenance.gitSha]] as [string, string][]) : []),
-      ...spec.env,
-    ]);
     const hasHealthCheck = Boolean(spec.healthCmd ?? image.healthcheck);
     const created: NewContainer[] = [];
     const removeNew = async () => {
@@ -202,7 +190,7 @@ export class DockerEngine implements ServingEngine {
         const container = await this.docker.createContainer({
           name,
           Image: image.reference.includes('@') ? image.reference : image.id,
-          Env: [...env].map(([key, value]) => `${key}=${value}`),
+          Env: serverEnvironment(spec, image.digest),
           Labels: labels,
           ...(hasHealthCheck
             ? {

@@ -9,9 +9,10 @@ import type { Log } from '../serving/engine';
 
 /**
  * The engine-side lock that keeps two deploys (or a deploy and a retire) of one service from
- * interleaving: a container with the service's lock name, created but never started. The engine
- * refuses a second container of the same name (409), which makes taking the lock atomic across
- * runners that share the engine.
+ * interleaving: an object with the service's lock name in a store that refuses a second object of
+ * that name, which makes taking the lock atomic across runners. On the Docker engine it is a
+ * container created but never started (the engine answers 409 to a second one); on Swarm, a
+ * config (src/engine/swarm-lock.ts).
  *
  * A holder killed halfway leaves its lock behind. The lock records who holds it and until when;
  * it is stale, and taken over, once its lease has passed, or at once when the holder ran on this
@@ -29,7 +30,7 @@ export interface LockHolder {
   purpose: string;
 }
 
-const HOLDER_LABEL = `${LABELS.lock}.holder`;
+export const HOLDER_LABEL = `${LABELS.lock}.holder`;
 
 function readProc(path: string): string | undefined {
   try {
@@ -80,9 +81,9 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-function parseHolder(labels: Record<string, string> | undefined): LockHolder | undefined {
+export function parseHolder(text: string | undefined): LockHolder | undefined {
   try {
-    return JSON.parse(labels?.[HOLDER_LABEL] ?? '') as LockHolder;
+    return JSON.parse(text ?? '') as LockHolder;
   } catch {
     return undefined;
   }
@@ -92,58 +93,65 @@ function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number })?.statusCode;
 }
 
-async function createLock(docker: Docker, service: string, image: string, holder: LockHolder): Promise<HeldLock | undefined> {
+/**
+ * Where a lock lives. `create` must be atomic: of two concurrent creates under one name, one
+ * fails. The Docker engine's container names give that on one engine (below); Swarm's config
+ * names give it across a swarm (src/engine/swarm-lock.ts).
+ */
+export interface LockStore {
+  /** How a person finds the lock, e.g. `container train-to-serve-lock-iris`. */
+  readonly description: string;
+  /** The new lock's id, or undefined when a lock of that name exists. */
+  create(holder: LockHolder): Promise<string | undefined>;
+  /** The current lock, or undefined when there is none. */
+  read(): Promise<{ id: string; holder?: LockHolder } | undefined>;
+  /** Remove the lock with this id; one that is already gone is fine. */
+  remove(id: string): Promise<void>;
+}
+
+/** The Docker engine's lock: a container created from `image` but never started. */
+export function containerLockStore(docker: Docker, service: string, image: string): LockStore {
   const name = lockContainerName(service);
-  try {
-    const container = await docker.createContainer({
-      name,
-      Image: image,
-      Entrypoint: ['/train-to-serve-lock'],
-      Cmd: [],
-      Labels: { [LABELS.lock]: service, [HOLDER_LABEL]: JSON.stringify(holder) },
-      NetworkDisabled: true,
-      HostConfig: { NetworkMode: 'none' },
-    });
-    const id = container.id;
-    return {
-      service,
-      id,
-      stillHeld: async () => {
-        try {
-          return (await docker.getContainer(name).inspect()).Id === id;
-        } catch {
-          return false;
-        }
-      },
-      release: async () => {
-        await docker
-          .getContainer(id)
-          .remove({ force: true })
-          .catch((error: unknown) => {
-            if (statusOf(error) !== 404) throw error;
-          });
-      },
-    };
-  } catch (error) {
-    if (statusOf(error) === 409) return undefined;
-    throw error;
-  }
+  return {
+    description: `container ${name}`,
+    async create(holder) {
+      try {
+        const container = await docker.createContainer({
+          name,
+          Image: image,
+          Entrypoint: ['/train-to-serve-lock'],
+          Cmd: [],
+          Labels: { [LABELS.lock]: service, [HOLDER_LABEL]: JSON.stringify(holder) },
+          NetworkDisabled: true,
+          HostConfig: { NetworkMode: 'none' },
+        });
+        return container.id;
+      } catch (error) {
+        if (statusOf(error) === 409) return undefined;
+        throw error;
+      }
+    },
+    async read() {
+      try {
+        const info = await docker.getContainer(name).inspect();
+        return { id: info.Id, holder: parseHolder(info.Config.Labels?.[HOLDER_LABEL]) };
+      } catch (error) {
+        if (statusOf(error) === 404) return undefined;
+        throw error;
+      }
+    },
+    async remove(id) {
+      await docker
+        .getContainer(id)
+        .remove({ force: true })
+        .catch((error: unknown) => {
+          if (statusOf(error) !== 404) throw error;
+        });
+    },
+  };
 }
 
-/** The current lock's holder and id, or undefined when there is no lock. */
-async function readLock(docker: Docker, service: string): Promise<{ id: string; holder?: LockHolder } | undefined> {
-  try {
-    const info = await docker.getContainer(lockContainerName(service)).inspect();
-    return { id: info.Id, holder: parseHolder(info.Config.Labels) };
-  } catch (error) {
-    if (statusOf(error) === 404) return undefined;
-    throw error;
-  }
-}
-
-export interface LockOptions {
-  /** The image the lock container is created from (any image present on the engine). */
-  image: string;
+export interface StoreLockOptions {
   leaseMs: number;
   purpose: string;
   runUrl?: string;
@@ -152,27 +160,39 @@ export interface LockOptions {
   log: Log;
 }
 
+export interface LockOptions extends StoreLockOptions {
+  /** The image the lock container is created from (any image present on the engine). */
+  image: string;
+}
+
+/** The Docker engine's lock of a service (a container; see containerLockStore). */
+export function acquireLock(docker: Docker, service: string, options: LockOptions): Promise<HeldLock | undefined> {
+  return acquireStoreLock(containerLockStore(docker, service, options.image), service, options);
+}
+
 /**
- * Take the service's lock, taking over a stale one. Waits up to `waitMs` for a live holder; then
- * returns undefined when `waitMs` is 0, or throws naming the holder.
+ * Take the service's lock in `store`, taking over a stale one. Waits up to `waitMs` for a live
+ * holder; then returns undefined when `waitMs` is 0, or throws naming the holder.
  */
-export async function acquireLock(docker: Docker, service: string, options: LockOptions): Promise<HeldLock | undefined> {
+export async function acquireStoreLock(store: LockStore, service: string, options: StoreLockOptions): Promise<HeldLock | undefined> {
   const deadline = Date.now() + options.waitMs;
   let announced = false;
   for (;;) {
-    const lock = await createLock(docker, service, options.image, currentHolder(options.leaseMs, options.purpose, options.runUrl));
-    if (lock) return lock;
-    const current = await readLock(docker, service);
+    const id = await store.create(currentHolder(options.leaseMs, options.purpose, options.runUrl));
+    if (id) {
+      return {
+        service,
+        id,
+        stillHeld: async () => (await store.read().catch(() => undefined))?.id === id,
+        release: () => store.remove(id),
+      };
+    }
+    const current = await store.read();
     if (!current) continue;
     const stale = staleReason(current.holder, new Date());
     if (stale) {
       options.log.warning(`Taking over the deploy lock of ${service}: ${stale}${current.holder?.runUrl ? ` (left by ${current.holder.runUrl})` : ''}`);
-      await docker
-        .getContainer(current.id)
-        .remove({ force: true })
-        .catch((error: unknown) => {
-          if (statusOf(error) !== 404) throw error;
-        });
+      await store.remove(current.id);
       continue;
     }
     const who = current.holder ? `${current.holder.purpose} (pid ${current.holder.pid} on ${current.holder.host}${current.holder.runUrl ? `, ${current.holder.runUrl}` : ''}) since ${current.holder.acquiredAt}` : 'another run';
@@ -181,7 +201,7 @@ export async function acquireLock(docker: Docker, service: string, options: Lock
       throw new ResourceError(`Service ${service}`, `another ${who} holds its deploy lock; waited ${formatDuration(options.waitMs)}. Two deploys of one service cannot interleave.`);
     }
     if (!announced) {
-      options.log.info(`Waiting for ${who} to release the deploy lock of ${service} (container ${lockContainerName(service)})`);
+      options.log.info(`Waiting for ${who} to release the deploy lock of ${service} (${store.description})`);
       announced = true;
     }
     await new Promise((resolve) => setTimeout(resolve, 500));

@@ -5,7 +5,7 @@ import { parseImageReference, type ImageReference } from '../engine/reference';
 import { parseGpus, type ServerGpus } from '../engine/gpus';
 import { parseDockerHost } from '../engine/connection';
 import type { Provenance, RoutingSettings } from './labels';
-import { parseServiceName } from './names';
+import { parseServiceName, SWARM_SERVICE_NAME_MAX } from './names';
 
 /** deploy's inputs, keyed exactly as in actions/deploy/action.yml; optional ones undefined. */
 export interface DeployInputs {
@@ -144,6 +144,22 @@ function required(inputs: Record<string, string | undefined>, name: string): str
   return value;
 }
 
+/** What `engine: swarm` cannot do, said before anything is contacted. */
+function checkSwarmInputs(service: string, gpus: ServerGpus | undefined): void {
+  if (gpus) {
+    throw new InputError(
+      'gpus',
+      'engine swarm cannot give GPUs to a service: Swarm has no device requests (its generic resources need per-node daemon configuration and isolate no device). Deploy GPU models with engine: docker on the GPU host',
+    );
+  }
+  if (service.length > SWARM_SERVICE_NAME_MAX) {
+    throw new InputError(
+      'service',
+      `with engine swarm, at most ${SWARM_SERVICE_NAME_MAX} characters (each model version runs as the Swarm service <service>-<12 hex of the digest>, and Swarm allows 63), got ${service.length}`,
+    );
+  }
+}
+
 /** Turn deploy's inputs into a DeploySpec, or throw the first InputError. Touches nothing. */
 export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance): DeploySpec {
   const raw = inputs as unknown as Record<string, string | undefined>;
@@ -164,6 +180,7 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
   const gpus = parseGpus('gpus', inputs.gpus);
   const traefikApi = parseTraefikApi('traefik-api', inputs['traefik-api']);
   const engine = parseEnum('engine', inputs.engine, ENGINES);
+  if (engine === 'swarm') checkSwarmInputs(service, gpus);
   if (inputs['docker-host'] !== undefined) parseDockerHost(inputs['docker-host']);
   const username = inputs['registry-username']?.trim();
   const password = inputs['registry-password'];

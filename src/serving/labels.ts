@@ -32,7 +32,18 @@ export const LABELS = {
   drainSignal: 'train-to-serve.drain-signal',
   /** On the deploy lock container only (never with `managed`): the service it locks. */
   lock: 'train-to-serve.lock',
+  /**
+   * Swarm only: when a drain withdrew this version's routing (`traefik.enable=false`), ISO 8601
+   * UTC. A version carrying it is no longer routed, whatever its tasks do.
+   */
+  draining: 'train-to-serve.draining',
 } as const;
+
+/**
+ * Which Traefik provider reads the labels: the Docker provider (labels on containers) or the
+ * Swarm provider (labels on services). Only the provider-specific network label differs.
+ */
+export type LabelProvider = 'docker' | 'swarm';
 
 export const NEVER = 'never';
 
@@ -45,11 +56,19 @@ export interface RoutingSettings {
   network: string;
 }
 
-export function routingLabels(routing: RoutingSettings): Record<string, string> {
+/**
+ * `traefik.<provider>.network`: Traefik v3's Swarm provider reads `traefik.swarm.network` (v2 read
+ * `traefik.docker.network` on services too; v3 still does, with a deprecation warning).
+ */
+export function networkLabel(provider: LabelProvider): string {
+  return `traefik.${provider}.network`;
+}
+
+export function routingLabels(routing: RoutingSettings, provider: LabelProvider = 'docker'): Record<string, string> {
   const { service, rule, entrypoints, port, network } = routing;
   return {
     'traefik.enable': 'true',
-    'traefik.docker.network': network,
+    [networkLabel(provider)]: network,
     [`traefik.http.routers.${service}.rule`]: rule,
     [`traefik.http.routers.${service}.entrypoints`]: entrypoints.join(','),
     [`traefik.http.routers.${service}.service`]: service,
@@ -107,8 +126,8 @@ export function toolkitLabels(server: ServerIdentity): Record<string, string> {
 }
 
 /** All labels of a new server: Traefik's routing labels and the toolkit's. */
-export function serverLabels(routing: RoutingSettings, server: ServerIdentity): Record<string, string> {
-  return { ...routingLabels(routing), ...toolkitLabels(server) };
+export function serverLabels(routing: RoutingSettings, server: ServerIdentity, provider: LabelProvider = 'docker'): Record<string, string> {
+  return { ...routingLabels(routing, provider), ...toolkitLabels(server) };
 }
 
 /** What retire learns from a container's labels; undefined fields were missing or unreadable. */
@@ -149,7 +168,7 @@ export function parseServerLabels(labels: Record<string, string> | undefined): P
     expiresAt: expiresText === NEVER ? null : parseDate(expiresText),
     drainSignal: get(LABELS.drainSignal),
     port: Number.isInteger(port) && port > 0 ? port : undefined,
-    network: get('traefik.docker.network'),
+    network: get(networkLabel('docker')) ?? get(networkLabel('swarm')),
     gitSha: get(LABELS.gitSha),
     runUrl: get(LABELS.runUrl),
     pr: Number.isInteger(pr) && pr > 0 ? pr : undefined,

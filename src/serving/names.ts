@@ -28,3 +28,19 @@ export function serverContainerName(service: string, digest: string, suffix = ra
 export function lockContainerName(service: string): string {
   return `train-to-serve-lock-${service}`;
 }
+
+/**
+ * Swarm's limits: a service name has at most 63 characters, a config name at most 64. A model
+ * version's Swarm service is `<service>-<12 hex of the digest>`, so the service part is shorter.
+ */
+export const SWARM_SERVICE_NAME_MAX = 50;
+
+/** `iris-3f2a9c1b7d4e`: the Swarm service that runs one model version of a service. */
+export function swarmServiceName(service: string, digest: string): string {
+  return `${service}-${shortDigest(digest)}`;
+}
+
+/** The Swarm config whose existence is a service's deploy lock, Swarm-wide. */
+export function lockConfigName(service: string): string {
+  return `tts-lock-${service}`;
+}

@@ -4,6 +4,8 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../action-runner';
+import { DOCKER, docker, ensureNodeBaseImage } from '../docker-cli';
 import { waitFor } from '../ports';
 import { ENGINE_WAIT_MS } from '../server-image';
 import type { RouterInfo, ServiceInfo } from './runtime';
@@ -18,14 +20,28 @@ import type { RouterInfo, ServiceInfo } from './runtime';
  *   await traefik.stop();
  */
 export interface TraefikStandInOptions {
-  /** `providers.docker.network`: the default network for server URLs. */
+  /**
+   * Which provider: `docker` (labels on containers, engine events; the default) or `swarm` (v3's
+   * `providers.swarm`: labels on services, polled). The options below are that provider's.
+   */
+  provider?: 'docker' | 'swarm';
+  /** `providers.<provider>.network`: the default network for server URLs. */
   network?: string;
-  /** `providers.docker.constraints`; use one to see only your own test's containers on a shared engine. */
+  /** `providers.<provider>.constraints`; use one to see only your own test's containers on a shared engine. */
   constraints?: string;
-  /** `providers.docker.allowEmptyServices` (default true, as TRAEFIK.md recommends). */
+  /** `providers.<provider>.allowEmptyServices` (default true, as TRAEFIK.md recommends). */
   allowEmptyServices?: boolean;
-  /** `providers.docker.exposedByDefault` (default false, the safe setting). */
+  /** `providers.<provider>.exposedByDefault` (default false, the safe setting). */
   exposedByDefault?: boolean;
+  /** `providers.swarm.refreshSeconds` in ms (Traefik's default 15000; tests poll faster). */
+  refreshMs?: number;
+  /**
+   * Run the stand-in in a container attached to this network, as Traefik runs in a swarm: a
+   * Swarm task's address is on the swarm's overlay network, which the host cannot reach. The
+   * container mounts the engine's socket and this checkout (read-only); its entry points are
+   * published on loopback, so `webUrl` and `apiUrl` work as usual.
+   */
+  container?: { network: string };
   /** `providers.providersThrottleDuration` in ms (default 2000, Traefik's default). */
   throttleMs?: number;
   /** `providers.docker.endpoint`, e.g. unix:///var/run/docker.sock (default: DOCKER_HOST or the default socket). */
@@ -53,7 +69,9 @@ export interface TraefikStandIn {
   logs(): Record<string, unknown>[];
   /** Where a detached stand-in writes its log. */
   logFile: string | undefined;
-  /** `GET /api/http/services/<name>@docker`, or undefined on 404. */
+  /** The provider the helpers below qualify names with (`@docker` or `@swarm`). */
+  provider: 'docker' | 'swarm';
+  /** `GET /api/http/services/<name>@<provider>`, or undefined on 404. */
   service(name: string): Promise<ServiceInfo | undefined>;
   router(name: string): Promise<RouterInfo | undefined>;
   /** Server URLs Traefik routes to for a service right now ([] when the service is absent). */
@@ -65,7 +83,7 @@ export interface TraefikStandIn {
    * it always sends the URL's). A JSON `body` is sent as POST unless `method` says otherwise.
    */
   send(host: string, path?: string, options?: { method?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }>;
-  /** `traefik_service_requests_total{service="<name>@docker"}` summed by status code. */
+  /** `traefik_service_requests_total{service="<name>@<provider>"}` summed by status code. */
   requestCounts(name: string): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
@@ -74,28 +92,53 @@ const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.ts');
 
 /** The Traefik CLI flags equivalent to the options: the same flags start a real Traefik. */
 export function traefikArgs(options: TraefikStandInOptions, addresses: { web: string; traefik: string } = { web: '127.0.0.1:0', traefik: '127.0.0.1:0' }): string[] {
+  const provider = `--providers.${options.provider ?? 'docker'}`;
   return [
     `--entryPoints.web.address=${addresses.web}`,
     `--entryPoints.traefik.address=${addresses.traefik}`,
     '--api.insecure=true',
     '--ping=true',
     '--metrics.prometheus=true',
-    '--providers.docker=true',
-    `--providers.docker.exposedByDefault=${options.exposedByDefault ?? false}`,
-    `--providers.docker.allowEmptyServices=${options.allowEmptyServices ?? true}`,
-    ...(options.network ? [`--providers.docker.network=${options.network}`] : []),
-    ...(options.constraints ? [`--providers.docker.constraints=${options.constraints}`] : []),
-    ...(options.dockerHost ? [`--providers.docker.endpoint=${options.dockerHost}`] : []),
+    `${provider}=true`,
+    `${provider}.exposedByDefault=${options.exposedByDefault ?? false}`,
+    `${provider}.allowEmptyServices=${options.allowEmptyServices ?? true}`,
+    ...(options.network ? [`${provider}.network=${options.network}`] : []),
+    ...(options.constraints ? [`${provider}.constraints=${options.constraints}`] : []),
+    ...(options.dockerHost ? [`${provider}.endpoint=${options.dockerHost}`] : []),
+    ...(options.provider === 'swarm' && options.refreshMs !== undefined ? [`${provider}.refreshSeconds=${options.refreshMs}ms`] : []),
     `--providers.providersThrottleDuration=${options.throttleMs ?? 2000}ms`,
     `--log.level=${(options.logLevel ?? 'info').toUpperCase()}`,
     ...(options.extraArgs ?? []),
   ];
 }
 
+/** Ports the entry points listen on inside a stand-in container. */
+const CONTAINER_PORTS = { web: 8000, traefik: 8080 };
+
+/** `docker run` arguments for a stand-in in a container on `network` (see TraefikStandInOptions.container). */
+async function containerCommand(name: string, network: string, options: TraefikStandInOptions): Promise<string[]> {
+  const image = await ensureNodeBaseImage();
+  const socket = options.dockerHost?.startsWith('unix://') ? options.dockerHost.slice('unix://'.length) : '/var/run/docker.sock';
+  return [
+    'run', '--rm', '-i', '--name', name, '--network', network,
+    '--publish', `127.0.0.1::${CONTAINER_PORTS.web}`, '--publish', `127.0.0.1::${CONTAINER_PORTS.traefik}`,
+    '--volume', `${socket}:/var/run/docker.sock`, '--volume', `${repoRoot}:${repoRoot}:ro`, '--workdir', repoRoot,
+    '--env', 'TRAEFIK_STANDIN_EXIT_WITH_PARENT=1', '--label', 'train-to-serve.test-support=traefik-stand-in',
+    image, 'node', '--import', 'tsx', MAIN,
+    ...traefikArgs({ ...options, dockerHost: undefined }, { web: `0.0.0.0:${CONTAINER_PORTS.web}`, traefik: `0.0.0.0:${CONTAINER_PORTS.traefik}` }),
+  ];
+}
+
 export async function startTraefikStandIn(options: TraefikStandInOptions = {}): Promise<TraefikStandIn> {
   const logFile = options.detached ? (options.logFile ?? join(mkdtempSync(join(tmpdir(), 'traefik-stand-in-')), 'traefik.log')) : undefined;
   const logFd = logFile ? openSync(logFile, 'a') : undefined;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', MAIN, ...traefikArgs(options)], {
+  const provider = options.provider ?? 'docker';
+  if (options.container && options.detached) throw new Error('a stand-in in a container cannot be detached');
+  const containerName = options.container ? `tts-traefik-standin-${process.pid}-${Date.now().toString(36)}` : undefined;
+  const [command, args] = options.container
+    ? [DOCKER, await containerCommand(containerName!, options.container.network, options)]
+    : [process.execPath, ['--import', 'tsx', MAIN, ...traefikArgs(options)]];
+  const child: ChildProcess = spawn(command, args, {
     env: { ...process.env, ...(options.detached ? {} : { TRAEFIK_STANDIN_EXIT_WITH_PARENT: '1' }) },
     stdio: logFd !== undefined ? ['ignore', logFd, logFd] : ['pipe', 'pipe', 'pipe'],
     detached: options.detached ?? false,
@@ -138,13 +181,19 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
     },
     30_000,
     50,
-  ).catch((error: Error) => {
+  ).catch(async (error: Error) => {
     child.kill('SIGKILL');
+    if (containerName) await docker(['rm', '-f', containerName]).catch(() => {});
     throw error;
   });
   if (options.detached) child.unref();
   const ready = lines.find((line) => line.msg === 'ready') as { entryPoints: Record<string, string> };
-  const entryPoints = Object.fromEntries(Object.entries(ready.entryPoints).map(([name, address]) => [name, `http://${address}`]));
+  const published = async (name: string, address: string): Promise<string> => {
+    if (!containerName) return address;
+    const port = Number(address.slice(address.lastIndexOf(':') + 1));
+    return (await docker(['port', containerName, `${port}/tcp`])).trim().split('\n')[0]!;
+  };
+  const entryPoints = Object.fromEntries(await Promise.all(Object.entries(ready.entryPoints).map(async ([name, address]) => [name, `http://${await published(name, address)}`] as const)));
   const apiUrl = entryPoints.traefik!;
 
   const api = async <T>(path: string): Promise<T | undefined> => {
@@ -153,11 +202,12 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
     if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
     return (await response.json()) as T;
   };
-  const service = (name: string) => api<ServiceInfo>(`/api/http/services/${encodeURIComponent(`${name}@docker`)}`);
+  const service = (name: string) => api<ServiceInfo>(`/api/http/services/${encodeURIComponent(`${name}@${provider}`)}`);
   const serverUrls = async (name: string) => ((await service(name))?.loadBalancer.servers ?? []).map((server) => server.url).sort();
 
   return {
     pid: child.pid!,
+    provider,
     apiUrl,
     webUrl: entryPoints.web!,
     entryPoints,
@@ -167,13 +217,13 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
     },
     logFile,
     service,
-    router: (name) => api<RouterInfo>(`/api/http/routers/${encodeURIComponent(`${name}@docker`)}`),
+    router: (name) => api<RouterInfo>(`/api/http/routers/${encodeURIComponent(`${name}@${provider}`)}`),
     serverUrls,
     async waitForServers(name, urls, timeoutMs = ENGINE_WAIT_MS) {
       const wanted = [...urls].sort();
       let last: string[] = [];
       await waitFor(
-        `stand-in service ${name}@docker to list ${JSON.stringify(wanted)}`,
+        `stand-in service ${name}@${provider} to list ${JSON.stringify(wanted)}`,
         async () => {
           last = await serverUrls(name);
           return JSON.stringify(last) === JSON.stringify(wanted);
@@ -204,19 +254,22 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
       const counts: Record<string, number> = {};
       for (const line of text.split('\n')) {
         const match = /^traefik_service_requests_total\{(.*)\} (\S+)$/.exec(line);
-        if (!match || !match[1]!.includes(`service="${name}@docker"`)) continue;
+        if (!match || !match[1]!.includes(`service="${name}@${provider}"`)) continue;
         const code = /code="(\d+)"/.exec(match[1]!)![1]!;
         counts[code] = (counts[code] ?? 0) + Number(match[2]);
       }
       return counts;
     },
     async stop() {
-      if (exit !== undefined) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
+      if (exit === undefined) {
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        // A stand-in in a container: `docker run` passes the signal on to it.
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (containerName) await docker(['rm', '-f', containerName]).catch(() => {});
     },
   };
 }

@@ -153,10 +153,22 @@ describe('static configuration (Traefik flags and file)', () => {
     expect(defaults.api).toBe(false);
   });
 
+  it('reads v3 providers.swarm with Traefik\'s defaults: exposed by default, polled every 15 s', () => {
+    const defaults = readStaticConfig(['--providers.swarm=true'], read);
+    expect(defaults.swarm).toEqual({ endpoint: undefined, watch: true, exposedByDefault: true, constraints: undefined, network: undefined, allowEmptyServices: false, defaultRule: 'Host(`{{ normalize .Name }}`)', refreshMs: 15_000 });
+    expect(defaults.docker).toBeUndefined();
+    const set = readStaticConfig(['--providers.swarm.exposedByDefault=false', '--providers.swarm.network=edge', '--providers.swarm.refreshSeconds=2', '--providers.swarm.allowEmptyServices=true', '--providers.swarm.endpoint=unix:///var/run/docker.sock'], read);
+    expect(set.swarm).toMatchObject({ exposedByDefault: false, network: 'edge', refreshMs: 2000, allowEmptyServices: true, endpoint: 'unix:///var/run/docker.sock' });
+    expect(readStaticConfig(['--providers.swarm.refreshSeconds=500ms'], read).swarm?.refreshMs).toBe(500);
+  });
+
   it.each([
     [['--api=true'], /api.insecure=true/],
-    [['--providers.swarm=true'], /providers.swarm: not implemented by the Traefik stand-in/],
-    [['--providers.docker.swarmMode=true'], /swarmMode: not implemented/],
+    [['--providers.file.directory=/etc/traefik'], /providers.file: not implemented by the Traefik stand-in \(it implements providers.docker and providers.swarm\)/],
+    [['--providers.docker.swarmMode=true'], /swarmMode: Traefik v2 spelling, not implemented by the stand-in; use v3's providers.swarm/],
+    [['--providers.swarm.refreshSeconds=often'], /providers.swarm.refreshSeconds: expected a duration/],
+    [['--providers.swarm.refreshSeconds=0'], /providers.swarm.refreshSeconds: must be greater than zero/],
+    [['--providers.swarm.constraints=Host(`x`)'], /providers.swarm.constraints: unsupported matcher "Host"/],
     [['--providers.docker.constraints=Host(`x`)'], /providers.docker.constraints: unsupported matcher "Host"/],
     [['--entryPoints.web.address=localhost'], /entryPoints.web.address: expected \[host\]:port/],
     [['--providers.providersThrottleDuration=soon'], /expected a duration like 2s/],

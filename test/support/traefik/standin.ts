@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { handleApi, STAND_IN_VERSION } from './api';
 import type { BuildResult } from './docker-config';
 import { startDockerProvider, type RunningProvider } from './docker-provider';
+import { startSwarmProvider } from './swarm-provider';
 import { canonical, type DynamicConfig } from './dynamic';
 import { Balancer, createEntryPointHandler, type EntryPointState, type RequestRecord } from './proxy';
 import { buildRuntime, type Runtime } from './runtime';
@@ -15,12 +16,11 @@ import { createThrottle, type Throttle } from './throttle';
  * and Prometheus metrics, all on loopback. Providers push configurations through Traefik's
  * per-provider throttle; each applied one rebuilds the runtime (routers, services, balancers).
  *
- * Adding a provider (e.g. Swarm: labels on services, polled every `refreshSeconds`): write a
- * ProviderStarter that pushes a ProviderResult whenever the configuration may have changed (build
- * one DynamicConfig per Swarm service with decodeLabels, then mergeConfigurations, as
- * docker-config.ts does per container), and register it under its name in `providerStarters`
- * below. Its names then end in `@swarm`; throttling, runtime, API and routing need no change.
- * static-config.ts refuses `providers.swarm` until then.
+ * A provider is a ProviderStarter that pushes a ProviderResult whenever the configuration may
+ * have changed, registered under its name in `providerStarters` below: `docker` (container events,
+ * docker-provider.ts) and `swarm` (labels on services, polled every `refreshSeconds`,
+ * swarm-provider.ts). Their names end in `@docker` and `@swarm`; throttling, runtime, API and
+ * routing are the same for both.
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type Logger = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
@@ -35,6 +35,8 @@ function providerStarters(config: StaticConfig): Record<string, ProviderStarter>
   const starters: Record<string, ProviderStarter> = {};
   const docker = config.docker;
   if (docker) starters.docker = (push, log) => startDockerProvider(docker.endpoint, docker, { configuration: push, log });
+  const swarm = config.swarm;
+  if (swarm) starters.swarm = (push, log) => startSwarmProvider(swarm.endpoint, swarm, { configuration: push, log });
   return starters;
 }
 

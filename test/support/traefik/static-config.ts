@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_RULE, type DockerProviderOptions } from './docker-config';
+import type { SwarmProviderOptions } from './swarm-config';
 import { compileConstraints } from './expression';
 
 /**
@@ -17,6 +18,8 @@ export interface StaticConfig {
   metrics: { entryPoint: string } | undefined;
   providersThrottleMs: number;
   docker: (DockerProviderOptions & { endpoint: string | undefined; watch: boolean }) | undefined;
+  /** v3's `providers.swarm`: labels on services, polled every `refreshSeconds`. */
+  swarm: (SwarmProviderOptions & { endpoint: string | undefined; watch: boolean; refreshMs: number }) | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -106,7 +109,7 @@ export function parseTraefikDuration(value: unknown, key: string): number {
   return Math.round(Number(match[1]) * unit);
 }
 
-const UNSUPPORTED_PROVIDERS = ['swarm', 'file', 'kubernetescrd', 'kubernetesingress', 'consulcatalog', 'ecs', 'nomad', 'http', 'redis', 'etcd', 'consul', 'zookeeper'];
+const UNSUPPORTED_PROVIDERS = ['file', 'kubernetescrd', 'kubernetesingress', 'consulcatalog', 'ecs', 'nomad', 'http', 'redis', 'etcd', 'consul', 'zookeeper'];
 
 export function readStaticConfig(args: string[], readFile: (path: string) => string): StaticConfig {
   const flags = flagsToTree(args);
@@ -142,11 +145,11 @@ export function readStaticConfig(args: string[], readFile: (path: string) => str
 
   const providers = (tree.providers as Tree | undefined) ?? {};
   for (const name of UNSUPPORTED_PROVIDERS) {
-    if (child(providers, name)) throw new StaticConfigError(`providers.${name}: not implemented by the Traefik stand-in (it implements providers.docker)`);
+    if (child(providers, name)) throw new StaticConfigError(`providers.${name}: not implemented by the Traefik stand-in (it implements providers.docker and providers.swarm)`);
   }
   const dockerTree = child(providers, 'docker');
   if (dockerTree && bool(dockerTree.swarmmode, 'providers.docker.swarmMode', false)) {
-    throw new StaticConfigError('providers.docker.swarmMode: not implemented by the Traefik stand-in yet');
+    throw new StaticConfigError('providers.docker.swarmMode: Traefik v2 spelling, not implemented by the stand-in; use v3\'s providers.swarm');
   }
   let docker: StaticConfig['docker'];
   if (dockerTree) {
@@ -169,6 +172,32 @@ export function readStaticConfig(args: string[], readFile: (path: string) => str
     };
   }
 
+  const swarmTree = child(providers, 'swarm');
+  let swarm: StaticConfig['swarm'];
+  if (swarmTree) {
+    const constraints = str(swarmTree.constraints, 'providers.swarm.constraints');
+    if (constraints) {
+      try {
+        compileConstraints(constraints);
+      } catch (error) {
+        throw new StaticConfigError(`providers.swarm.constraints: ${(error as Error).message}`);
+      }
+    }
+    const refreshMs = swarmTree.refreshseconds === undefined ? 15_000 : parseTraefikDuration(swarmTree.refreshseconds, 'providers.swarm.refreshSeconds');
+    if (refreshMs <= 0) throw new StaticConfigError('providers.swarm.refreshSeconds: must be greater than zero');
+    swarm = {
+      endpoint: str(swarmTree.endpoint, 'providers.swarm.endpoint'),
+      watch: bool(swarmTree.watch, 'providers.swarm.watch', true),
+      // Traefik's Swarm provider defaults, like its Docker provider, to exposing every service.
+      exposedByDefault: bool(swarmTree.exposedbydefault, 'providers.swarm.exposedByDefault', true),
+      constraints: constraints || undefined,
+      network: str(swarmTree.network, 'providers.swarm.network') || undefined,
+      allowEmptyServices: bool(swarmTree.allowemptyservices, 'providers.swarm.allowEmptyServices', false),
+      defaultRule: str(swarmTree.defaultrule, 'providers.swarm.defaultRule') ?? DEFAULT_RULE,
+      refreshMs,
+    };
+  }
+
   const logLevel = (str(child(tree, 'log')?.level, 'log.level') ?? 'info').toLowerCase();
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new StaticConfigError(`log.level: expected DEBUG, INFO, WARN or ERROR, got ${JSON.stringify(logLevel)}`);
 
@@ -179,6 +208,7 @@ export function readStaticConfig(args: string[], readFile: (path: string) => str
     metrics: prometheus ? { entryPoint: str(prometheus.entrypoint, 'metrics.prometheus.entryPoint') ?? 'traefik' } : undefined,
     providersThrottleMs: providers.providersthrottleduration === undefined ? 2000 : parseTraefikDuration(providers.providersthrottleduration, 'providers.providersThrottleDuration'),
     docker,
+    swarm,
     logLevel: logLevel as StaticConfig['logLevel'],
   };
 }

@@ -1,0 +1,91 @@
+import type { DeploySpec } from '../serving/deploy-spec';
+import { serverLabels } from '../serving/labels';
+import { swarmServiceName } from '../serving/names';
+import { HEALTH_INTERVAL_MS, HEALTH_RETRIES, HEALTH_TIMEOUT_MS, ms, serverEnvironment } from './containers';
+import type { SwarmServiceSpec } from './swarm-state';
+
+/**
+ * Traefik's Swarm provider polls every `refreshSeconds` (15 s by default) and applies a change at
+ * most 2 s later (its throttle). A task Swarm stops on its own (a start-first update, a scale-down,
+ * a node drained) stays in Traefik's configuration that long; 3 s more of margin.
+ */
+export const SWARM_ROUTING_SETTLE_MS = 20_000;
+
+/** How long Swarm waits before restarting a task that exited while it should run. */
+const RESTART_DELAY_MS = 5000;
+/** After each task an update replaced, how long Swarm watches it before it counts as updated. */
+const UPDATE_MONITOR_MS = 10_000;
+
+/**
+ * The stop grace period of a version's tasks. Swarm sends the task's stop signal (deploy's
+ * `drain-signal`), then SIGKILL after this long. A server that honours the drain signal keeps
+ * answering meanwhile, so a stop Swarm makes on its own drops no request as long as this outlasts
+ * Traefik's polling: at least SWARM_ROUTING_SETTLE_MS, and `drain-timeout` when that is longer.
+ */
+export function stopGracePeriodMs(drainTimeoutMs: number): number {
+  return Math.max(drainTimeoutMs, SWARM_ROUTING_SETTLE_MS);
+}
+
+export interface VersionImage {
+  /** What tasks run: `repo@sha256:…` when the image came from a registry. */
+  reference: string;
+  digest: string;
+  /** The image declares a HEALTHCHECK. */
+  healthcheck: boolean;
+}
+
+/**
+ * The Swarm service spec of one model version (Engine API `POST /services/create`; durations in
+ * nanoseconds). Traefik's labels and the toolkit's go on the service (Traefik's Swarm provider
+ * reads service labels, never container labels); the task template carries the image, the
+ * environment, the readiness check Swarm gates `running` on, and the drain signal as stop signal.
+ * Updates Swarm makes to the service (scaling, an operator's `docker service update`) start each
+ * new task before stopping an old one and roll back when a new task fails.
+ */
+export function versionServiceSpec(spec: DeploySpec, image: VersionImage, deployedAt: Date, networkId: string): SwarmServiceSpec {
+  const { service } = spec.routing;
+  const labels = serverLabels(
+    spec.routing,
+    {
+      service,
+      image: spec.image.text,
+      digest: image.digest,
+      deployedAt,
+      expiresAt: spec.ttlMs === null ? null : new Date(deployedAt.getTime() + spec.ttlMs),
+      drainSignal: spec.drainSignal,
+      provenance: spec.provenance,
+    },
+    'swarm',
+  );
+  const hasHealthCheck = Boolean(spec.healthCmd) || image.healthcheck;
+  const updateOrder = { Parallelism: 1, Delay: 0, Monitor: ms(UPDATE_MONITOR_MS), MaxFailureRatio: 0, Order: 'start-first' };
+  return {
+    Name: swarmServiceName(service, image.digest),
+    Labels: labels,
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: image.reference,
+        Env: serverEnvironment(spec, image.digest),
+        StopSignal: spec.drainSignal,
+        StopGracePeriod: ms(stopGracePeriodMs(spec.drainTimeoutMs)),
+        ...(hasHealthCheck
+          ? {
+              Healthcheck: {
+                ...(spec.healthCmd ? { Test: spec.healthCmd } : {}),
+                Interval: ms(HEALTH_INTERVAL_MS),
+                Timeout: ms(HEALTH_TIMEOUT_MS),
+                Retries: HEALTH_RETRIES,
+                StartPeriod: ms(spec.healthTimeoutMs),
+              },
+            }
+          : {}),
+      },
+      RestartPolicy: { Condition: 'any', Delay: ms(RESTART_DELAY_MS), MaxAttempts: 0 },
+      Networks: [{ Target: networkId }],
+    },
+    Mode: { Replicated: { Replicas: spec.replicas } },
+    UpdateConfig: { ...updateOrder, FailureAction: 'rollback' },
+    RollbackConfig: { ...updateOrder, FailureAction: 'pause' },
+    EndpointSpec: { Mode: 'vip' },
+  };
+}
