@@ -88,9 +88,17 @@ describe('parseDeployInputs', () => {
     [{ gpus: '0' }, /^Input "gpus": a count of 0 GPUs/],
     [{ 'traefik-api': 'localhost:8080' }, /^Input "traefik-api": expected an http\(s\) URL/],
     [{ engine: 'kubernetes' }, /^Input "engine": expected one of docker, swarm/],
+    [{ engine: 'swarm', gpus: 'all' }, /^Input "gpus": engine swarm cannot give GPUs to a service: Swarm has no device requests.* engine: docker/],
+    [{ engine: 'swarm', gpus: '2' }, /^Input "gpus": engine swarm cannot give GPUs/],
+    [{ engine: 'swarm', service: 'a'.repeat(51) }, /^Input "service": with engine swarm, at most 50 characters .*, got 51$/],
     [{ 'docker-host': 'ssh://me@host' }, /^Input "docker-host": expected unix/],
     [{ 'registry-username': 'octocat' }, /^Input "registry-password": registry-username and registry-password go together/],
   ])('refuses %j', (changes, message) => expect(() => parse(changes)).toThrow(message));
+
+  it('takes engine swarm with gpus none, and service names of up to 50 characters', () => {
+    expect(parse({ engine: 'swarm', gpus: 'none', service: 'a'.repeat(50) })).toMatchObject({ engine: 'swarm', gpus: undefined, routing: { service: 'a'.repeat(50) } });
+    expect(parse({ engine: 'docker', service: 'a'.repeat(63) }).routing.service).toHaveLength(63);
+  });
 
   it('never echoes an env value in its error', () => {
     expect(() => parse({ env: 'TOKEN s3cr3t-value' })).toThrow(/^(?!.*s3cr3t)/);

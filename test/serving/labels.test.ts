@@ -34,6 +34,13 @@ describe('routing labels', () => {
     });
   });
 
+  it('name the network for the Swarm provider with traefik.swarm.network, and read back from either', () => {
+    const swarm = routingLabels(routing, 'swarm');
+    expect(Object.keys(swarm).filter((key) => key.includes('.network'))).toEqual(['traefik.swarm.network']);
+    expect({ ...swarm, 'traefik.swarm.network': undefined }).toEqual({ ...routingLabels(routing), 'traefik.docker.network': undefined });
+    expect(parseServerLabels(serverLabels(routing, v1, 'swarm'))).toMatchObject({ network: 'edge', port: 8080, service: 'iris' });
+  });
+
   it('are byte-identical across model versions, while the toolkit labels differ', () => {
     const a = serverLabels(routing, v1);
     const b = serverLabels(routing, v2);
