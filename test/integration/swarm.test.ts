@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failureMessage, runAction, type ActionRunResult } from '../support/action-runner';
+import { failureMessage, runAction, startAction, type ActionRunResult } from '../support/action-runner';
 import { docker, imageExists } from '../support/docker-cli';
 import { waitFor } from '../support/ports';
 import { startRegistry, type TestRegistry } from '../support/registry';
@@ -124,6 +124,7 @@ beforeAll(async () => {
   await publish('v2', { ...irisModel(), name: 'iris-swarm-v2' });
   await publish('v3-exits', irisModel(), { behaviour: 'exits' });
   await publish('never-healthy', irisModel(), { behaviour: 'never-healthy' });
+  await publish('slow', { ...irisModel(), name: 'iris-swarm-slow' }, { behaviour: 'slow-start', startDelayMs: 6000 });
   await docker(['logout', registry.host]);
 }, 300_000);
 
@@ -216,20 +217,34 @@ describe('deploy and retire with engine: swarm', () => {
     expect(failureMessage(moved)).toMatch(new RegExp(`^Input "rule": differs from the running server ${v2Name} of ${service} \\(traefik\\.http\\.routers\\.${service}\\.rule: Host`));
 
     // An operator's `docker service update --force`: Swarm starts the new task first, and stops
-    // the old one with the drain signal, which keeps it answering until Traefik's next poll. With
-    // the image gone from this node, the new task must pull it with the credentials deploy gave.
-    await docker(['rmi', '-f', images.v2!]);
-    const oldTasks = await runningTasks(v2Name);
-    load = startLoad({ url: traefik.webUrl, host: `${service}.test`, concurrency: 4 });
-    await waitFor('requests to flow', async () => load.current().ok > 20, ENGINE_WAIT_MS);
-    await docker(['service', 'update', '--force', '--detach=false', '--quiet', v2Name], { timeoutMs: 180_000 });
-    await waitFor('Traefik to list the new task only', async () => (await traefik.serverUrls(service)).length === 1 && !(await traefik.serverUrls(service)).includes(v2Tasks[0]!.url), ENGINE_WAIT_MS, 200);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    traffic = await load.stop();
-    expect(traffic.failed, JSON.stringify(traffic)).toBe(0);
-    expect((await inspectService(v2Name))!.UpdateStatus?.State).toBe('completed');
-    expect(await runningTasks(v2Name)).not.toEqual(oldTasks);
-    expect(await imageExists(images.v2!)).toBe(true);
+    // the old one with the drain signal, which keeps it answering until Traefik's next poll; this
+    // Traefik polls every 6 s, so a plain SIGTERM would fail requests for seconds. With the image
+    // gone from this node, the new task must pull it with the credentials deploy gave Swarm.
+    const polling = await startTraefikStandIn({
+      provider: 'swarm',
+      container: { network },
+      network,
+      constraints: `LabelRegex(\`train-to-serve.service\`, \`^${service}$\`)`,
+      refreshMs: 6000,
+    });
+    try {
+      await polling.waitForServers(service, [v2Tasks[0]!.url]);
+      await docker(['rmi', '-f', images.v2!]);
+      const oldTasks = await runningTasks(v2Name);
+      load = startLoad({ url: polling.webUrl, host: `${service}.test`, concurrency: 4 });
+      await waitFor('requests to flow', async () => load.current().ok > 20, ENGINE_WAIT_MS);
+      await docker(['service', 'update', '--force', '--detach=false', '--quiet', v2Name], { timeoutMs: 180_000 });
+      await waitFor('Traefik to list the new task only', async () => (await polling.serverUrls(service)).length === 1 && !(await polling.serverUrls(service)).includes(v2Tasks[0]!.url), ENGINE_WAIT_MS, 200);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      traffic = await load.stop();
+      expect(traffic.failed, JSON.stringify(traffic)).toBe(0);
+      expect(traffic.ok).toBeGreaterThan(100);
+      expect((await inspectService(v2Name))!.UpdateStatus?.State).toBe('completed');
+      expect(await runningTasks(v2Name)).not.toEqual(oldTasks);
+      expect(await imageExists(images.v2!)).toBe(true);
+    } finally {
+      await polling.stop();
+    }
 
     // A v3 that exits at once: its service is removed, its task errors and logs are in the error, v2 serves on.
     const servingBefore = await traefik.serverUrls(service);
@@ -246,16 +261,28 @@ describe('deploy and retire with engine: swarm', () => {
     expect(await lockExists(service)).toBe(false);
   }, 420_000);
 
-  it('times out a version that never turns healthy, keeps versions side by side with add, and retires the expired one through the Swarm drain', async () => {
+  it('finishes a deploy killed halfway, times out a version that never turns healthy, keeps versions side by side with add, and retires the expired one through the Swarm drain', async () => {
     const service = `${prefix}-b`;
     const first = await deploy(service, images.v1!, { ttl: '1s' });
     expect(failureMessage(first), first.log).toBeUndefined();
-    const added = await deploy(service, images.v2!, { strategy: 'add' });
-    expect(failureMessage(added), added.log).toBeUndefined();
-    expect(added.log).toContain('strategy add: 1 older version(s) keep serving');
     const v1Name = versionName(service, images.v1!);
-    const v2Name = versionName(service, images.v2!);
+    const v2Name = versionName(service, images.slow!);
+
+    // Killed while its new version starts (the server loads for 6 s): the lock and a version that
+    // is not serving are left behind. The rerun takes the lock over and starts that version again.
+    const inputs = { image: images.slow!, service, rule: `Host(\`${service}.test\`)`, network, engine: 'swarm', strategy: 'add', 'traefik-api': traefik.apiUrl, 'registry-username': registry.username, 'registry-password': registry.password, 'health-timeout': '60s', 'drain-timeout': '20s' };
+    const killed = startAction('deploy', { inputs });
+    await waitFor('the new version to be created', async () => (await versionsOf(service)).includes(v2Name), ENGINE_WAIT_MS, 100);
+    killed.child.kill('SIGKILL');
+    expect((await killed.result).signal).toBe('SIGKILL');
+    expect(await lockExists(service)).toBe(true);
+    const added = await runAction('deploy', { inputs });
+    expect(failureMessage(added), added.log).toBeUndefined();
+    expect(added.log).toMatch(/Taking over the deploy lock of .*: its holder \(pid \d+ on .*\) is gone/);
+    expect(added.log).toContain(`Removing ${v2Name}: same image, but not serving`);
+    expect(added.log).toContain('strategy add: 1 older version(s) keep serving');
     expect(await versionsOf(service)).toEqual([v1Name, v2Name].sort());
+    expect(await lockExists(service)).toBe(false);
     await traefik.waitForServers(service, [...(JSON.parse(first.outputs.containers!) as { url: string }[]), ...(JSON.parse(added.outputs.containers!) as { url: string }[])].map((s) => s.url));
     const digests = new Set<string>();
     for (let i = 0; i < 6; i++) digests.add((await predict(service)).digest ?? '');
@@ -287,9 +314,9 @@ describe('deploy and retire with engine: swarm', () => {
     expect(await versionsOf(service)).toEqual([v2Name]);
     expect(await traefik.serverUrls(service)).toEqual((JSON.parse(added.outputs.containers!) as { url: string }[]).map((s) => s.url));
     expect(real.summary).toMatch(new RegExp(`\\| ${service} \\| \`${v1Name}\` \\| .* \\| \\*\\*retired\\*\\* \\| expired .*; drained in`));
-    // On this node, the image only v1 ran went; v2's stays.
+    // On this node, the image only v1 ran went; the one v2 runs stays.
     expect(await imageExists(images.v1!)).toBe(false);
-    expect(await imageExists(images.v2!)).toBe(true);
+    expect(await imageExists(images.slow!)).toBe(true);
     expect(await lockExists(service)).toBe(false);
   }, 300_000);
 
