@@ -31,7 +31,7 @@ import { readRequestCount } from './server-metrics';
 import { drainVersion, inspectService, listTasksOf, VanishedService } from './swarm-drain';
 import { swarmLockStore } from './swarm-lock';
 import { versionServiceSpec } from './swarm-spec';
-import { assessRollout, inSubnet, summarizeTasks, taskName, taskUrl, versionFromService, type SwarmService, type SwarmTask, type SwarmVersion } from './swarm-state';
+import { assessRollout, describeTask, inSubnet, summarizeTasks, TASK_FAILURES, taskName, taskUrl, versionFromService, type SwarmService, type SwarmTask, type SwarmVersion } from './swarm-state';
 
 /** How long a version without a health check must keep running to count as started. */
 const NO_HEALTHCHECK_STEADY_MS = 2000;
@@ -371,7 +371,7 @@ export class SwarmEngine implements ServingEngine {
   private async failDeploy(created: SwarmService, image: PulledImage, failure: { task?: SwarmTask; problem: string }): Promise<DeployError> {
     const name = created.Spec.Name;
     const tasks = await listTasksOf(this.docker, [created.ID]).catch(() => [] as SwarmTask[]);
-    const troubled = tasks.filter((task) => task.Status.State !== 'running').map((task) => `  ${summarizeTasks(name, [task]).replace(/^0 of 1 task running; /, '')}`);
+    const troubled = tasks.filter((task) => TASK_FAILURES.includes(task.Status.State)).map((task) => `  ${describeTask(name, task)}`);
     const subject = failure.task ?? tasks.find((task) => task.Status.ContainerStatus?.ContainerID) ?? tasks[0];
     const logs = subject ? await this.taskLogs(subject.ID) : '';
     await this.removeService(created.ID).catch(() => {});

@@ -54,7 +54,7 @@ export interface SwarmVersion {
 /** Task states before `running`, in Swarm's order. */
 const IN_PROGRESS = ['new', 'allocated', 'pending', 'assigned', 'accepted', 'preparing', 'ready', 'starting'];
 /** Task states that mean the task ended while it was meant to run. */
-const FAILED = ['failed', 'rejected', 'orphaned', 'complete'];
+export const TASK_FAILURES = ['failed', 'rejected', 'orphaned', 'complete'];
 
 export function isRunningTask(task: SwarmTask): boolean {
   return task.DesiredState === 'running' && task.Status.State === 'running';
@@ -155,7 +155,7 @@ export type Rollout =
 export function assessRollout(serviceName: string, allTasks: readonly SwarmTask[], replicas: number, earlier: ReadonlySet<string> = new Set()): Rollout {
   // Tasks that existed before this rollout (when it scales a running version) may have failed long ago.
   const tasks = allTasks.filter((task) => !earlier.has(task.ID) || isRunningTask(task));
-  const failed = newestTasks(tasks).find((task) => FAILED.includes(task.Status.State));
+  const failed = newestTasks(tasks).find((task) => TASK_FAILURES.includes(task.Status.State));
   if (failed) {
     const exit = failed.Status.ContainerStatus?.ExitCode;
     const problem =
