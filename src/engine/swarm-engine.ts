@@ -208,7 +208,7 @@ export class SwarmEngine implements ServingEngine {
     if (plan.unchanged && !rescale) {
       log.info(`${service} already serves ${shortDigest(image.digest)} with ${kept!.running.length} task(s) of ${kept!.server.name}: nothing to change`);
       timings.totalMs = Date.now() - t0;
-      return { digest: image.digest, image: image.reference, servers: this.serversOf(kept!, true), removed: [], unchanged: true, timings };
+      return { digest: image.digest, image: image.reference, servers: this.serversOf(kept!, new Set(kept!.running.map((task) => task.ID))), removed: [], unchanged: true, timings };
     }
     for (const leftover of plan.clear) {
       log.info(`Removing ${leftover.name}: same image, but not serving (${leftover.state}; left by an earlier deploy)`);
@@ -217,14 +217,15 @@ export class SwarmEngine implements ServingEngine {
 
     let created: SwarmService | undefined;
     let confirmed = false;
+    /** Tasks that served before this deploy: reported as reused. */
+    let earlier = new Set(kept?.running.map((task) => task.ID) ?? []);
     try {
       const startAt = Date.now();
       if (kept && rescale) {
         log.info(`${kept.server.name} already serves ${shortDigest(image.digest)}: scaling it from ${kept.replicas} to ${spec.replicas} task(s)`);
-        const earlier = new Set(kept.tasks.map((task) => task.ID));
         await this.scale(kept.service, spec.replicas);
         timings.startMs = Date.now() - startAt;
-        const outcome = await this.waitForRollout(kept.service, spec.replicas, spec.healthTimeoutMs, false, earlier);
+        const outcome = await this.waitForRollout(kept.service, spec.replicas, spec.healthTimeoutMs, false, new Set(kept.tasks.map((task) => task.ID)));
         if (outcome.kind === 'failed') throw new ResourceError(`Service ${service}`, `scaling ${kept.server.name} to ${spec.replicas}: ${outcome.problem}`);
         kept = await this.readVersion(kept.service.ID);
         timings.healthyMs = Date.now() - startAt - timings.startMs;
@@ -242,10 +243,11 @@ export class SwarmEngine implements ServingEngine {
         if (outcome.kind !== 'running') throw await this.failDeploy(created, image, outcome.kind === 'failed' ? outcome : { problem: outcome.problem });
         timings.healthyMs = Date.now() - healthyAt;
         kept = await this.readVersion(created.ID);
+        earlier = new Set();
       } else {
         log.info(`${kept.server.name} already serves ${shortDigest(image.digest)}: no new version needed`);
       }
-      const servers = this.serversOf(kept, !created);
+      const servers = this.serversOf(kept, earlier);
       if (created) log.info(`Running: ${servers.map((s) => `${s.name} (${s.url ?? 'no address'})`).join(', ')} after ${formatDuration(timings.healthyMs)}`);
 
       if (spec.traefikApi) {
@@ -286,14 +288,14 @@ export class SwarmEngine implements ServingEngine {
   }
 
   /** One NewServer per running task of the version: the tasks are what Traefik routes to. */
-  private serversOf(version: SwarmVersion, reused: boolean): NewServer[] {
+  private serversOf(version: SwarmVersion, reused: ReadonlySet<string>): NewServer[] {
     const { network, port } = parseServerLabels(version.server.labels);
     return version.running.map((task) => ({
       id: task.ID,
       name: taskName(version.server.name, task),
       digest: version.server.digest,
       url: taskUrl(task, network, port),
-      reused,
+      reused: reused.has(task.ID),
     }));
   }
 

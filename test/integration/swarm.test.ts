@@ -212,6 +212,19 @@ describe('deploy and retire with engine: swarm', () => {
     expect(again.log).toContain('nothing to change');
     expect(JSON.parse(again.outputs.containers!)).toEqual([expect.objectContaining({ name: `${v2Name}.1`, reused: true })]);
 
+    // The same digest with another replica count scales that version, up and down.
+    const up = await deploy(service, images.v2!, { replicas: '2' });
+    expect(failureMessage(up), up.log).toBeUndefined();
+    expect(up.log).toContain(`${v2Name} already serves ${short(images.v2!)}: scaling it from 1 to 2 task(s)`);
+    const scaled = JSON.parse(up.outputs.containers!) as { name: string; url: string; reused: boolean }[];
+    expect(scaled.map((task) => [task.name, task.reused])).toEqual([[`${v2Name}.1`, true], [`${v2Name}.2`, false]]);
+    expect(await traefik.serverUrls(service)).toEqual(scaled.map((task) => task.url).sort());
+    const down = await deploy(service, images.v2!, { replicas: '1' });
+    expect(failureMessage(down), down.log).toBeUndefined();
+    expect(JSON.parse(down.outputs.containers!)).toHaveLength(1);
+    await traefik.waitForServers(service, (JSON.parse(down.outputs.containers!) as { url: string }[]).map((task) => task.url));
+    v2Tasks.splice(0, 1, ...(JSON.parse(down.outputs.containers!) as { name: string; url: string }[]));
+
     // Routing settings that differ from the running version would break Traefik's router: refused.
     const moved = await deploy(service, images.v1!, { rule: 'Host(`elsewhere.test`)' });
     expect(failureMessage(moved)).toMatch(new RegExp(`^Input "rule": differs from the running server ${v2Name} of ${service} \\(traefik\\.http\\.routers\\.${service}\\.rule: Host`));
