@@ -303,7 +303,8 @@ describe('deploy and retire with engine: swarm', () => {
 
     const never = await deploy(service, images['never-healthy']!, { 'health-timeout': '6s' });
     const neverName = versionName(service, images['never-healthy']!);
-    expect(failureMessage(never)).toMatch(new RegExp(`^New version ${neverName} \\(.*\\) was not running within 6s \\(0 of 1 task running; ${neverName}\\.1 starting.*; last probe: exit 1`));
+    // The last probe's output is added when the task has been probed already (a loaded machine may not have got to it).
+    expect(failureMessage(never)).toMatch(new RegExp(`^New version ${neverName} \\(.*\\) was not running within 6s \\(0 of 1 task running; ${neverName}\\.1 starting: starting(; last probe: exit 1: .*)?\\)\\. Removed the Swarm service ${neverName}; the older versions were not touched and keep serving\\.`));
     expect(await versionsOf(service)).toEqual([v1Name, v2Name].sort());
 
     // A dry run, and a run that must know whether v1 is in use, change nothing: from the host the

@@ -188,12 +188,12 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
   });
   if (options.detached) child.unref();
   const ready = lines.find((line) => line.msg === 'ready') as { entryPoints: Record<string, string> };
-  const published = async (name: string, address: string): Promise<string> => {
+  const published = async (address: string): Promise<string> => {
     if (!containerName) return address;
     const port = Number(address.slice(address.lastIndexOf(':') + 1));
     return (await docker(['port', containerName, `${port}/tcp`])).trim().split('\n')[0]!;
   };
-  const entryPoints = Object.fromEntries(await Promise.all(Object.entries(ready.entryPoints).map(async ([name, address]) => [name, `http://${await published(name, address)}`] as const)));
+  const entryPoints = Object.fromEntries(await Promise.all(Object.entries(ready.entryPoints).map(async ([name, address]) => [name, `http://${await published(address)}`] as const)));
   const apiUrl = entryPoints.traefik!;
 
   const api = async <T>(path: string): Promise<T | undefined> => {
