@@ -63,7 +63,7 @@ async function lockExists(service: string): Promise<boolean> {
 
 /** Push a model image to the test registry and drop the local registry name, so deploy really pulls. */
 async function publish(name: string, model: Record<string, unknown>, options: ModelImageOptions = {}): Promise<void> {
-  const local = (await ensureModelImage(model, { repository: 'deploy-test-model', ...options })).reference;
+  const local = (await ensureModelImage(model, { repository: 'swarm-test-model', ...options })).reference;
   const reference = `${registry.host}/acme/iris-${run}:${name}`;
   await docker(['tag', local, reference]);
   const out = await docker(['push', reference]);
@@ -120,7 +120,8 @@ beforeAll(async () => {
     refreshMs: 1000,
   });
   await docker(['login', '-u', registry.username, '--password-stdin', registry.host], { input: registry.password });
-  await publish('v1', irisModel());
+  // Models of their own: an image another test file's containers use is never pruned.
+  await publish('v1', { ...irisModel(), name: 'iris-swarm-v1' });
   await publish('v2', { ...irisModel(), name: 'iris-swarm-v2' });
   await publish('v3-exits', irisModel(), { behaviour: 'exits' });
   await publish('never-healthy', irisModel(), { behaviour: 'never-healthy' });
