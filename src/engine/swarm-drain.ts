@@ -61,7 +61,6 @@ export interface SwarmDrainContext {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const ENDED = ['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove'];
 
 /**
  * The drain of one model version on Swarm. The drain signal cannot be the first step here: a task
@@ -121,8 +120,10 @@ export async function drainVersion(context: SwarmDrainContext, server: ManagedSe
       outcome = 'drained';
     }
 
+    // Every task container on this node, ended ones too: Swarm keeps them as task history and
+    // removes them only after the service, and an image a container still names cannot be pruned.
     const local = tasks
-      .filter((task) => task.NodeID === context.localNodeId && !ENDED.includes(task.Status.State))
+      .filter((task) => task.NodeID === context.localNodeId)
       .map((task) => task.Status.ContainerStatus?.ContainerID)
       .filter((id): id is string => Boolean(id));
     try {

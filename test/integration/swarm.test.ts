@@ -330,7 +330,7 @@ describe('deploy and retire with engine: swarm', () => {
     expect(await traefik.serverUrls(service)).toEqual((JSON.parse(added.outputs.containers!) as { url: string }[]).map((s) => s.url));
     expect(real.summary).toMatch(new RegExp(`\\| ${service} \\| \`${v1Name}\` \\| .* \\| \\*\\*retired\\*\\* \\| expired .*; drained in`));
     // On this node, the image only v1 ran went; the one v2 runs stays.
-    expect(await imageExists(images.v1!)).toBe(false);
+    expect(await imageExists(images.v1!), real.log).toBe(false);
     expect(await imageExists(images.slow!)).toBe(true);
     expect(await lockExists(service)).toBe(false);
   }, 300_000);
