@@ -3,7 +3,7 @@ import {
   deploySummary,
   openServingEngine,
   parseDeployInputs
-} from "../chunks/chunk-PTJF5G2B.mjs";
+} from "../chunks/chunk-35MTCYYX.mjs";
 import {
   readRunContext
 } from "../chunks/chunk-WBULUEFS.mjs";

@@ -12,7 +12,7 @@ import {
   retireRows,
   retireSummary,
   warnUndrainable
-} from "../chunks/chunk-PTJF5G2B.mjs";
+} from "../chunks/chunk-35MTCYYX.mjs";
 import {
   parseDockerHost
 } from "../chunks/chunk-IGOM6XQH.mjs";
