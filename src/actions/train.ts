@@ -1,11 +1,11 @@
 import { resolve } from 'node:path';
 import { connectEngine } from '../engine/connection';
 import { InputError } from '../inputs/errors';
-import { parseInteger, parseNumber } from '../inputs/parse';
+import { parseInteger, parseKeyValueLines, parseNumber } from '../inputs/parse';
 import { metricsToJson } from '../metrics/file';
 import { parseGpuRequest, type GpuRequest } from '../gpu/select';
 import { readRunContext } from '../runtime/context';
-import { input, inputOrDefault, log, runAction, setOutputs, writeSummary } from '../runtime/action';
+import { input, inputOrDefault, log, maskSecret, runAction, setOutputs, writeSummary } from '../runtime/action';
 import { planCache, type CachePlan } from '../training/cache';
 import { Cancellation } from '../training/cancellation';
 import { renderSummary } from '../training/summary';
@@ -22,6 +22,7 @@ interface Inputs {
   cache: CachePlan | undefined;
   'timeout-minutes': number | undefined;
   'telemetry-interval': number;
+  env: Record<string, string>;
 }
 
 function getInputs(): Inputs {
@@ -33,6 +34,9 @@ function getInputs(): Inputs {
   if (timeoutMinutes !== undefined && timeoutMinutes <= 0) throw new InputError('timeout-minutes', `must be greater than zero, got ${timeoutMinutes}`);
   const interval = parseNumber('telemetry-interval', inputOrDefault('telemetry-interval', '5'), { min: 0 });
   if (interval > 0 && interval < 0.1) throw new InputError('telemetry-interval', `must be 0 (off) or at least 0.1 seconds, got ${interval}`);
+  // Values are often secrets (an experiment tracker's key): masked before anything can print them.
+  const env = Object.fromEntries(parseKeyValueLines('env', input('env') ?? '', { keyPattern: /^[A-Za-z_][A-Za-z0-9_]*$/ }));
+  for (const value of Object.values(env)) maskSecret(value);
   return {
     run,
     'container-image': input('container-image')?.trim(),
@@ -44,6 +48,7 @@ function getInputs(): Inputs {
     cache: planCache(input('cache-path'), input('cache-key')),
     'timeout-minutes': timeoutMinutes,
     'telemetry-interval': interval,
+    env,
   };
 }
 
@@ -74,6 +79,7 @@ async function main(): Promise<void> {
     cache: inputs.cache,
     timeoutMs: inputs['timeout-minutes'] === undefined ? undefined : Math.round(inputs['timeout-minutes'] * 60_000),
     telemetryIntervalMs: Math.round(inputs['telemetry-interval'] * 1000),
+    env: inputs.env,
   };
 
   try {

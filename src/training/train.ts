@@ -33,6 +33,8 @@ export interface TrainPlan {
   timeoutMs?: number;
   /** 0 turns telemetry off. */
   telemetryIntervalMs: number;
+  /** The `env` input: variables for the command, in the runner and in a container alike. */
+  env?: Record<string, string>;
 }
 
 export interface TrainLog {
@@ -100,10 +102,10 @@ export class TrainingError extends Error {
 const ACTION_ONLY = /^(INPUT_|STATE_|ACTIONS_RUNTIME_|ACTIONS_ID_TOKEN_REQUEST_|ACTIONS_CACHE_URL$|ACTIONS_RESULTS_URL$)/;
 
 /** Host mode: the step's environment, as a `run:` step would have it, plus the GPU selection. */
-export function hostEnvironment(env: NodeJS.ProcessEnv, chosen: GpuRecord[]): NodeJS.ProcessEnv {
+export function hostEnvironment(env: NodeJS.ProcessEnv, chosen: GpuRecord[], given: Record<string, string> = {}): NodeJS.ProcessEnv {
   const result: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(env)) if (!ACTION_ONLY.test(key) && value !== undefined) result[key] = value;
-  return { ...result, PYTHONUNBUFFERED: env.PYTHONUNBUFFERED ?? '1', ...gpuEnvironment(chosen, 'host') };
+  return { ...result, PYTHONUNBUFFERED: env.PYTHONUNBUFFERED ?? '1', ...given, ...gpuEnvironment(chosen, 'host') };
 }
 
 /** Runner variables that describe the run and mean the same inside a container; host paths do not. */
@@ -111,15 +113,16 @@ const HOST_PATHS = new Set(['GITHUB_ENV', 'GITHUB_OUTPUT', 'GITHUB_PATH', 'GITHU
 
 /**
  * Container mode: only the run's description crosses into the image (CI, GITHUB_* context,
- * RUNNER_OS/ARCH/NAME), never the runner host's PATH, virtualenvs, library paths or runtime tokens.
+ * RUNNER_OS/ARCH/NAME) and what the user gave in `env`, never the runner host's PATH,
+ * virtualenvs, library paths or runtime tokens. The GPU selection wins over `env`.
  */
-export function containerEnvironment(env: NodeJS.ProcessEnv, chosen: GpuRecord[], workspace: string): Record<string, string> {
+export function containerEnvironment(env: NodeJS.ProcessEnv, chosen: GpuRecord[], workspace: string, given: Record<string, string> = {}): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [key, value] of Object.entries(env)) {
     if (value === undefined) continue;
     if (key === 'CI' || (key.startsWith('GITHUB_') && !HOST_PATHS.has(key)) || ['RUNNER_OS', 'RUNNER_ARCH', 'RUNNER_NAME'].includes(key)) result[key] = value;
   }
-  return { ...result, GITHUB_WORKSPACE: workspace, PYTHONUNBUFFERED: '1', ...gpuEnvironment(chosen, 'container') };
+  return { ...result, GITHUB_WORKSPACE: workspace, PYTHONUNBUFFERED: '1', ...given, ...gpuEnvironment(chosen, 'container') };
 }
 
 function inside(folder: string, path: string): boolean {
@@ -228,7 +231,7 @@ export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainRepo
   if (engine && plan.containerImage !== undefined) {
     const uid = process.getuid?.();
     const gid = process.getgid?.();
-    const env = containerEnvironment(deps.env, report.chosen, plan.workspace);
+    const env = containerEnvironment(deps.env, report.chosen, plan.workspace, plan.env);
     if (uid !== undefined && uid !== 0) env.HOME = '/tmp';
     const runId = deps.context.runId || 'local';
     supervised = superviseContainer({
@@ -259,7 +262,7 @@ export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainRepo
     supervised = superviseCommand({
       script: plan.command,
       cwd: plan.workingDirectory,
-      env: hostEnvironment(deps.env, report.chosen),
+      env: hostEnvironment(deps.env, report.chosen, plan.env),
       timeoutMs: plan.timeoutMs,
       timeoutGraceMs,
       cancelGraceMs,

@@ -177,6 +177,24 @@ describe('train: GPU checks fail before training starts', () => {
   });
 });
 
+describe('train: the env input', () => {
+  it('reaches the command, and its values are masked before anything prints them', async () => {
+    const ws = workspace();
+    const secret = 'wandb-key-0123456789abcdef';
+    const result = await runAction('train', {
+      workspace: ws,
+      inputs: { run: 'node train.mjs --seconds 0.2 --env-out env.json && echo "key is $WANDB_API_KEY"', gpus: 'none', env: `WANDB_API_KEY=${secret}\nWANDB_PROJECT=iris` },
+    });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(json(join(ws, 'env.json'))).toMatchObject({ WANDB_API_KEY: secret, WANDB_PROJECT: 'iris' });
+    expect(result.masked).toContain(secret);
+    // The runner replaces masked values in what the command prints; the action itself never prints them.
+    expect(result.log.split('\n').filter((line) => line.includes(secret) && !line.startsWith('key is'))).toEqual([]);
+    expect(result.summary).not.toContain(secret);
+    expect(readFileSync(join(ws, 'model/training.json'), 'utf8')).not.toContain(secret);
+  });
+});
+
 describe('train: limits and cancellation leave no process behind', () => {
   it('kills the training and everything it started at the timeout', async () => {
     const ws = workspace();
@@ -282,6 +300,7 @@ describe('train: bad inputs name the input and run nothing', () => {
     [{ run: '' }, 'Input "run": is required: the shell command that trains the model'],
     [{ gpus: 'two' }, 'Input "gpus": "two" is neither a GPU index nor a GPU UUID'],
     [{ 'timeout-minutes': '0' }, 'Input "timeout-minutes": must be greater than zero, got 0'],
+    [{ env: 'WANDB_API_KEY' }, 'Input "env": line 1: expected KEY=VALUE'],
     [{ 'telemetry-interval': '0.01' }, 'Input "telemetry-interval": must be 0 (off) or at least 0.1 seconds, got 0.01'],
     [{ 'working-directory': 'nowhere' }, 'Input "working-directory": "'],
     [{ 'container-image': 'localhost/x:1', 'working-directory': '..' }, 'Input "working-directory": must be inside the workspace'],

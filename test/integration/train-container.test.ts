@@ -61,14 +61,16 @@ describe('train in a container (real engine)', () => {
     const sha = uniqueSha();
     const result = await runAction('train', {
       workspace: ws,
-      inputs: { run: 'node train.mjs --seconds 1 --env-out env.json', 'container-image': image, gpus: 'none' },
-      env: { GITHUB_SHA: sha },
+      inputs: { run: 'node train.mjs --seconds 1 --env-out env.json', 'container-image': image, gpus: 'none', env: 'WANDB_PROJECT=iris' },
+      env: { GITHUB_SHA: sha, WANDB_API_KEY: 'from-the-runner-only' },
     });
     expect(failureMessage(result), result.log).toBeUndefined();
     expect(result.log).toMatch(/trained \d+ epochs/);
     const seen = JSON.parse(readFileSync(join(ws, 'env.json'), 'utf8'));
     // Inside: the workspace at its own path, no GPUs (void beats an image's NVIDIA_VISIBLE_DEVICES=all), the runner's user.
     expect(seen).toMatchObject({ cwd: ws, NVIDIA_VISIBLE_DEVICES: 'void', CUDA_VISIBLE_DEVICES: null, PYTHONUNBUFFERED: '1', inputs: [], uid: process.getuid!() });
+    // The env input crosses in; the runner's own environment does not.
+    expect(seen).toMatchObject({ WANDB_PROJECT: 'iris', WANDB_API_KEY: null });
     const record = JSON.parse(readFileSync(join(ws, 'model/training.json'), 'utf8'));
     const imageId = (await docker(['image', 'inspect', '--format', '{{.Id}}', image])).trim();
     expect(record.containerImage).toEqual({ reference: image, id: imageId });

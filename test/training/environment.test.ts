@@ -58,6 +58,12 @@ describe('hostEnvironment', () => {
     });
   });
 
+  it('adds the env input, and keeps the GPU selection over it', () => {
+    const env = hostEnvironment(actionEnv, chosen, { WANDB_PROJECT: 'iris', CUDA_VISIBLE_DEVICES: '7' });
+    expect(env.WANDB_PROJECT).toBe('iris');
+    expect(env.CUDA_VISIBLE_DEVICES).toBe('0,2');
+  });
+
   it('keeps a PYTHONUNBUFFERED the user set', () => {
     expect(hostEnvironment({ PYTHONUNBUFFERED: '0' }, []).PYTHONUNBUFFERED).toBe('0');
   });
@@ -74,6 +80,15 @@ describe('containerEnvironment', () => {
       PYTHONUNBUFFERED: '1',
       NVIDIA_VISIBLE_DEVICES: 'GPU-aaaa,GPU-cccc',
     });
+  });
+});
+
+describe('containerEnvironment with the env input', () => {
+  it('lets the given variables in, and keeps the GPU selection over them', () => {
+    const env = containerEnvironment(actionEnv, chosen, '/w', { WANDB_API_KEY: 'k', NVIDIA_VISIBLE_DEVICES: 'all' });
+    expect(env.WANDB_API_KEY).toBe('k');
+    expect(env.NVIDIA_VISIBLE_DEVICES).toBe('GPU-aaaa,GPU-cccc');
+    expect(env.VIRTUAL_ENV).toBeUndefined();
   });
 });
 

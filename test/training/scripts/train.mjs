@@ -74,6 +74,8 @@ if (args['env-out']) {
     NVIDIA_VISIBLE_DEVICES: process.env.NVIDIA_VISIBLE_DEVICES ?? null,
     PYTHONUNBUFFERED: process.env.PYTHONUNBUFFERED ?? null,
     inputs: Object.keys(process.env).filter((key) => key.startsWith('INPUT_')),
+    WANDB_API_KEY: process.env.WANDB_API_KEY ?? null,
+    WANDB_PROJECT: process.env.WANDB_PROJECT ?? null,
     cwd: process.cwd(),
     uid: process.getuid?.(),
   };
