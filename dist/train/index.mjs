@@ -41,8 +41,10 @@ import {
   inputOrDefault,
   isDebug,
   log,
+  maskSecret,
   mkdirP,
   parseInteger,
+  parseKeyValueLines,
   parseLines,
   parseNumber,
   quote,
@@ -47836,19 +47838,19 @@ var TrainingError = class extends Error {
   name = "TrainingError";
 };
 var ACTION_ONLY = /^(INPUT_|STATE_|ACTIONS_RUNTIME_|ACTIONS_ID_TOKEN_REQUEST_|ACTIONS_CACHE_URL$|ACTIONS_RESULTS_URL$)/;
-function hostEnvironment(env, chosen) {
+function hostEnvironment(env, chosen, given = {}) {
   const result = {};
   for (const [key, value] of Object.entries(env)) if (!ACTION_ONLY.test(key) && value !== void 0) result[key] = value;
-  return { ...result, PYTHONUNBUFFERED: env.PYTHONUNBUFFERED ?? "1", ...gpuEnvironment(chosen, "host") };
+  return { ...result, PYTHONUNBUFFERED: env.PYTHONUNBUFFERED ?? "1", ...given, ...gpuEnvironment(chosen, "host") };
 }
 var HOST_PATHS = /* @__PURE__ */ new Set(["GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY", "GITHUB_EVENT_PATH", "GITHUB_TOKEN"]);
-function containerEnvironment(env, chosen, workspace) {
+function containerEnvironment(env, chosen, workspace, given = {}) {
   const result = {};
   for (const [key, value] of Object.entries(env)) {
     if (value === void 0) continue;
     if (key === "CI" || key.startsWith("GITHUB_") && !HOST_PATHS.has(key) || ["RUNNER_OS", "RUNNER_ARCH", "RUNNER_NAME"].includes(key)) result[key] = value;
   }
-  return { ...result, GITHUB_WORKSPACE: workspace, PYTHONUNBUFFERED: "1", ...gpuEnvironment(chosen, "container") };
+  return { ...result, GITHUB_WORKSPACE: workspace, PYTHONUNBUFFERED: "1", ...given, ...gpuEnvironment(chosen, "container") };
 }
 function inside(folder, path9) {
   const rel = relative2(folder, path9);
@@ -47943,7 +47945,7 @@ async function train(plan, deps) {
   if (engine && plan.containerImage !== void 0) {
     const uid = process.getuid?.();
     const gid = process.getgid?.();
-    const env = containerEnvironment(deps.env, report.chosen, plan.workspace);
+    const env = containerEnvironment(deps.env, report.chosen, plan.workspace, plan.env);
     if (uid !== void 0 && uid !== 0) env.HOME = "/tmp";
     const runId = deps.context.runId || "local";
     supervised = superviseContainer({
@@ -47974,7 +47976,7 @@ async function train(plan, deps) {
     supervised = superviseCommand({
       script: plan.command,
       cwd: plan.workingDirectory,
-      env: hostEnvironment(deps.env, report.chosen),
+      env: hostEnvironment(deps.env, report.chosen, plan.env),
       timeoutMs: plan.timeoutMs,
       timeoutGraceMs,
       cancelGraceMs,
@@ -48087,6 +48089,8 @@ function getInputs() {
   if (timeoutMinutes !== void 0 && timeoutMinutes <= 0) throw new InputError("timeout-minutes", `must be greater than zero, got ${timeoutMinutes}`);
   const interval = parseNumber("telemetry-interval", inputOrDefault("telemetry-interval", "5"), { min: 0 });
   if (interval > 0 && interval < 0.1) throw new InputError("telemetry-interval", `must be 0 (off) or at least 0.1 seconds, got ${interval}`);
+  const env = Object.fromEntries(parseKeyValueLines("env", input("env") ?? "", { keyPattern: /^[A-Za-z_][A-Za-z0-9_]*$/ }));
+  for (const value of Object.values(env)) maskSecret(value);
   return {
     run,
     "container-image": input("container-image")?.trim(),
@@ -48097,7 +48101,8 @@ function getInputs() {
     "metrics-file": inputOrDefault("metrics-file", "metrics.json").trim(),
     cache: planCache(input("cache-path"), input("cache-key")),
     "timeout-minutes": timeoutMinutes,
-    "telemetry-interval": interval
+    "telemetry-interval": interval,
+    env
   };
 }
 async function main() {
@@ -48123,7 +48128,8 @@ async function main() {
     metricsFile: inputs["metrics-file"],
     cache: inputs.cache,
     timeoutMs: inputs["timeout-minutes"] === void 0 ? void 0 : Math.round(inputs["timeout-minutes"] * 6e4),
-    telemetryIntervalMs: Math.round(inputs["telemetry-interval"] * 1e3)
+    telemetryIntervalMs: Math.round(inputs["telemetry-interval"] * 1e3),
+    env: inputs.env
   };
   try {
     const report = await train(plan, {
