@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { ResourceError } from '../inputs/errors';
 import type { RegistryCredentials } from '../serving/deploy-spec';
-import { pullableReference, repositoryName, type ImageReference } from './reference';
+import { engineRepositoryName, pullReference, type GivenImage } from '../image/reference';
 
 export interface PulledImage {
   /** The engine's image id (config digest). */
@@ -25,8 +25,8 @@ interface ProgressEvent {
  * stream (`{"error": …}`), so each event is checked; a stream that ends without an error is read
  * as success only once the image can be inspected.
  */
-export async function pullImage(docker: Docker, image: ImageReference, credentials: RegistryCredentials | undefined): Promise<void> {
-  const reference = pullableReference(image);
+export async function pullImage(docker: Docker, image: GivenImage, credentials: RegistryCredentials | undefined): Promise<void> {
+  const reference = pullReference(image);
   const authconfig = credentials ? { username: credentials.username, password: credentials.password, serveraddress: image.registry } : undefined;
   const fail = (problem: string) => new ResourceError(`Image ${image.text}`, `pull failed: ${problem}`);
   let stream: NodeJS.ReadableStream;
@@ -49,15 +49,15 @@ export async function pullImage(docker: Docker, image: ImageReference, credentia
 }
 
 /** Resolve a local image to its id, digest and a reference pinned to that digest. */
-export async function resolveImage(docker: Docker, image: ImageReference): Promise<PulledImage | undefined> {
+export async function resolveImage(docker: Docker, image: GivenImage): Promise<PulledImage | undefined> {
   let info: Docker.ImageInspectInfo;
   try {
-    info = await docker.getImage(image.digest ? pullableReference(image) : image.text).inspect();
+    info = await docker.getImage(image.digest ? pullReference(image) : image.text).inspect();
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return undefined;
     throw error;
   }
-  const repository = repositoryName(image);
+  const repository = engineRepositoryName(image);
   const repoDigest = image.digest
     ? `${repository}@${image.digest}`
     : (info.RepoDigests ?? []).find((entry) => entry.startsWith(`${repository}@`));
@@ -70,7 +70,7 @@ export async function resolveImage(docker: Docker, image: ImageReference): Promi
  * Make the image present and resolved. A digest reference already present is content-addressed
  * and cannot be stale, so it is not pulled again; a tag is always pulled (it may have moved).
  */
-export async function ensureImage(docker: Docker, image: ImageReference, credentials: RegistryCredentials | undefined): Promise<PulledImage & { pulled: boolean }> {
+export async function ensureImage(docker: Docker, image: GivenImage, credentials: RegistryCredentials | undefined): Promise<PulledImage & { pulled: boolean }> {
   if (image.digest) {
     const present = await resolveImage(docker, image);
     if (present) return { ...present, pulled: false };

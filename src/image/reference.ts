@@ -81,6 +81,15 @@ export function parseImageReference(
   return { registry, repository, tag, digest };
 }
 
+/** A reference together with the text it was read from (trimmed), for messages and labels. */
+export interface GivenImage extends ImageReference {
+  text: string;
+}
+
+export function parseGivenImage(text: string, input: string): GivenImage {
+  return { ...parseImageReference(text, input), text: text.trim() };
+}
+
 /** A repository name for error messages and outputs: `ghcr.io/acme/iris`. */
 export function repositoryName(ref: Pick<ImageReference, 'registry' | 'repository'>): string {
   return `${ref.registry}/${ref.repository}`;
@@ -112,4 +121,37 @@ export function isLoopbackRegistry(registry: string): boolean {
 /** The API base URL for a registry: `https://ghcr.io`, `http://127.0.0.1:5000`. */
 export function registryBaseUrl(registry: string): string {
   return `${isLoopbackRegistry(registry) ? 'http' : 'https'}://${registryApiHost(registry)}`;
+}
+
+/**
+ * The repository as the Docker Engine names it: Docker Hub's without `docker.io/` and
+ * `library/`, as in an image's RepoDigests (`nginx@sha256:…`, `ghcr.io/acme/iris@sha256:…`).
+ */
+export function engineRepositoryName(ref: Pick<ImageReference, 'registry' | 'repository'>): string {
+  return ref.registry === DOCKER_HUB ? ref.repository.replace(/^library\//, '') : repositoryName(ref);
+}
+
+/** What the engine is asked to pull: by digest when there is one, else by tag (`latest` when none, as `docker pull` does). */
+export function pullReference(ref: ImageReference): string {
+  const name = engineRepositoryName(ref);
+  return ref.digest ? `${name}@${ref.digest}` : `${name}:${ref.tag ?? 'latest'}`;
+}
+
+/** The key `docker login` files the registry's credentials under in config.json. */
+export function dockerConfigKey(ref: Pick<ImageReference, 'registry'>): string {
+  return ref.registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : ref.registry;
+}
+
+/**
+ * Whether `text` names an image in a registry the toolkit may query: a written registry host
+ * and a tag or digest. A bare `name:tag` (Docker Hub) or a registry without a tag is not taken,
+ * so a mistyped file name never turns into a registry request.
+ */
+export function isRegistryImage(text: string): boolean {
+  try {
+    const ref = parseImageReference(text, 'image');
+    return text.trim().startsWith(`${ref.registry}/`) && (ref.tag !== undefined || ref.digest !== undefined);
+  } catch {
+    return false;
+  }
 }

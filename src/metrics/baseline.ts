@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { InputError, quote } from '../inputs/errors';
+import { isRegistryImage } from '../image/reference';
 import { loadMetricsFile, parseMetrics, type Metrics } from './file';
 
 /**
@@ -44,7 +45,7 @@ export async function resolveBaseline(spec: string | undefined, readers: Baselin
     const metrics = await loadMetricsFile(text);
     return { kind: 'file', source: text, metrics };
   }
-  if (!isImageReference(text)) {
+  if (!isRegistryImage(text)) {
     throw new InputError(inputName, `file ${quote(text)} does not exist, and it is not an image reference (host/repository:tag or host/repository@sha256:…)`);
   }
   if (!readers.readImageMetrics) {
@@ -55,23 +56,3 @@ export async function resolveBaseline(spec: string | undefined, readers: Baselin
   return { kind: 'image', source: text, metrics: parseMetrics(label, `label ${METRICS_LABEL} of image ${quote(text, 200)}`) };
 }
 
-const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)';
-const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?|\\[[0-9a-fA-F:]+\\](?::[0-9]+)?)`;
-const PATH_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-const TAG = '[\\w][\\w.-]{0,127}';
-const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
-const REFERENCE = new RegExp(`^(${DOMAIN})/(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`);
-
-/**
- * Whether `text` is an image reference the gate can take as a baseline: a registry host (with a
- * dot or a port, or `localhost`), a repository path, and a tag or a digest. A bare `name:tag`
- * (which Docker would look up on Docker Hub) is not taken, so a mistyped file name can never
- * turn into a registry request.
- */
-export function isImageReference(text: string): boolean {
-  const match = REFERENCE.exec(text);
-  if (!match) return false;
-  const [, host, , tag, digest] = match;
-  const hostLike = host!.includes('.') || host!.includes(':') || host!.startsWith('[') || host === 'localhost';
-  return hostLike && (tag !== undefined || digest !== undefined);
-}

@@ -1,7 +1,7 @@
 import { InputError, quote } from '../inputs/errors';
 import { parseDuration, parseDurationOrNever, parseEnum, parseInteger, parseKeyValueLines, parseList } from '../inputs/parse';
 import { checkRuleSyntax, RuleSyntaxError } from '../traefik/rule';
-import { parseImageReference, type ImageReference } from '../engine/reference';
+import { parseGivenImage, type GivenImage } from '../image/reference';
 import { parseGpus, type ServerGpus } from '../engine/gpus';
 import { parseDockerHost } from '../engine/connection';
 import type { Provenance, RoutingSettings } from './labels';
@@ -43,7 +43,7 @@ export interface RegistryCredentials {
 
 /** A deploy, fully checked: everything an engine implementation needs and nothing it must parse. */
 export interface DeploySpec {
-  image: ImageReference;
+  image: GivenImage;
   routing: RoutingSettings;
   replicas: number;
   strategy: Strategy;
@@ -164,7 +164,7 @@ function checkSwarmInputs(service: string, gpus: ServerGpus | undefined): void {
 export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance): DeploySpec {
   const raw = inputs as unknown as Record<string, string | undefined>;
   const service = parseServiceName('service', required(raw, 'service'));
-  const image = parseImageReference(required(raw, 'image'));
+  const image = parseGivenImage(required(raw, 'image'), 'image');
   const rule = parseRule('rule', required(raw, 'rule'));
   const entrypoints = parseEntrypoints('entrypoints', inputs.entrypoints);
   const port = parseInteger('port', inputs.port, { min: 1, max: 65535 });

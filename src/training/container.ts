@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import type { Engine } from '../engine/connection';
 import { ResourceError, errorMessage } from '../inputs/errors';
 import type { GpuRecord } from '../gpu/probe';
+import { dockerConfigKey, parseImageReference, pullReference, type ImageReference } from '../image/reference';
 import type { CommandOutcome, StopRequest, SupervisedCommand } from './supervise';
 
 /**
@@ -53,32 +54,19 @@ export function deviceRequests(gpus: GpuRecord[]): Docker.DeviceRequest[] {
 }
 
 /** An image reference with a tag, since the engine pulls every tag of a repository given none. */
-export function withDefaultTag(reference: string): string {
-  if (reference.includes('@')) return reference;
-  const lastSlash = reference.lastIndexOf('/');
-  return reference.slice(lastSlash + 1).includes(':') ? reference : `${reference}:latest`;
-}
-
-/** The registry host of an image reference, as Docker's config.json keys it. */
-export function registryOf(reference: string): string {
-  const first = reference.split('/')[0]!;
-  const hasHost = reference.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
-  return hasHost ? first : 'https://index.docker.io/v1/';
-}
-
 /**
  * Credentials `docker login` (or docker/login-action) stored for the image's registry, so a
  * private training image pulls the same way `docker pull` would. Credential helpers are not
  * read: a pull that needs one fails with the registry's own message.
  */
-export function registryAuthFor(reference: string, configDir: string): { username: string; password: string; serveraddress: string } | undefined {
+export function registryAuthFor(image: ImageReference, configDir: string): { username: string; password: string; serveraddress: string } | undefined {
   let config: { auths?: Record<string, { auth?: string; identitytoken?: string }> };
   try {
     config = JSON.parse(readFileSync(join(configDir, 'config.json'), 'utf8')) as typeof config;
   } catch {
     return undefined;
   }
-  const host = registryOf(reference);
+  const host = dockerConfigKey(image);
   const entry = config.auths?.[host] ?? config.auths?.[`https://${host}`] ?? config.auths?.[`http://${host}`];
   if (!entry?.auth) return undefined;
   const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
@@ -119,8 +107,9 @@ async function ensureImage(options: ContainerCommandOptions, cancelled: () => bo
   } catch (error) {
     if (statusOf(error) !== 404) throw new ResourceError(`Docker Engine at ${options.engine.endpoint}`, `cannot inspect image ${options.image}: ${engineMessage(error)}`);
   }
-  const reference = withDefaultTag(options.image);
-  const authconfig = registryAuthFor(reference, options.dockerConfigDir ?? join(homedir(), '.docker'));
+  const image = parseImageReference(options.image, 'container-image');
+  const reference = pullReference(image);
+  const authconfig = registryAuthFor(image, options.dockerConfigDir ?? join(homedir(), '.docker'));
   options.log(`Pulling ${reference}${authconfig ? ` as ${authconfig.username}` : ''}…`);
   try {
     const stream = await docker.pull(reference, authconfig ? { authconfig } : {});

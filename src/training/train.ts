@@ -14,6 +14,7 @@ import { checkModelFolder, gpuSummary, provenanceRecord, roundSeconds, writeProv
 import { restoreTrainingCache, saveTrainingCache, type CachePlan, type CacheRestore, type CacheSave } from './cache';
 import type { Cancellation } from './cancellation';
 import { superviseContainer, type ContainerOutcome } from './container';
+import { parseImageReference } from '../image/reference';
 import { superviseCommand, type CommandOutcome, type SupervisedCommand } from './supervise';
 
 /** What the action asked for, parsed and checked. */
@@ -144,6 +145,7 @@ export function checkPlan(plan: TrainPlan): void {
   }
   if (!info.isDirectory()) throw new InputError('working-directory', `${quote(plan.workingDirectory)} is not a folder`);
   if (plan.containerImage !== undefined) {
+    parseImageReference(plan.containerImage, 'container-image');
     // Only the workspace is mounted into the container.
     if (!inside(plan.workspace, plan.workingDirectory)) {
       throw new InputError('working-directory', `must be inside the workspace (${plan.workspace}) with container-image, the only folder mounted; got ${quote(plan.workingDirectory)}`);

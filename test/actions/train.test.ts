@@ -305,6 +305,7 @@ describe('train: bad inputs name the input and run nothing', () => {
     [{ 'working-directory': 'nowhere' }, 'Input "working-directory": "'],
     [{ 'container-image': 'localhost/x:1', 'working-directory': '..' }, 'Input "working-directory": must be inside the workspace'],
     [{ 'container-image': 'localhost/x:1', 'model-path': '/srv/models/iris' }, 'Input "model-path": must be inside the workspace'],
+    [{ 'container-image': 'ghcr.io/Acme/Trainer:1' }, 'Input "container-image": "ghcr.io/Acme/Trainer:1" is not a valid image reference: repository names must be lower-case'],
   ])('%j', async (inputs, message) => {
     const ws = workspace();
     const result = await runAction('train', { workspace: ws, inputs: { run: 'node train.mjs --seconds 0.2 --env-out env.json', gpus: 'none', ...inputs } });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatReference, isLoopbackRegistry, parseImageReference, registryBaseUrl } from '../../src/image/reference';
+import { dockerConfigKey, engineRepositoryName, formatReference, isLoopbackRegistry, isRegistryImage, parseImageReference, pullReference, registryBaseUrl } from '../../src/image/reference';
 
 describe('parseImageReference', () => {
   it.each([
@@ -57,5 +57,49 @@ describe('registry transport', () => {
   ])('%s: plain HTTP only on loopback', (registry, loopback, url) => {
     expect(isLoopbackRegistry(registry)).toBe(loopback);
     expect(registryBaseUrl(registry)).toBe(url);
+  });
+});
+
+describe('as the Docker Engine reads them', () => {
+  const digest = `sha256:${'b'.repeat(64)}`;
+  it.each([
+    ['ghcr.io/acme/trainer', 'ghcr.io/acme/trainer:latest', 'ghcr.io/acme/trainer', 'ghcr.io'],
+    ['ghcr.io/acme/iris:v1', 'ghcr.io/acme/iris:v1', 'ghcr.io/acme/iris', 'ghcr.io'],
+    [`127.0.0.1:5000/a/b:t@${digest}`, `127.0.0.1:5000/a/b@${digest}`, '127.0.0.1:5000/a/b', '127.0.0.1:5000'],
+    ['localhost/train-to-serve/server', 'localhost/train-to-serve/server:latest', 'localhost/train-to-serve/server', 'localhost'],
+    ['pytorch/pytorch:2', 'pytorch/pytorch:2', 'pytorch/pytorch', 'https://index.docker.io/v1/'],
+    ['nginx', 'nginx:latest', 'nginx', 'https://index.docker.io/v1/'],
+  ])('%s pulls as %s, is %s in RepoDigests, logs in as %s', (text, pull, repository, configKey) => {
+    const ref = parseImageReference(text, 'image');
+    expect(pullReference(ref)).toBe(pull);
+    expect(engineRepositoryName(ref)).toBe(repository);
+    expect(dockerConfigKey(ref)).toBe(configKey);
+  });
+});
+
+describe('isRegistryImage', () => {
+  it.each([
+    ['ghcr.io/acme/iris:production', true],
+    [`ghcr.io/acme/iris@sha256:${'a'.repeat(64)}`, true],
+    [`ghcr.io/acme/iris:pr-12@sha256:${'a'.repeat(64)}`, true],
+    ['127.0.0.1:5000/acme/iris:latest', true],
+    ['localhost/acme/iris:v1', true],
+    ['localhost:5000/iris:v1', true],
+    ['registry.example.com/team/models/iris:2024.06.01', true],
+    // A registry but no tag or digest: too easy to mean "latest" by accident.
+    ['ghcr.io/acme/iris', false],
+    // No registry host: Docker would go to Docker Hub.
+    ['acme/iris:production', false],
+    ['iris:production', false],
+    ['docker.io/acme/iris:production', true],
+    // Paths.
+    ['baseline.json', false],
+    ['metrics/baseline.json', false],
+    ['./ghcr.io/acme/iris:production', false],
+    ['/tmp/baseline.yaml', false],
+    ['ghcr.io/Acme/iris:production', false],
+    ['', false],
+  ])('%j -> %s', (text, expected) => {
+    expect(isRegistryImage(text)).toBe(expected);
   });
 });

@@ -41,7 +41,7 @@ describe('deploy refuses bad input before touching anything', () => {
     ['an engine that is not reachable', { 'docker-host': 'tcp://127.0.0.1:9' }, /^Docker Engine at http:\/\/127\.0\.0\.1:9: not reachable/],
     ['a Traefik API that is not reachable', { 'traefik-api': 'http://127.0.0.1:9' }, /^Traefik API at http:\/\/127\.0\.0\.1:9: not reachable/],
     ['GPUs with engine swarm', { engine: 'swarm', gpus: 'all' }, /^Input "gpus": engine swarm cannot give GPUs to a service: Swarm has no device requests/],
-    ['a malformed image reference', { image: 'ghcr.io/Acme/Iris:latest' }, /^Input "image": not an image reference/],
+    ['a malformed image reference', { image: 'ghcr.io/Acme/Iris:latest' }, /^Input "image": "ghcr.io\/Acme\/Iris:latest" is not a valid image reference: repository names must be lower-case/],
   ])('%s', async (_, changes, message) => {
     const result = await runAction('deploy', { inputs: { ...good, ...changes } });
     expect(result.exitCode).toBe(1);

@@ -59,8 +59,8 @@ describe('parseDeployInputs', () => {
   // Every bad input: one line that names the input.
   it.each<[Partial<DeployInputs>, RegExp]>([
     [{ image: '' }, /^Input "image": is required$/],
-    [{ image: 'Acme/Iris:latest' }, /^Input "image": not an image reference/],
-    [{ image: 'x@sha256:123' }, /^Input "image": not an image reference/],
+    [{ image: 'Acme/Iris:latest' }, /^Input "image": "Acme\/Iris:latest" is not a valid image reference: repository names must be lower-case/],
+    [{ image: 'x@sha256:123' }, /^Input "image": "x@sha256:123" is not a valid image reference: the digest "sha256:123" is not sha256:/],
     [{ service: 'Iris_v2' }, /^Input "service": must be a DNS label/],
     [{ service: '-iris' }, /^Input "service": must be a DNS label/],
     [{ service: 'a'.repeat(64) }, /^Input "service": must be a DNS label/],

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseGpuCsv } from '../../src/gpu/probe';
 import { containerEnvironment, hostEnvironment } from '../../src/training/train';
-import { deviceRequests, explainStartError, registryAuthFor, registryOf, withDefaultTag } from '../../src/training/container';
+import { parseImageReference } from '../../src/image/reference';
+import { deviceRequests, explainStartError, registryAuthFor } from '../../src/training/container';
 import type { Engine } from '../../src/engine/connection';
 
 const gpus = parseGpuCsv('0, GPU-aaaa, NVIDIA L4, 23034, 0, 0\n1, GPU-bbbb, NVIDIA L4, 23034, 0, 0\n2, GPU-cccc, NVIDIA L4, 23034, 0, 0');
@@ -98,27 +99,16 @@ describe('container helpers', () => {
     expect(deviceRequests([])).toEqual([]);
   });
 
-  it.each([
-    ['ghcr.io/acme/trainer', 'ghcr.io/acme/trainer:latest', 'ghcr.io'],
-    ['ghcr.io/acme/trainer:cu12', 'ghcr.io/acme/trainer:cu12', 'ghcr.io'],
-    ['127.0.0.1:5000/acme/trainer', '127.0.0.1:5000/acme/trainer:latest', '127.0.0.1:5000'],
-    ['localhost/trainer@sha256:abc', 'localhost/trainer@sha256:abc', 'localhost'],
-    ['pytorch/pytorch', 'pytorch/pytorch:latest', 'https://index.docker.io/v1/'],
-  ])('%s', (reference, tagged, registry) => {
-    expect(withDefaultTag(reference)).toBe(tagged);
-    expect(registryOf(reference)).toBe(registry);
-  });
-
   it('reads the credentials docker login stored', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tts-docker-config-'));
     writeFileSync(
       join(dir, 'config.json'),
       JSON.stringify({ auths: { 'ghcr.io': { auth: Buffer.from('octocat:p:a:ss').toString('base64') }, 'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw').toString('base64') } } }),
     );
-    expect(registryAuthFor('ghcr.io/acme/trainer:1', dir)).toEqual({ username: 'octocat', password: 'p:a:ss', serveraddress: 'ghcr.io' });
-    expect(registryAuthFor('pytorch/pytorch:2', dir)).toEqual({ username: 'hub', password: 'pw', serveraddress: 'https://index.docker.io/v1/' });
-    expect(registryAuthFor('quay.io/x/y:1', dir)).toBeUndefined();
-    expect(registryAuthFor('ghcr.io/acme/trainer:1', join(dir, 'missing'))).toBeUndefined();
+    expect(registryAuthFor(parseImageReference('ghcr.io/acme/trainer:1', 'container-image'), dir)).toEqual({ username: 'octocat', password: 'p:a:ss', serveraddress: 'ghcr.io' });
+    expect(registryAuthFor(parseImageReference('pytorch/pytorch:2', 'container-image'), dir)).toEqual({ username: 'hub', password: 'pw', serveraddress: 'https://index.docker.io/v1/' });
+    expect(registryAuthFor(parseImageReference('quay.io/x/y:1', 'container-image'), dir)).toBeUndefined();
+    expect(registryAuthFor(parseImageReference('ghcr.io/acme/trainer:1', 'container-image'), join(dir, 'missing'))).toBeUndefined();
   });
 
   const engine = { endpoint: 'unix:///var/run/docker.sock' } as Engine;
