@@ -17,6 +17,24 @@ export const STOP_TIMEOUT_S = 30;
 export const ms = (milliseconds: number) => Math.round(milliseconds * 1_000_000);
 
 /** A new server's environment: the image digest and commit it serves, then deploy's `env`. */
+/**
+ * The health check every server gets, container or Swarm task alike: `health-cmd` or the image's
+ * own test, probed every second, with `health-timeout` as the start period. None when neither
+ * the image nor the inputs give a test.
+ */
+export function serverHealthcheck(spec: Pick<DeploySpec, 'healthCmd' | 'healthTimeoutMs'>, imageHasOne: boolean): { Healthcheck?: { Test?: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number } } {
+  if (!spec.healthCmd && !imageHasOne) return {};
+  return {
+    Healthcheck: {
+      ...(spec.healthCmd ? { Test: spec.healthCmd } : {}),
+      Interval: ms(HEALTH_INTERVAL_MS),
+      Timeout: ms(HEALTH_TIMEOUT_MS),
+      Retries: HEALTH_RETRIES,
+      StartPeriod: ms(spec.healthTimeoutMs),
+    },
+  };
+}
+
 export function serverEnvironment(spec: Pick<DeploySpec, 'env' | 'provenance'>, digest: string): string[] {
   const env = new Map<string, string>([
     ['TRAIN_TO_SERVE_IMAGE_DIGEST', digest],

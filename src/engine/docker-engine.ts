@@ -23,17 +23,7 @@ import { serverContainerName } from '../serving/names';
 import type { ManagedServer } from '../serving/server';
 import { TraefikApi } from '../traefik/api';
 import { connectEngine, type Engine } from './connection';
-import {
-  HEALTH_INTERVAL_MS,
-  HEALTH_RETRIES,
-  HEALTH_TIMEOUT_MS,
-  STOP_TIMEOUT_S,
-  lastLogLines,
-  listManagedContainers,
-  ms,
-  removeContainer,
-  serverEnvironment,
-} from './containers';
+import { STOP_TIMEOUT_S, lastLogLines, listManagedContainers, removeContainer, serverEnvironment, serverHealthcheck } from './containers';
 import { drainContainer } from './drain';
 import { deviceRequests, describeGpus } from './gpus';
 import { acquireLock, type HeldLock } from './lock';
@@ -192,17 +182,7 @@ export class DockerEngine implements ServingEngine {
           Image: image.reference.includes('@') ? image.reference : image.id,
           Env: serverEnvironment(spec, image.digest),
           Labels: labels,
-          ...(hasHealthCheck
-            ? {
-                Healthcheck: {
-                  ...(spec.healthCmd ? { Test: spec.healthCmd } : {}),
-                  Interval: ms(HEALTH_INTERVAL_MS),
-                  Timeout: ms(HEALTH_TIMEOUT_MS),
-                  Retries: HEALTH_RETRIES,
-                  StartPeriod: ms(spec.healthTimeoutMs),
-                },
-              }
-            : {}),
+          ...serverHealthcheck(spec, Boolean(image.healthcheck)),
           StopTimeout: STOP_TIMEOUT_S,
           HostConfig: {
             NetworkMode: network,

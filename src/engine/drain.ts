@@ -5,6 +5,7 @@ import type { ManagedServer } from '../serving/server';
 import { TraefikApi } from '../traefik/api';
 import { engineMessage } from './pull';
 import { readRequestCount } from './server-metrics';
+import { removalReporter } from '../serving/drain-report';
 import { ContainerWatch } from './watch';
 
 /**
@@ -40,15 +41,7 @@ async function engineCall<T>(call: () => Promise<T>, tolerate: number[] = []): P
  */
 export async function drainContainer(docker: Docker, server: ManagedServer, options: DrainOptions): Promise<RemovalReport> {
   const started = Date.now();
-  const report = (outcome: RemovalReport['outcome'], warning?: string): RemovalReport => ({
-    id: server.id,
-    name: server.name,
-    service: server.service,
-    digest: server.digest,
-    outcome,
-    seconds: Math.round((Date.now() - started) / 100) / 10,
-    ...(warning ? { warning } : {}),
-  });
+  const report = removalReporter(server);
   const container = docker.getContainer(server.id);
   let watch: ContainerWatch | undefined;
   try {

@@ -7,6 +7,7 @@ import { TraefikApi } from '../traefik/api';
 import { engineMessage } from './pull';
 import { readRequestCount } from './server-metrics';
 import { SWARM_ROUTING_SETTLE_MS } from './swarm-spec';
+import { removalReporter } from '../serving/drain-report';
 import { taskUrl, versionFromService, type SwarmService, type SwarmTask } from './swarm-state';
 
 function statusOf(error: unknown): number | undefined {
@@ -77,15 +78,7 @@ export async function drainVersion(context: SwarmDrainContext, server: ManagedSe
   const { docker } = context;
   const sleep = context.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const started = Date.now();
-  const report = (outcome: RemovalReport['outcome'], warning?: string): RemovalReport => ({
-    id: server.id,
-    name: server.name,
-    service: server.service,
-    digest: server.digest,
-    outcome,
-    seconds: Math.round((Date.now() - started) / 100) / 10,
-    ...(warning ? { warning } : {}),
-  });
+  const report = removalReporter(server);
   try {
     const service = await inspectService(docker, server.id);
     const tasks = await listTasksOf(docker, [service.ID]);

@@ -1,7 +1,7 @@
 import type { DeploySpec } from '../serving/deploy-spec';
 import { serverLabels } from '../serving/labels';
 import { swarmServiceName } from '../serving/names';
-import { HEALTH_INTERVAL_MS, HEALTH_RETRIES, HEALTH_TIMEOUT_MS, ms, serverEnvironment } from './containers';
+import { ms, serverEnvironment, serverHealthcheck } from './containers';
 import type { SwarmServiceSpec } from './swarm-state';
 
 /**
@@ -57,7 +57,6 @@ export function versionServiceSpec(spec: DeploySpec, image: VersionImage, deploy
     },
     'swarm',
   );
-  const hasHealthCheck = Boolean(spec.healthCmd) || image.healthcheck;
   const updateOrder = { Parallelism: 1, Delay: 0, Monitor: ms(UPDATE_MONITOR_MS), MaxFailureRatio: 0, Order: 'start-first' };
   return {
     Name: swarmServiceName(service, image.digest),
@@ -68,17 +67,7 @@ export function versionServiceSpec(spec: DeploySpec, image: VersionImage, deploy
         Env: serverEnvironment(spec, image.digest),
         StopSignal: spec.drainSignal,
         StopGracePeriod: ms(stopGracePeriodMs(spec.drainTimeoutMs)),
-        ...(hasHealthCheck
-          ? {
-              Healthcheck: {
-                ...(spec.healthCmd ? { Test: spec.healthCmd } : {}),
-                Interval: ms(HEALTH_INTERVAL_MS),
-                Timeout: ms(HEALTH_TIMEOUT_MS),
-                Retries: HEALTH_RETRIES,
-                StartPeriod: ms(spec.healthTimeoutMs),
-              },
-            }
-          : {}),
+        ...serverHealthcheck(spec, Boolean(image.healthcheck)),
       },
       RestartPolicy: { Condition: 'any', Delay: ms(RESTART_DELAY_MS), MaxAttempts: 0 },
       Networks: [{ Target: networkId }],

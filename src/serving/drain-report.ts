@@ -1,4 +1,19 @@
 import type { Log, RemovalReport } from './engine';
+import type { ManagedServer } from './server';
+
+/** Starts the clock on one server's removal; the function it returns writes the report. */
+export function removalReporter(server: ManagedServer): (outcome: RemovalReport['outcome'], warning?: string) => RemovalReport {
+  const started = Date.now();
+  return (outcome, warning) => ({
+    id: server.id,
+    name: server.name,
+    service: server.service,
+    digest: server.digest,
+    outcome,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+    ...(warning ? { warning } : {}),
+  });
+}
 
 /** One warning for every server that could not be drained for want of a health check. */
 export function warnUndrainable(reports: readonly RemovalReport[], log: Log): void {

@@ -76,16 +76,8 @@ export interface ProvenanceRecord {
   cache?: { key: string; restoredFrom?: string };
 }
 
-export interface GpuSummary {
-  index: number;
-  uuid: string;
-  name: string;
-  memoryTotalMiB: number | null;
-  peakMemoryMiB: number | null;
-  meanUtilizationPercent: number | null;
-  /** Telemetry samples the two figures above come from. */
-  samples: number;
-}
+/** A GPU's figures over the run, as the summary and the run record carry them. */
+export type GpuSummary = GpuStats;
 
 export function gpuSummary(stats: GpuStats[]): GpuSummary[] {
   return stats.map(({ index, uuid, name, memoryTotalMiB, peakMemoryMiB, meanUtilizationPercent, samples }) => ({
