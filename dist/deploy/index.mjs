@@ -3,11 +3,11 @@ import {
   deploySummary,
   openServingEngine,
   parseDeployInputs
-} from "../chunks/chunk-35MTCYYX.mjs";
+} from "../chunks/chunk-YRPSIWF6.mjs";
 import {
   readRunContext
 } from "../chunks/chunk-WBULUEFS.mjs";
-import "../chunks/chunk-IGOM6XQH.mjs";
+import "../chunks/chunk-TIZE6OQ4.mjs";
 import {
   input,
   inputOrDefault,
@@ -17,7 +17,7 @@ import {
   secretInput,
   setOutputs,
   writeSummary
-} from "../chunks/chunk-BRZ7VBTI.mjs";
+} from "../chunks/chunk-23GRRWVW.mjs";
 
 // src/actions/deploy.ts
 var MIN_MASKED_LENGTH = 4;

@@ -5,23 +5,22 @@ import {
   gateStatusContext,
   httpStatusOf,
   setCommitStatus
-} from "../chunks/chunk-MFXYEORZ.mjs";
+} from "../chunks/chunk-4XKQ6YU5.mjs";
 import {
   selectPlatform
-} from "../chunks/chunk-PDPF2J2M.mjs";
+} from "../chunks/chunk-QDVKONGW.mjs";
 import {
   Label,
   RegistryAuthError,
   RegistryClient,
   RegistryError,
   imageLabels,
-  isIndexType,
-  parseImageReference
-} from "../chunks/chunk-SIJKDUD6.mjs";
+  isIndexType
+} from "../chunks/chunk-X6NVJYMM.mjs";
 import {
   loadMetricsFile,
   parseMetrics
-} from "../chunks/chunk-35NQUOSD.mjs";
+} from "../chunks/chunk-3NSPU6SA.mjs";
 import {
   readRunContext
 } from "../chunks/chunk-WBULUEFS.mjs";
@@ -31,9 +30,11 @@ import {
   escapeCell,
   fenced,
   input,
+  isRegistryImage,
   log,
   parseBoolean,
   parseEnum,
+  parseImageReference,
   quote,
   runAction,
   secretInput,
@@ -41,7 +42,7 @@ import {
   table,
   truncate,
   writeSummary
-} from "../chunks/chunk-BRZ7VBTI.mjs";
+} from "../chunks/chunk-23GRRWVW.mjs";
 
 // src/github/comments.ts
 var COMMENT_BODY_LIMIT = 65536;
@@ -204,7 +205,7 @@ async function resolveBaseline(spec, readers = {}, inputName = "baseline") {
     const metrics = await loadMetricsFile(text);
     return { kind: "file", source: text, metrics };
   }
-  if (!isImageReference(text)) {
+  if (!isRegistryImage(text)) {
     throw new InputError(inputName, `file ${quote(text)} does not exist, and it is not an image reference (host/repository:tag or host/repository@sha256:\u2026)`);
   }
   if (!readers.readImageMetrics) {
@@ -213,19 +214,6 @@ async function resolveBaseline(spec, readers = {}, inputName = "baseline") {
   const label = await readers.readImageMetrics(text);
   if (label === void 0) return { kind: "missing", source: text, reason: `image ${text} does not exist or has no ${METRICS_LABEL} label` };
   return { kind: "image", source: text, metrics: parseMetrics(label, `label ${METRICS_LABEL} of image ${quote(text, 200)}`) };
-}
-var DOMAIN_COMPONENT = "(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)";
-var DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*(?::[0-9]+)?|\\[[0-9a-fA-F:]+\\](?::[0-9]+)?)`;
-var PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
-var TAG = "[\\w][\\w.-]{0,127}";
-var DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
-var REFERENCE = new RegExp(`^(${DOMAIN})/(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`);
-function isImageReference(text) {
-  const match = REFERENCE.exec(text);
-  if (!match) return false;
-  const [, host, , tag, digest] = match;
-  const hostLike = host.includes(".") || host.includes(":") || host.startsWith("[") || host === "localhost";
-  return hostLike && (tag !== void 0 || digest !== void 0);
 }
 
 // src/metrics/chart.ts

@@ -4,22 +4,18 @@ import {
   createGitHubClient,
   describeGitHubError,
   readGateStatus
-} from "../chunks/chunk-MFXYEORZ.mjs";
+} from "../chunks/chunk-4XKQ6YU5.mjs";
 import {
   parseTags
-} from "../chunks/chunk-RITIIXWY.mjs";
+} from "../chunks/chunk-UX6EVHSM.mjs";
 import {
   Label,
   RegistryAuthError,
   RegistryClient,
   RegistryError,
   imageLabels,
-  isDigest,
-  isIndexType,
-  isTag,
-  parseImageReference,
-  repositoryName
-} from "../chunks/chunk-SIJKDUD6.mjs";
+  isIndexType
+} from "../chunks/chunk-X6NVJYMM.mjs";
 import {
   readRunContext
 } from "../chunks/chunk-WBULUEFS.mjs";
@@ -31,16 +27,20 @@ import {
   formatDuration,
   input,
   inputOrDefault,
+  isDigest,
+  isTag,
   log,
   parseBoolean,
+  parseImageReference,
   parseList,
   quote,
+  repositoryName,
   runAction,
   secretInput,
   setOutputs,
   table,
   writeSummary
-} from "../chunks/chunk-BRZ7VBTI.mjs";
+} from "../chunks/chunk-23GRRWVW.mjs";
 
 // src/github/pulls.ts
 function toInfo(pull, merged) {

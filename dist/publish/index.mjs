@@ -3,29 +3,25 @@ import {
   formatPlatform,
   parsePlatform,
   selectPlatform
-} from "../chunks/chunk-PDPF2J2M.mjs";
+} from "../chunks/chunk-QDVKONGW.mjs";
 import {
   commitTime,
   defaultTags,
   parseTags,
   toolkitLabels
-} from "../chunks/chunk-RITIIXWY.mjs";
+} from "../chunks/chunk-UX6EVHSM.mjs";
 import {
   RegistryAuthError,
   RegistryClient,
   RegistryError,
   composeImage,
   familyOf,
-  formatReference,
-  isIndexType,
-  parseImageReference,
-  registryApiHost,
-  repositoryName
-} from "../chunks/chunk-SIJKDUD6.mjs";
+  isIndexType
+} from "../chunks/chunk-X6NVJYMM.mjs";
 import {
   loadMetricsFile,
   metricsToJson
-} from "../chunks/chunk-35NQUOSD.mjs";
+} from "../chunks/chunk-3NSPU6SA.mjs";
 import {
   readRunContext
 } from "../chunks/chunk-WBULUEFS.mjs";
@@ -36,18 +32,22 @@ import {
   escapeCell,
   formatBytes,
   formatDuration,
+  formatReference,
   input,
   inputOrDefault,
   log,
+  parseImageReference,
   parseKeyValueLines,
   parseList,
   quote,
+  registryApiHost,
+  repositoryName,
   runAction,
   secretInput,
   setOutputs,
   table,
   writeSummary
-} from "../chunks/chunk-BRZ7VBTI.mjs";
+} from "../chunks/chunk-23GRRWVW.mjs";
 
 // src/image/model-files.ts
 import { lstat, readdir, readlink, stat } from "node:fs/promises";

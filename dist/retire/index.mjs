@@ -12,10 +12,10 @@ import {
   retireRows,
   retireSummary,
   warnUndrainable
-} from "../chunks/chunk-35MTCYYX.mjs";
+} from "../chunks/chunk-YRPSIWF6.mjs";
 import {
   parseDockerHost
-} from "../chunks/chunk-IGOM6XQH.mjs";
+} from "../chunks/chunk-TIZE6OQ4.mjs";
 import {
   formatDuration,
   input,
@@ -28,7 +28,7 @@ import {
   runAction,
   setOutputs,
   writeSummary
-} from "../chunks/chunk-BRZ7VBTI.mjs";
+} from "../chunks/chunk-23GRRWVW.mjs";
 
 // src/serving/retire-spec.ts
 function parseRetireInputs(inputs) {

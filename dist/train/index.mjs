@@ -2,7 +2,7 @@ import { createRequire as __cjsCreateRequire } from 'node:module'; import { file
 import {
   loadMetricsFile,
   metricsToJson
-} from "../chunks/chunk-35NQUOSD.mjs";
+} from "../chunks/chunk-3NSPU6SA.mjs";
 import {
   readRunContext
 } from "../chunks/chunk-WBULUEFS.mjs";
@@ -16,7 +16,7 @@ import {
   require_src,
   runNvidiaSmi,
   selectGpus
-} from "../chunks/chunk-IGOM6XQH.mjs";
+} from "../chunks/chunk-TIZE6OQ4.mjs";
 import {
   BearerCredentialHandler,
   HttpClient,
@@ -30,6 +30,7 @@ import {
   __toESM,
   code,
   debug,
+  dockerConfigKey,
   error,
   errorMessage,
   escapeCell,
@@ -43,10 +44,12 @@ import {
   log,
   maskSecret,
   mkdirP,
+  parseImageReference,
   parseInteger,
   parseKeyValueLines,
   parseLines,
   parseNumber,
+  pullReference,
   quote,
   rmRF,
   runAction,
@@ -56,7 +59,7 @@ import {
   warning,
   which,
   writeSummary
-} from "../chunks/chunk-BRZ7VBTI.mjs";
+} from "../chunks/chunk-23GRRWVW.mjs";
 
 // node_modules/semver/internal/constants.js
 var require_constants = __commonJS({
@@ -47492,24 +47495,14 @@ function deviceRequests(gpus) {
   if (gpus.length === 0) return [];
   return [{ Driver: "", Count: 0, DeviceIDs: gpus.map((gpu) => gpu.uuid), Capabilities: [["gpu"]], Options: {} }];
 }
-function withDefaultTag(reference) {
-  if (reference.includes("@")) return reference;
-  const lastSlash = reference.lastIndexOf("/");
-  return reference.slice(lastSlash + 1).includes(":") ? reference : `${reference}:latest`;
-}
-function registryOf(reference) {
-  const first = reference.split("/")[0];
-  const hasHost = reference.includes("/") && (first.includes(".") || first.includes(":") || first === "localhost");
-  return hasHost ? first : "https://index.docker.io/v1/";
-}
-function registryAuthFor(reference, configDir) {
+function registryAuthFor(image, configDir) {
   let config;
   try {
     config = JSON.parse(readFileSync(join6(configDir, "config.json"), "utf8"));
   } catch {
     return void 0;
   }
-  const host = registryOf(reference);
+  const host = dockerConfigKey(image);
   const entry = config.auths?.[host] ?? config.auths?.[`https://${host}`] ?? config.auths?.[`http://${host}`];
   if (!entry?.auth) return void 0;
   const decoded = Buffer.from(entry.auth, "base64").toString("utf8");
@@ -47545,8 +47538,9 @@ async function ensureImage(options, cancelled) {
   } catch (error2) {
     if (statusOf(error2) !== 404) throw new ResourceError(`Docker Engine at ${options.engine.endpoint}`, `cannot inspect image ${options.image}: ${engineMessage(error2)}`);
   }
-  const reference = withDefaultTag(options.image);
-  const authconfig = registryAuthFor(reference, options.dockerConfigDir ?? join6(homedir2(), ".docker"));
+  const image = parseImageReference(options.image, "container-image");
+  const reference = pullReference(image);
+  const authconfig = registryAuthFor(image, options.dockerConfigDir ?? join6(homedir2(), ".docker"));
   options.log(`Pulling ${reference}${authconfig ? ` as ${authconfig.username}` : ""}\u2026`);
   try {
     const stream2 = await docker.pull(reference, authconfig ? { authconfig } : {});
@@ -47868,6 +47862,7 @@ function checkPlan(plan) {
   }
   if (!info2.isDirectory()) throw new InputError("working-directory", `${quote(plan.workingDirectory)} is not a folder`);
   if (plan.containerImage !== void 0) {
+    parseImageReference(plan.containerImage, "container-image");
     if (!inside(plan.workspace, plan.workingDirectory)) {
       throw new InputError("working-directory", `must be inside the workspace (${plan.workspace}) with container-image, the only folder mounted; got ${quote(plan.workingDirectory)}`);
     }
