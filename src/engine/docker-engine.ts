@@ -27,16 +27,14 @@ import { STOP_TIMEOUT_S, lastLogLines, listManagedContainers, removeContainer, s
 import { drainContainer } from './drain';
 import { deviceRequests, describeGpus } from './gpus';
 import { acquireLock, type HeldLock } from './lock';
-import { engineMessage, ensureImage, type PulledImage } from './pull';
+import { ensureImage, type PulledImage } from './pull';
 import { readRequestCount } from './server-metrics';
+import { engineMessage, statusOf } from './errors';
 import { ContainerWatch } from './watch';
 
 /** How long a server without a health check must keep running to count as started. */
 const NO_HEALTHCHECK_STEADY_MS = 2000;
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number })?.statusCode;
-}
 
 interface NewContainer {
   id: string;

@@ -3,9 +3,9 @@ import { formatDuration } from '../inputs/parse';
 import type { DrainOptions, RemovalReport } from '../serving/engine';
 import type { ManagedServer } from '../serving/server';
 import { TraefikApi } from '../traefik/api';
-import { engineMessage } from './pull';
 import { readRequestCount } from './server-metrics';
 import { removalReporter } from '../serving/drain-report';
+import { engineMessage, statusOf } from './errors';
 import { ContainerWatch } from './watch';
 
 /**
@@ -14,9 +14,6 @@ import { ContainerWatch } from './watch';
  */
 export const TRAEFIK_SETTLE_MS = 3000;
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number })?.statusCode;
-}
 
 class Vanished extends Error {}
 

@@ -5,6 +5,7 @@ import { ResourceError } from '../inputs/errors';
 import { formatDuration } from '../inputs/parse';
 import { LABELS } from '../serving/labels';
 import { lockContainerName } from '../serving/names';
+import { statusOf } from './errors';
 import type { Log } from '../serving/engine';
 
 /**
@@ -89,9 +90,6 @@ export function parseHolder(text: string | undefined): LockHolder | undefined {
   }
 }
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number })?.statusCode;
-}
 
 /**
  * Where a lock lives. `create` must be atomic: of two concurrent creates under one name, one

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { ResourceError } from '../inputs/errors';
 import type { RegistryCredentials } from '../serving/deploy-spec';
+import { engineMessage } from './errors';
 import { engineRepositoryName, pullReference, type GivenImage } from '../image/reference';
 
 export interface PulledImage {
@@ -81,10 +82,3 @@ export async function ensureImage(docker: Docker, image: GivenImage, credentials
   return { ...pulled, pulled: true };
 }
 
-/** The engine's own message from a dockerode error (`(HTTP code 404) … - message`). */
-export function engineMessage(error: unknown): string {
-  const json = (error as { json?: { message?: string } })?.json;
-  if (json?.message) return json.message;
-  const message = error instanceof Error ? error.message : String(error);
-  return message.replace(/^\(HTTP code \d+\) [^-]*- /, '').trim();
-}

@@ -4,15 +4,12 @@ import type { DrainOptions, RemovalReport } from '../serving/engine';
 import { LABELS, parseServerLabels } from '../serving/labels';
 import type { ManagedServer } from '../serving/server';
 import { TraefikApi } from '../traefik/api';
-import { engineMessage } from './pull';
 import { readRequestCount } from './server-metrics';
 import { SWARM_ROUTING_SETTLE_MS } from './swarm-spec';
 import { removalReporter } from '../serving/drain-report';
+import { engineMessage, statusOf } from './errors';
 import { taskUrl, versionFromService, type SwarmService, type SwarmTask } from './swarm-state';
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number })?.statusCode;
-}
 
 export class VanishedService extends Error {}
 

@@ -26,20 +26,18 @@ import { connectEngine, type Engine } from './connection';
 import { demuxLogs } from './containers';
 import { DockerEngine } from './docker-engine';
 import { acquireStoreLock, type HeldLock } from './lock';
-import { engineMessage, ensureImage, type PulledImage } from './pull';
+import { ensureImage, type PulledImage } from './pull';
 import { readRequestCount } from './server-metrics';
 import { drainVersion, inspectService, listTasksOf, VanishedService } from './swarm-drain';
 import { swarmLockStore } from './swarm-lock';
 import { versionServiceSpec } from './swarm-spec';
+import { engineMessage, statusOf } from './errors';
 import { assessRollout, describeTask, inSubnet, summarizeTasks, TASK_FAILURES, taskName, taskUrl, versionFromService, type SwarmService, type SwarmTask, type SwarmVersion } from './swarm-state';
 
 /** How long a version without a health check must keep running to count as started. */
 const NO_HEALTHCHECK_STEADY_MS = 2000;
 const POLL_MS = 500;
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number })?.statusCode;
-}
 
 interface SwarmInfo {
   LocalNodeState?: string;

@@ -1,11 +1,9 @@
 import type Docker from 'dockerode';
 import { LABELS } from '../serving/labels';
 import { lockConfigName } from '../serving/names';
+import { statusOf } from './errors';
 import { HOLDER_LABEL, parseHolder, type LockStore } from './lock';
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number })?.statusCode;
-}
 
 /**
  * The Swarm-wide deploy lock of a service: a Swarm config named `tts-lock-<service>`. Configs live

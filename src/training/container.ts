@@ -3,9 +3,10 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import type { Engine } from '../engine/connection';
-import { ResourceError, errorMessage } from '../inputs/errors';
+import { ResourceError } from '../inputs/errors';
 import type { GpuRecord } from '../gpu/probe';
 import { dockerConfigKey, parseImageReference, pullReference, type ImageReference } from '../image/reference';
+import { engineMessage, statusOf } from '../engine/errors';
 import type { CommandOutcome, StopRequest, SupervisedCommand } from './supervise';
 
 /**
@@ -75,14 +76,7 @@ export function registryAuthFor(image: ImageReference, configDir: string): { use
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), serveraddress: host };
 }
 
-function statusOf(error: unknown): number | undefined {
-  return (error as { statusCode?: number }).statusCode;
-}
 
-function engineMessage(error: unknown): string {
-  const json = (error as { json?: { message?: string } }).json;
-  return (json?.message ?? errorMessage(error)).trim();
-}
 
 /** Turn the engine's refusal to start the container into a message that says what to do. */
 export function explainStartError(error: unknown, options: Pick<ContainerCommandOptions, 'engine' | 'image' | 'gpus'>): Error {
