@@ -3,11 +3,11 @@ import {
   deploySummary,
   openServingEngine,
   parseDeployInputs
-} from "../chunks/chunk-YRPSIWF6.mjs";
+} from "../chunks/chunk-FOMQHKI2.mjs";
 import {
   readRunContext
 } from "../chunks/chunk-WBULUEFS.mjs";
-import "../chunks/chunk-TIZE6OQ4.mjs";
+import "../chunks/chunk-U7QRESFY.mjs";
 import {
   input,
   inputOrDefault,

@@ -12,10 +12,10 @@ import {
   retireRows,
   retireSummary,
   warnUndrainable
-} from "../chunks/chunk-YRPSIWF6.mjs";
+} from "../chunks/chunk-FOMQHKI2.mjs";
 import {
   parseDockerHost
-} from "../chunks/chunk-TIZE6OQ4.mjs";
+} from "../chunks/chunk-U7QRESFY.mjs";
 import {
   formatDuration,
   input,

@@ -9,14 +9,16 @@ import {
 import {
   connectEngine,
   describeGpu,
+  engineMessage,
   gpuEnvironment,
   interpretNvidiaSmi,
   parseGpuRequest,
   probeGpus,
   require_src,
   runNvidiaSmi,
-  selectGpus
-} from "../chunks/chunk-TIZE6OQ4.mjs";
+  selectGpus,
+  statusOf
+} from "../chunks/chunk-U7QRESFY.mjs";
 import {
   BearerCredentialHandler,
   HttpClient,
@@ -47509,13 +47511,6 @@ function registryAuthFor(image, configDir) {
   const colon = decoded.indexOf(":");
   if (colon < 0) return void 0;
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), serveraddress: host };
-}
-function statusOf(error2) {
-  return error2.statusCode;
-}
-function engineMessage(error2) {
-  const json = error2.json;
-  return (json?.message ?? errorMessage(error2)).trim();
 }
 function explainStartError(error2, options) {
   const said = engineMessage(error2);
