@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { InputError, ResourceError, quote } from '../inputs/errors';
 import { formatDuration } from '../inputs/parse';
-import type { DeploySpec } from '../serving/deploy-spec';
+import { deployedServerIdentity, type DeploySpec } from '../serving/deploy-spec';
 import { planDeploy } from '../serving/deploy-plan';
 import { mapLimit, PARALLEL_REMOVALS } from '../serving/limit';
 import { warnUndrainable } from '../serving/drain-report';
@@ -155,15 +155,7 @@ export class DockerEngine implements ServingEngine {
 
     const startAt = Date.now();
     const deployedAt = new Date();
-    const labels = serverLabels(spec.routing, {
-      service,
-      image: spec.image.text,
-      digest: image.digest,
-      deployedAt,
-      expiresAt: spec.ttlMs === null ? null : new Date(deployedAt.getTime() + spec.ttlMs),
-      drainSignal: spec.drainSignal,
-      provenance: spec.provenance,
-    });
+    const labels = serverLabels(spec.routing, deployedServerIdentity(spec, image.digest, deployedAt));
     const hasHealthCheck = Boolean(spec.healthCmd ?? image.healthcheck);
     const created: NewContainer[] = [];
     const removeNew = async () => {

@@ -1,4 +1,4 @@
-import type { DeploySpec } from '../serving/deploy-spec';
+import { deployedServerIdentity, type DeploySpec } from '../serving/deploy-spec';
 import { serverLabels } from '../serving/labels';
 import { swarmServiceName } from '../serving/names';
 import { ms, serverEnvironment, serverHealthcheck } from './containers';
@@ -44,19 +44,7 @@ export interface VersionImage {
  */
 export function versionServiceSpec(spec: DeploySpec, image: VersionImage, deployedAt: Date, networkId: string): SwarmServiceSpec {
   const { service } = spec.routing;
-  const labels = serverLabels(
-    spec.routing,
-    {
-      service,
-      image: spec.image.text,
-      digest: image.digest,
-      deployedAt,
-      expiresAt: spec.ttlMs === null ? null : new Date(deployedAt.getTime() + spec.ttlMs),
-      drainSignal: spec.drainSignal,
-      provenance: spec.provenance,
-    },
-    'swarm',
-  );
+  const labels = serverLabels(spec.routing, deployedServerIdentity(spec, image.digest, deployedAt), 'swarm');
   const updateOrder = { Parallelism: 1, Delay: 0, Monitor: ms(UPDATE_MONITOR_MS), MaxFailureRatio: 0, Order: 'start-first' };
   return {
     Name: swarmServiceName(service, image.digest),

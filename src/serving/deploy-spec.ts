@@ -4,7 +4,7 @@ import { checkRuleSyntax, RuleSyntaxError } from '../traefik/rule';
 import { parseGivenImage, type GivenImage } from '../image/reference';
 import { parseGpus, type ServerGpus } from '../engine/gpus';
 import { parseDockerHost } from '../engine/connection';
-import type { Provenance, RoutingSettings } from './labels';
+import type { Provenance, RoutingSettings, ServerIdentity } from './labels';
 import { parseServiceName, SWARM_SERVICE_NAME_MAX } from './names';
 
 /** deploy's inputs, keyed exactly as in actions/deploy/action.yml; optional ones undefined. */
@@ -204,5 +204,18 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     dockerHost: inputs['docker-host'],
     credentials: username && password ? { username, password } : undefined,
     provenance,
+  };
+}
+
+/** What the labels of a server this deploy starts say about it: the image, when it started, when it expires. */
+export function deployedServerIdentity(spec: DeploySpec, digest: string, deployedAt: Date): ServerIdentity {
+  return {
+    service: spec.routing.service,
+    image: spec.image.text,
+    digest,
+    deployedAt,
+    expiresAt: spec.ttlMs === null ? null : new Date(deployedAt.getTime() + spec.ttlMs),
+    drainSignal: spec.drainSignal,
+    provenance: spec.provenance,
   };
 }
