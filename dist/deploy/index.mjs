@@ -3,11 +3,11 @@ import {
   deploySummary,
   openServingEngine,
   parseDeployInputs
-} from "../chunks/chunk-FOMQHKI2.mjs";
+} from "../chunks/chunk-5FGEV4TQ.mjs";
 import {
   readRunContext
 } from "../chunks/chunk-WBULUEFS.mjs";
-import "../chunks/chunk-U7QRESFY.mjs";
+import "../chunks/chunk-MWJWGTXE.mjs";
 import {
   input,
   inputOrDefault,

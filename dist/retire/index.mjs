@@ -12,10 +12,10 @@ import {
   retireRows,
   retireSummary,
   warnUndrainable
-} from "../chunks/chunk-FOMQHKI2.mjs";
+} from "../chunks/chunk-5FGEV4TQ.mjs";
 import {
   parseDockerHost
-} from "../chunks/chunk-U7QRESFY.mjs";
+} from "../chunks/chunk-MWJWGTXE.mjs";
 import {
   formatDuration,
   input,

@@ -18,7 +18,7 @@ import {
   runNvidiaSmi,
   selectGpus,
   statusOf
-} from "../chunks/chunk-U7QRESFY.mjs";
+} from "../chunks/chunk-MWJWGTXE.mjs";
 import {
   BearerCredentialHandler,
   HttpClient,
