@@ -8,9 +8,11 @@
 // the bundled CommonJS code, and splits code shared between actions into dist/chunks/ instead of
 // repeating the same megabytes in every action's bundle.
 import { build } from 'esbuild';
-import { readdirSync, rmSync, existsSync } from 'node:fs';
+import { readdirSync, rmSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stableChunkNames } from './build/chunk-names.mjs';
+import { bundledPackages, renderLicenses } from './build/licenses.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -60,27 +62,49 @@ const common = {
   external: ['cpu-features', '*.node'],
   banner: { js: cjsShim },
   define: { __filename: '__cjsFilename', __dirname: '__cjsDirname' },
+  // Licence comments inside the sources are dropped from the bundles; every bundled package's
+  // licence text goes to dist/licenses.txt instead (written below from the metafile).
   legalComments: 'none',
   logLevel: 'warning',
   absWorkingDir: root,
+  // Module paths (in the bundles' comments, and so in chunk names) stay `node_modules/…` even when
+  // node_modules is a symlink (a git worktree sharing another checkout's): the same sources give
+  // the same bytes wherever the checkout lives.
+  preserveSymlinks: true,
+  metafile: true,
+  write: false,
   plugins: [stubUnused],
+};
+
+const writeOutputs = (files) => {
+  for (const file of files) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(file.path, file.contents);
+  }
 };
 
 rmSync(dist, { recursive: true, force: true });
 
-await build({
+const actions = await build({
   ...common,
   entryPoints: actionEntries,
-  write: Object.keys(actionEntries).length > 0,
   outdir: dist,
   splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
+  chunkNames: 'chunks/chunk-[hash]',
 });
+// esbuild's [hash] covers a chunk's content and the chunks it imports, so one changed line renamed
+// most chunks. Chunks are renamed after the modules they hold instead (see chunk-names.mjs).
+writeOutputs(stableChunkNames(actions, { root, dist }));
+const metafiles = [actions.metafile];
 
 // The reference prediction server ships as one self-contained file, copied into its image.
 const serverEntry = join(root, 'server/src/main.ts');
 if (existsSync(serverEntry)) {
-  await build({ ...common, entryPoints: { index: serverEntry }, outdir: join(dist, 'server') });
+  const server = await build({ ...common, entryPoints: { index: serverEntry }, outdir: join(dist, 'server') });
+  writeOutputs(server.outputFiles);
+  metafiles.push(server.metafile);
 }
+
+writeFileSync(join(dist, 'licenses.txt'), renderLicenses(root, bundledPackages(metafiles)));
 
 console.log(`built ${Object.keys(actionEntries).length} actions into dist/`);
