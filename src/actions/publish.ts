@@ -4,7 +4,7 @@ import { code, escapeCell, formatBytes, table } from '../markdown/markdown';
 import { loadMetricsFile, metricsToJson } from '../metrics/file';
 import { parseModelDir } from '../image/model-files';
 import { parsePlatform } from '../image/platform';
-import { commitTime, defaultTags, parseTags, toolkitLabels } from '../image/provenance';
+import { commitTime, defaultTags, imageLabels, parsePublishTags, toolkitLabels } from '../image/provenance';
 import { publishModelImage, type PublishResult } from '../image/publish';
 import { formatReference, parseImageReference, repositoryName } from '../image/reference';
 import { RegistryAuthError } from '../registry/errors';
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   const modelDir = parseModelDir('model-dir', inputs['model-dir']);
   // On pull requests the gate's status sits on the head commit: that is the revision promote checks.
   const revision = context.pullRequest?.headSha || context.sha;
-  const tags = inputs.tags === undefined ? defaultTags(revision, context.pullRequest?.number) : parseTags('tags', parseList(inputs.tags));
+  const tags = inputs.tags === undefined ? defaultTags(revision, context.pullRequest?.number) : parsePublishTags('tags', parseList(inputs.tags), target);
   if (tags.length === 0) throw new InputError('tags', 'not given, and there is no commit (GITHUB_SHA) to name a default tag after');
   const userLabels = inputs.labels === undefined ? new Map<string, string>() : parseKeyValueLines('labels', inputs.labels);
   const userAnnotations = inputs.annotations === undefined ? new Map<string, string>() : parseKeyValueLines('annotations', inputs.annotations);
@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     log.warning(`Could not find the commit time (no SOURCE_DATE_EPOCH, no git checkout holding ${revision.slice(0, 7) || 'the commit'}): the image records the current time, so its digest differs on every publish`);
   }
   const sourceUrl = context.repository ? `${context.serverUrl}/${context.repository.owner}/${context.repository.repo}` : undefined;
-  const labels = { ...toolkitLabels({ sourceUrl, revision, created }, metricsJson, modelDir), ...Object.fromEntries(userLabels) };
+  const labels = imageLabels(toolkitLabels({ sourceUrl, revision, created }, metricsJson, modelDir), userLabels, log.info);
   const annotations: Record<string, string> = {
     ...(sourceUrl ? { 'org.opencontainers.image.source': sourceUrl } : {}),
     ...(revision ? { 'org.opencontainers.image.revision': revision } : {}),

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { InputError, quote } from '../inputs/errors';
-import { isTag } from './reference';
+import { isTag, parseImageReference, repositoryName, type ImageReference } from './reference';
 import { Label } from './compose';
 
 /**
@@ -40,6 +40,47 @@ export function parseTags(input: string, items: string[]): string[] {
     if (!isTag(tag)) throw new InputError(input, `${quote(tag)} is not a valid tag (letters, digits, _ . -; at most 128; not starting with . or -)`);
   }
   return [...new Set(items)];
+}
+
+/**
+ * publish's `tags`: bare tags, or full references into the target repository, as
+ * docker/metadata-action's `tags` output writes them (`ghcr.io/acme/iris:pr-17`). An item with a
+ * `/`, `:` or `@` is a reference: it must name the target repository and a tag, since publish
+ * pushes one manifest to one repository.
+ */
+export function parsePublishTags(input: string, items: string[], target: ImageReference): string[] {
+  const tags = items.map((item) => {
+    if (!/[/:@]/.test(item)) return item;
+    const reference = parseImageReference(item, input, { tag: true, digest: false });
+    if (reference.registry !== target.registry || reference.repository !== target.repository) {
+      throw new InputError(input, `${quote(item)} is in ${repositoryName(reference)}, not in ${repositoryName(target)} (the image input): publish pushes to that one repository`);
+    }
+    if (reference.tag === undefined) throw new InputError(input, `${quote(item)} names no tag (write ${repositoryName(target)}:TAG, or only TAG)`);
+    return reference.tag;
+  });
+  return parseTags(input, tags);
+}
+
+/**
+ * The image's labels: the toolkit's, with the `labels` input laid over them, except the revision
+ * and the creation time. Those stay the toolkit's (when it knows them): the revision is the commit
+ * whose gate status promote checks (docker/metadata-action writes the merge commit on pull
+ * requests), and the commit time keeps the digest reproducible (metadata-action writes the clock's
+ * time). `note` hears about each value that was not taken.
+ */
+export function imageLabels(toolkit: Record<string, string>, user: Map<string, string>, note: (message: string) => void): Record<string, string> {
+  const labels = new Map(Object.entries(toolkit));
+  const why = new Map<string, string>([
+    [Label.revision, 'the commit whose gate status promote checks'],
+    [Label.created, 'the commit time, so the same commit and model give the same digest'],
+  ]);
+  for (const [key, value] of user) {
+    const kept = why.has(key) ? labels.get(key) : undefined;
+    if (kept !== undefined && kept !== value) note(`labels: ${key} stays ${kept} (${why.get(key)}), not ${value}`);
+    else labels.set(key, value);
+  }
+  // fromEntries defines own properties: a `__proto__` label stays a label.
+  return Object.fromEntries(labels);
 }
 
 const RFC3339 = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z');

@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commitTime, defaultTags, parseTags, toolkitLabels } from '../../src/image/provenance';
+import { commitTime, defaultTags, imageLabels, parsePublishTags, parseTags, toolkitLabels } from '../../src/image/provenance';
+import { parseImageReference } from '../../src/image/reference';
 
 describe('defaultTags', () => {
   it.each<[string, number | undefined, string[]]>([
@@ -21,6 +22,70 @@ describe('parseTags', () => {
     expect(() => parseTags('tags', [])).toThrow('Input "tags": names no tags');
     expect(() => parseTags('tags', ['ok', '.hidden'])).toThrow('Input "tags": ".hidden" is not a valid tag');
     expect(() => parseTags('targets', ['x'.repeat(129)])).toThrow('Input "targets"');
+  });
+});
+
+// docker/metadata-action's outputs, in the shape its README documents (tags: full references one a
+// line; labels: KEY=VALUE one a line, the revision being github.sha, the merge commit on a PR).
+const metadataTags = 'ghcr.io/acme/iris:pr-17\nghcr.io/acme/iris:sha-feedfac';
+const metadataLabels = new Map([
+  ['org.opencontainers.image.title', 'iris'],
+  ['org.opencontainers.image.description', ''],
+  ['org.opencontainers.image.source', 'https://github.com/acme/iris'],
+  ['org.opencontainers.image.version', 'pr-17'],
+  ['org.opencontainers.image.created', '2026-11-30T10:00:00.000Z'],
+  ['org.opencontainers.image.revision', '0000000000000000000000000000000000000001'],
+  ['org.opencontainers.image.licenses', 'MIT'],
+]);
+
+describe('parsePublishTags', () => {
+  const target = parseImageReference('ghcr.io/acme/iris', 'image', { tag: false, digest: false });
+
+  it("takes docker/metadata-action's full references into the target repository, and bare tags", () => {
+    expect(parsePublishTags('tags', metadataTags.split('\n'), target)).toEqual(['pr-17', 'sha-feedfac']);
+    expect(parsePublishTags('tags', ['latest', 'ghcr.io/acme/iris:latest', 'v1'], target)).toEqual(['latest', 'v1']);
+  });
+
+  it('refuses another repository, a reference without a tag, a digest and bad tags, naming tags', () => {
+    expect(() => parsePublishTags('tags', ['ghcr.io/acme/other:pr-17'], target)).toThrow(
+      'Input "tags": "ghcr.io/acme/other:pr-17" is in ghcr.io/acme/other, not in ghcr.io/acme/iris (the image input): publish pushes to that one repository',
+    );
+    expect(() => parsePublishTags('tags', ['docker.io/acme/iris:1'], target)).toThrow('is in docker.io/acme/iris, not in ghcr.io/acme/iris');
+    expect(() => parsePublishTags('tags', ['ghcr.io/acme/iris'], target)).toThrow('Input "tags": "ghcr.io/acme/iris" names no tag (write ghcr.io/acme/iris:TAG, or only TAG)');
+    expect(() => parsePublishTags('tags', [`ghcr.io/acme/iris@sha256:${'a'.repeat(64)}`], target)).toThrow('give the repository without a digest here');
+    expect(() => parsePublishTags('tags', ['ghcr.io/acme/iris:-bad'], target)).toThrow(/^Input "tags": .*the tag "-bad"/);
+    expect(() => parsePublishTags('tags', ['-bad'], target)).toThrow('Input "tags": "-bad" is not a valid tag');
+  });
+});
+
+describe('imageLabels', () => {
+  const toolkit = toolkitLabels({ sourceUrl: 'https://github.com/acme/iris', revision: 'feedfacefeedfacefeedfacefeedfacefeedface', created: '2024-01-01T00:00:00Z' }, undefined, 'model');
+
+  it("lays docker/metadata-action's labels over the toolkit's, but keeps the gated commit and its time", () => {
+    const notes: string[] = [];
+    const labels = imageLabels(toolkit, metadataLabels, (note) => notes.push(note));
+    expect(labels).toEqual({
+      ...toolkit,
+      'org.opencontainers.image.title': 'iris',
+      'org.opencontainers.image.description': '',
+      'org.opencontainers.image.version': 'pr-17',
+      'org.opencontainers.image.licenses': 'MIT',
+    });
+    expect(notes).toEqual([
+      'labels: org.opencontainers.image.created stays 2024-01-01T00:00:00Z (the commit time, so the same commit and model give the same digest), not 2026-11-30T10:00:00.000Z',
+      'labels: org.opencontainers.image.revision stays feedfacefeedfacefeedfacefeedfacefeedface (the commit whose gate status promote checks), not 0000000000000000000000000000000000000001',
+    ]);
+  });
+
+  it('lets other labels win, takes a revision when the toolkit has none, and keeps odd keys as labels', () => {
+    const notes: string[] = [];
+    const { [ 'org.opencontainers.image.revision']: _revision, ...withoutRevision } = toolkit;
+    const labels = imageLabels(withoutRevision, new Map([['org.opencontainers.image.source', 'https://example.com/x'], ['org.opencontainers.image.revision', 'abc'], ['__proto__', 'x'], ['constructor', 'y']]), (note) => notes.push(note));
+    expect(labels['org.opencontainers.image.source']).toBe('https://example.com/x');
+    expect(labels['org.opencontainers.image.revision']).toBe('abc');
+    expect(Object.getPrototypeOf(labels)).toBe(Object.prototype);
+    expect(Object.keys(labels)).toEqual(expect.arrayContaining(['__proto__', 'constructor']));
+    expect(notes).toEqual([]);
   });
 });
 

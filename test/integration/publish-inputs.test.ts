@@ -70,6 +70,8 @@ describe('publish refuses bad input clearly and pushes nothing', () => {
     ['a platform the base index lacks', () => ({ 'base-image': index, platform: 'linux/s390x' }), /^Input "platform": linux\/s390x is not in the base image .* which has linux\/amd64, linux\/arm64\/v8$/],
     ['a malformed platform', () => ({ platform: 'amd64' }), /^Input "platform": expected os\/architecture\[\/variant\]/],
     ['a bad tag', () => ({ tags: 'ok\n-bad' }), /^Input "tags": "-bad" is not a valid tag/],
+    ['a tag in another repository', () => ({ tags: `${registry.host}/${target}:ok\n${registry.host}/acme/elsewhere:v1` }), /^Input "tags": "127\.0\.0\.1:\d+\/acme\/elsewhere:v1" is in 127\.0\.0\.1:\d+\/acme\/elsewhere, not in 127\.0\.0\.1:\d+\/acme\/refused-\w+ \(the image input\): publish pushes to that one repository$/],
+    ['a reference without a tag', () => ({ tags: `${registry.host}/${target}` }), /^Input "tags": ".*" names no tag \(write .*:TAG, or only TAG\)$/],
     ['a relative model-dir', () => ({ 'model-dir': 'model' }), /^Input "model-dir": must be an absolute path/],
     ['a bad label line', () => ({ labels: 'no-equals-sign' }), /^Input "labels": line 1: expected KEY=VALUE/],
     ['a missing metrics file', () => ({ metrics: join(root, 'metrics.json') }), /^Input "metrics": Metrics file ".*metrics\.json": does not exist$/],
@@ -102,5 +104,43 @@ describe('publish refuses bad input clearly and pushes nothing', () => {
     });
     expect(failureMessage(result), result.log).toBeUndefined();
     expect(await registryApi(registry).tags(`${target}-ok`)).toEqual(['latest']);
+  });
+
+  it("takes docker/metadata-action's tags and labels outputs as they are", async () => {
+    const image = `${registry.host}/${target}-meta`;
+    // The two outputs as docker/metadata-action writes them on a pull request: full references one
+    // a line, and OCI labels whose revision is the merge commit and whose time is the clock's.
+    const result = await runAction('publish', {
+      inputs: {
+        'model-path': dirs.good!,
+        'base-image': base,
+        image,
+        tags: `${image}:pr-17\n${image}:sha-feedfac\n`,
+        labels: [
+          'org.opencontainers.image.title=iris',
+          'org.opencontainers.image.description=',
+          'org.opencontainers.image.version=pr-17',
+          'org.opencontainers.image.created=2026-11-30T10:00:00.000Z',
+          'org.opencontainers.image.revision=0000000000000000000000000000000000000001',
+        ].join('\n'),
+        'registry-username': registry.username,
+        'registry-password': registry.password,
+      },
+      env: { SOURCE_DATE_EPOCH: '1714000000', GITHUB_SHA: 'feedfacefeedfacefeedfacefeedfacefeedface' },
+    });
+    expect(failureMessage(result), result.log).toBeUndefined();
+    expect(result.outputs.tags!.split('\n')).toEqual([`${image}:pr-17`, `${image}:sha-feedfac`]);
+    const api = registryApi(registry);
+    expect((await api.tags(`${target}-meta`)).sort()).toEqual(['pr-17', 'sha-feedfac']);
+    const manifest = (await api.manifest(`${target}-meta`, 'pr-17')).json;
+    const config = JSON.parse((await api.blob(`${target}-meta`, manifest.config.digest)).toString()) as { config: { Labels: Record<string, string> } };
+    expect(config.config.Labels).toMatchObject({
+      'org.opencontainers.image.title': 'iris',
+      'org.opencontainers.image.description': '',
+      'org.opencontainers.image.version': 'pr-17',
+      'org.opencontainers.image.created': '2024-04-24T23:06:40Z',
+      'org.opencontainers.image.revision': 'feedfacefeedfacefeedfacefeedfacefeedface',
+    });
+    expect(result.log).toContain('labels: org.opencontainers.image.revision stays feedfacefeedfacefeedfacefeedfacefeedface');
   });
 });
