@@ -101,7 +101,7 @@ async function startProxy(): Promise<Proxy> {
     return { kind: `Traefik (image ${image})`, apiUrl: `http://127.0.0.1:${api}`, webUrl: `http://127.0.0.1:${web}`, stop: async () => void (await docker(['rm', '-f', name]).catch(() => '')) };
   }
   const standIn = await startTraefikStandIn({ ...options, detached: keep });
-  return { kind: 'Traefik stand-in (no traefik binary or image here; test/support/traefik follows TRAEFIK.md)', apiUrl: standIn.apiUrl, webUrl: standIn.webUrl, stop: () => standIn.stop() };
+  return { kind: 'Traefik stand-in (no traefik binary or image here; test/support/traefik follows docs/traefik.md)', apiUrl: standIn.apiUrl, webUrl: standIn.webUrl, stop: () => standIn.stop() };
 }
 
 function commandExists(command: string): Promise<boolean> {

@@ -30,7 +30,7 @@ async function engineCall<T>(call: () => Promise<T>, tolerate: number[] = []): P
 }
 
 /**
- * TRAEFIK.md's drain: send the drain signal so the server reports unhealthy while it keeps
+ * docs/traefik.md's drain: send the drain signal so the server reports unhealthy while it keeps
  * answering; wait for Docker health `unhealthy` (≤ drain-timeout); with Traefik's API, wait until
  * the server's URL left the service (without it, give Traefik its throttle time); wait for the
  * server's in-flight requests to reach 0 when it reports them; stop with SIGTERM and the

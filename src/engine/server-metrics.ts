@@ -3,7 +3,7 @@ import type { RequestCount } from '../serving/engine';
 
 /**
  * Reading a prediction server's own Prometheus metrics. Traefik has no per-server request
- * counter (TRAEFIK.md), so whether a server is in use, and whether requests are still in flight
+ * counter (docs/traefik.md), so whether a server is in use, and whether requests are still in flight
  * while it drains, comes from the server. The reference server exposes the first name of each
  * list; the others are common names other servers use.
  */

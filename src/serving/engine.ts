@@ -37,7 +37,7 @@ export interface ServingEngine {
    */
   tryLockService(service: string, log: Log): Promise<ServiceLock | undefined>;
 
-  /** The drain protocol (TRAEFIK.md), then remove. A server that is already gone is `vanished`, not an error. */
+  /** The drain protocol (docs/traefik.md), then remove. A server that is already gone is `vanished`, not an error. */
   drainAndRemove(server: ManagedServer, options: DrainOptions, log: Log): Promise<RemovalReport>;
 
   /**

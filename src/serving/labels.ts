@@ -2,7 +2,7 @@
  * The label contract between deploy, retire, Traefik and the people reading `docker ps`.
  *
  * Two families:
- * - Traefik's routing labels (TRAEFIK.md). Traefik merges every container carrying the same router
+ * - Traefik's routing labels (docs/traefik.md). Traefik merges every container carrying the same router
  *   and service names into one load balancer, and deletes the router for all of them when their
  *   labels differ, so these are a function of the service's routing settings only: byte-identical
  *   for every model version of a service.

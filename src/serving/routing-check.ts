@@ -4,7 +4,7 @@ import type { ManagedServer } from './server';
 
 /**
  * Refuse routing settings that differ from a running server of the service: Traefik drops a
- * router whose servers disagree (TRAEFIK.md), so every server of a service carries the same
+ * router whose servers disagree (docs/traefik.md), so every server of a service carries the same
  * routing labels. The error names the input behind the first kind of difference found.
  */
 export function checkRoutingAgainst(servers: readonly ManagedServer[], wanted: Record<string, string>, service: string): void {

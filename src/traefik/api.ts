@@ -1,7 +1,7 @@
 import { ResourceError } from '../inputs/errors';
 
 /**
- * A client of Traefik's API (TRAEFIK.md), used to confirm what Traefik routes to: a URL listed
+ * A client of Traefik's API (docs/traefik.md), used to confirm what Traefik routes to: a URL listed
  * under a service is one Traefik sends new requests to.
  */
 export interface TraefikService {

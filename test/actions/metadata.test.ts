@@ -9,9 +9,14 @@ import { repoRoot } from '../support/action-runner';
 // marketplace and the README; the runner reads `runs`.
 const actions = readdirSync(join(repoRoot, 'actions')).filter((name) => existsSync(join(repoRoot, 'actions', name, 'action.yml')));
 
+// The icons and colours GitHub's marketplace accepts for `branding` (a subset of Feather's icons).
+const BRANDING_COLORS = ['white', 'black', 'yellow', 'blue', 'green', 'orange', 'red', 'purple', 'gray-dark'];
+
 interface Meta {
   name: string;
   description: string;
+  author?: string;
+  branding?: { icon?: string; color?: string };
   inputs?: Record<string, { description?: string; required?: boolean; default?: unknown }>;
   outputs?: Record<string, { description?: string }>;
   runs: { using: string; main: string; post?: string };
@@ -33,6 +38,9 @@ describe.each(actions)('actions/%s/action.yml', (name) => {
   it('describes itself, every input and every output', () => {
     expect(meta.name).toBeTruthy();
     expect(meta.description).toBeTruthy();
+    expect(meta.author).toBe('train-to-serve');
+    expect(meta.branding?.icon).toMatch(/^[a-z0-9-]+$/);
+    expect(BRANDING_COLORS).toContain(meta.branding?.color);
     for (const [input, spec] of Object.entries(meta.inputs ?? {})) expect(spec.description, `input ${input}`).toBeTruthy();
     for (const [output, spec] of Object.entries(meta.outputs ?? {})) expect(spec.description, `output ${output}`).toBeTruthy();
   });
@@ -44,7 +52,14 @@ describe.each(actions)('actions/%s/action.yml', (name) => {
 });
 
 describe('README', () => {
-  it('has every action’s inputs and outputs tables up to date with action.yml', () => {
+  it('stays an overview under 15 KB that links every action page', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    expect(Buffer.byteLength(readme)).toBeLessThan(15 * 1024);
+    for (const name of actions) expect(readme).toContain(`](actions/${name}/README.md)`);
+  });
+
+  it('has every action’s inputs and outputs tables, on its own page, up to date with action.yml', () => {
+    for (const name of actions) expect(readFileSync(join(repoRoot, 'actions', name, 'README.md'), 'utf8')).toContain(`<!-- action-docs:${name} -->`);
     expect(() => execFileSync(process.execPath, ['scripts/docs.mjs', '--check'], { cwd: repoRoot, stdio: 'pipe' })).not.toThrow();
   });
 

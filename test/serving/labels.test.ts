@@ -23,7 +23,7 @@ const v1: ServerIdentity = {
 const v2: ServerIdentity = { ...v1, digest: 'sha256:' + '2'.repeat(64), image: 'x@sha256:' + '2'.repeat(64), deployedAt: new Date('2026-01-02T00:00:00Z'), expiresAt: null, provenance: {} };
 
 describe('routing labels', () => {
-  it('are exactly the labels of TRAEFIK.md', () => {
+  it('are exactly the labels of docs/traefik.md', () => {
     expect(routingLabels(routing)).toEqual({
       'traefik.enable': 'true',
       'traefik.docker.network': 'edge',

@@ -8,7 +8,7 @@ import { waitFor } from './ports';
 import { ENGINE_WAIT_MS, SERVER_BUNDLE, containerLogs, ensureModelImage, ensureServerImage, irisModel } from './server-image';
 
 // The images deploy tests start: they must become Docker-healthy, serve, and drain on SIGUSR2
-// (unhealthy while still answering), exactly as the drain protocol in TRAEFIK.md needs.
+// (unhealthy while still answering), exactly as the drain protocol in docs/traefik.md needs.
 const suffix = randomBytes(4).toString('hex');
 const network = `tts-srvimg-${suffix}`;
 const containers: string[] = [];

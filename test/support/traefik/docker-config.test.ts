@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildDockerConfiguration, DEFAULT_RULE, renderDefaultRule, type ContainerFacts, type DockerProviderOptions } from './docker-config';
 import { decodeLabels, normalize } from './labels';
 
-// Table-driven checks of each rule of TRAEFIK.md's Docker provider section, on plain data.
+// Table-driven checks of each rule of docs/traefik.md's Docker provider section, on plain data.
 
 const options: DockerProviderOptions = { exposedByDefault: false, network: 'edge', allowEmptyServices: false, defaultRule: DEFAULT_RULE };
 

@@ -144,7 +144,7 @@ export function mergeWithLogs(parts: Record<string, DynamicConfig>, logs: Provid
  * Traefik's Docker provider in one pure function: which containers become servers of which
  * services, and which routers point at them. Mirrors pkg/provider/docker (keepContainer,
  * buildServiceConfiguration, addServer, getIPAddress, getPort, BuildRouterConfiguration) and
- * provider.Merge. Containers that are not running are skipped (TRAEFIK.md).
+ * provider.Merge. Containers that are not running are skipped (docs/traefik.md).
  */
 export function buildDockerConfiguration(containers: ContainerFacts[], options: DockerProviderOptions): BuildResult {
   const logs: ProviderLog[] = [];

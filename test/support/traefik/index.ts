@@ -29,7 +29,7 @@ export interface TraefikStandInOptions {
   network?: string;
   /** `providers.<provider>.constraints`; use one to see only your own test's containers on a shared engine. */
   constraints?: string;
-  /** `providers.<provider>.allowEmptyServices` (default true, as TRAEFIK.md recommends). */
+  /** `providers.<provider>.allowEmptyServices` (default true, as docs/traefik.md recommends). */
   allowEmptyServices?: boolean;
   /** `providers.<provider>.exposedByDefault` (default false, the safe setting). */
   exposedByDefault?: boolean;

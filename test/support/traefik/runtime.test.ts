@@ -12,7 +12,7 @@ function config(routers: Record<string, Router>, servers: string[] = ['http://17
 }
 
 describe('runtime statuses, as the API reports them', () => {
-  it('serves the shape of TRAEFIK.md for a service and its router', () => {
+  it('serves the shape of docs/traefik.md for a service and its router', () => {
     const runtime = buildRuntime({ docker: config({ iris: router() }, ['http://172.20.0.5:8080', 'http://172.20.0.6:8080']) }, ['web', 'traefik'], ['web']);
     expect(runtime.services['iris@docker']).toEqual({
       loadBalancer: { servers: [{ url: 'http://172.20.0.5:8080' }, { url: 'http://172.20.0.6:8080' }], passHostHeader: true },
@@ -133,7 +133,7 @@ describe('static configuration (Traefik flags and file)', () => {
   };
   const read = (path: string) => files[path] ?? '';
 
-  it('reads the minimal static config of TRAEFIK.md from a file', () => {
+  it('reads the minimal static config of docs/traefik.md from a file', () => {
     const config = readStaticConfig(['--configFile=traefik.yml'], read);
     expect(config.entryPoints).toEqual({ Web: { address: '127.0.0.1:8081' }, traefik: { address: ':8080' } });
     expect(config.api).toBe(true);

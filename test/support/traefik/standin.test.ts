@@ -7,7 +7,7 @@ import { startTraefikStandIn, type TraefikStandIn } from './index';
 import { startLoad } from './load';
 
 // The Traefik stand-in against the real engine and real containers: one test per rule of
-// TRAEFIK.md. The engine is shared with other test files, so each stand-in only sees this run's
+// docs/traefik.md. The engine is shared with other test files, so each stand-in only sees this run's
 // containers (a constraint on a label with a random suffix), and every name carries the suffix.
 
 const suffix = randomBytes(4).toString('hex');
@@ -19,12 +19,12 @@ const created: string[] = [];
 
 let v1: ModelImage;
 let v2: ModelImage;
-let lenient: TraefikStandIn; // allowEmptyServices=true (TRAEFIK.md's recommended setting)
+let lenient: TraefikStandIn; // allowEmptyServices=true (docs/traefik.md's recommended setting)
 let strict: TraefikStandIn; // allowEmptyServices=false
 
 const host = (service: string) => `${service}.example.test`;
 
-/** The routing labels of TRAEFIK.md for one service, plus this run's constraint label. */
+/** The routing labels of docs/traefik.md for one service, plus this run's constraint label. */
 function routingLabels(service: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     [runLabel]: suffix,
@@ -97,7 +97,7 @@ afterAll(async () => {
 });
 
 describe('Traefik stand-in: Docker provider rules', { timeout: 300_000 }, () => {
-  it('routes a healthy enabled container and serves the API shape of TRAEFIK.md', async () => {
+  it('routes a healthy enabled container and serves the API shape of docs/traefik.md', async () => {
     const a = await run('api', routingLabels('api'));
     const second = await run('api-2', routingLabels('api-2'));
     await lenient.waitForServers('api', [a.url]);
@@ -295,7 +295,7 @@ describe('Traefik stand-in: removing a server under load', () => {
     // Refused or reset connections (502), and requests sent to the address of a container that is gone.
     expect(Object.keys(plain.outcomes).filter((outcome) => !['200', '502', '504', 'UNANSWERED'].includes(outcome))).toEqual([]);
 
-    // The drain protocol of TRAEFIK.md.
+    // The drain protocol of docs/traefik.md.
     const drained = await run('load-drained', routingLabels('load'), { image: v2.reference });
     await lenient.waitForServers('load', [keep.url, drained.url]);
     load = startLoad({ url: lenient.webUrl, host: host('load'), concurrency: 6 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_RULE } from './docker-config';
 import { buildSwarmConfiguration, type SwarmProviderOptions, type SwarmServiceFacts, type SwarmTaskFacts } from './swarm-config';
 
-// Table-driven checks of each rule of TRAEFIK.md's Swarm provider section, on plain data.
+// Table-driven checks of each rule of docs/traefik.md's Swarm provider section, on plain data.
 
 const options: SwarmProviderOptions = { exposedByDefault: false, network: 'edge', allowEmptyServices: false, defaultRule: DEFAULT_RULE };
 
