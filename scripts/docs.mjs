@@ -1,14 +1,13 @@
 #!/usr/bin/env node
-// Writes each action's inputs and outputs tables into README.md from its action.yml, between
-// <!-- action-docs:NAME --> and <!-- /action-docs:NAME -->, so the README cannot drift.
-// `--check` exits 1 (and changes nothing) when the README is out of date.
+// Writes each action's inputs and outputs tables into actions/NAME/README.md from its action.yml,
+// between <!-- action-docs:NAME --> and <!-- /action-docs:NAME -->, so the pages cannot drift.
+// `--check` exits 1 (and changes nothing) when a page is out of date.
 import { readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const readmePath = join(root, 'README.md');
 const check = process.argv.includes('--check');
 
 const cell = (text) => String(text ?? '').trim().replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
@@ -27,35 +26,35 @@ export function renderActionDocs(meta) {
 }
 
 const actionsDir = join(root, 'actions');
-let readme = readFileSync(readmePath, 'utf8');
-const original = readme;
+const stale = [];
 const missing = [];
 for (const name of readdirSync(actionsDir).sort()) {
   const file = join(actionsDir, name, 'action.yml');
   if (!existsSync(file)) continue;
+  const readmePath = join(actionsDir, name, 'README.md');
+  const shown = `actions/${name}/README.md`;
   const start = `<!-- action-docs:${name} -->`;
   const end = `<!-- /action-docs:${name} -->`;
-  const from = readme.indexOf(start);
-  const to = readme.indexOf(end);
+  const original = existsSync(readmePath) ? readFileSync(readmePath, 'utf8') : '';
+  const from = original.indexOf(start);
+  const to = original.indexOf(end);
   if (from < 0 || to < from) {
-    missing.push(name);
+    missing.push(shown);
     continue;
   }
   const body = renderActionDocs(parse(readFileSync(file, 'utf8')));
-  readme = `${readme.slice(0, from + start.length)}\n${body}\n${readme.slice(to)}`;
+  const readme = `${original.slice(0, from + start.length)}\n${body}\n${original.slice(to)}`;
+  if (readme === original) continue;
+  stale.push(shown);
+  if (!check) writeFileSync(readmePath, readme);
 }
 
 if (missing.length) {
-  console.error(`README.md has no <!-- action-docs:NAME --> section for: ${missing.join(', ')}`);
+  console.error(`No <!-- action-docs:NAME --> ... <!-- /action-docs:NAME --> section in: ${missing.join(', ')}`);
   process.exit(1);
 }
-if (check) {
-  if (readme !== original) {
-    console.error('README.md action tables are out of date: run `npm run docs`');
-    process.exit(1);
-  }
-  console.log('README.md action tables are up to date');
-} else if (readme !== original) {
-  writeFileSync(readmePath, readme);
-  console.log('README.md action tables updated');
+if (check && stale.length) {
+  console.error(`Action tables out of date in ${stale.join(', ')}: run \`npm run docs\``);
+  process.exit(1);
 }
+console.log(check ? 'action tables are up to date' : stale.length ? `action tables updated: ${stale.join(', ')}` : 'action tables were up to date');
