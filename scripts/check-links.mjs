@@ -20,41 +20,29 @@ export function slug(heading) {
   return text.replace(/[^\p{L}\p{M}\p{N}\p{Pc}\- ]/gu, '').replace(/ /g, '-');
 }
 
-/** Markdown with fenced code blocks blanked (line numbers kept) and inline code removed. */
-function withoutCode(markdown) {
+/** The lines of a Markdown file, with the lines of fenced code blocks (fences included) as undefined. */
+function outsideFences(markdown) {
   let fence;
-  return markdown
-    .split('\n')
-    .map((line) => {
-      const match = /^\s*(`{3,}|~{3,})/.exec(line);
-      if (fence) {
-        if (match && match[1][0] === fence[0] && match[1].length >= fence.length) fence = undefined;
-        return '';
-      }
-      if (match) {
-        fence = match[1];
-        return '';
-      }
-      return line.replace(/(`+)[^`]*?\1/g, '');
-    })
-    .join('\n');
+  return markdown.split('\n').map((line) => {
+    const marker = /^\s*(`{3,}|~{3,})/.exec(line);
+    if (fence) {
+      if (marker && marker[1][0] === fence[0] && marker[1].length >= fence.length) fence = undefined;
+      return undefined;
+    }
+    if (marker) {
+      fence = marker[1];
+      return undefined;
+    }
+    return line;
+  });
 }
 
 /** The anchors a Markdown file offers: its headings' slugs (repeats get -1, -2, …) and explicit ids. */
 export function anchorsOf(markdown) {
   const anchors = new Set();
   const seen = new Map();
-  let fence;
-  for (const line of markdown.split('\n')) {
-    const marker = /^\s*(`{3,}|~{3,})/.exec(line);
-    if (fence) {
-      if (marker && marker[1][0] === fence[0] && marker[1].length >= fence.length) fence = undefined;
-      continue;
-    }
-    if (marker) {
-      fence = marker[1];
-      continue;
-    }
+  for (const line of outsideFences(markdown)) {
+    if (line === undefined) continue;
     const heading = /^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line);
     if (heading) {
       const base = slug(heading[1]);
@@ -70,8 +58,8 @@ export function anchorsOf(markdown) {
 /** Each link target in a Markdown file with its line: inline links, images, reference definitions, <a href>. */
 export function linksOf(markdown) {
   const links = [];
-  withoutCode(markdown)
-    .split('\n')
+  outsideFences(markdown)
+    .map((line) => (line ?? '').replace(/(`+)[^`]*?\1/g, '')) // inline code holds no links
     .forEach((line, index) => {
       const add = (target) => links.push({ line: index + 1, target: target.trim().replace(/^<|>$/g, '') });
       for (const match of line.matchAll(/\]\(\s*(<[^>]*>|[^)\s]+)(?:\s+"[^"]*")?\s*\)/g)) add(match[1]);
