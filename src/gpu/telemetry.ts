@@ -243,7 +243,8 @@ export class TelemetrySampler {
         this.report(`a sample lacked ${missing.join('; ')}: left as a gap in the series, sampling continues`);
       }
       try {
-        this.options.onPoint?.(this.recorder.add(began - this.startedAt, records));
+        const point = this.recorder.add(began - this.startedAt, records);
+        this.options.onPoint?.(point);
       } catch (error) {
         this.report(`a sample could not be recorded: ${errorMessage(error)}`);
       }
