@@ -101,14 +101,18 @@ export class TrainingError extends Error {
   }
 }
 
-/** Name MIG where the runner has it, say what `gpus` means there, and warn where CUDA will see less than was chosen. */
-function reportMig(found: GpuRecord[], chosen: GpuRecord[], log: TrainLog): void {
+/** Name MIG where the runner has it and say what `gpus` means there. */
+function reportMig(found: GpuRecord[], log: TrainLog): void {
   for (const gpu of found.filter((g) => g.mig)) {
     const instances = gpu.mig!.map((instance) => `${instance.uuid} (${instance.profile})`).join(', ');
     log.info(
       `GPUs: ${gpu.index} ${gpu.name} has MIG on, with ${gpu.mig!.length} instance${gpu.mig!.length === 1 ? '' : 's'}: ${instances}. In gpus, all, a count, an index or a GPU- UUID mean whole GPUs; a MIG instance is used only when named by its MIG- UUID, which is what CUDA_VISIBLE_DEVICES then gets`,
     );
   }
+}
+
+/** CUDA will see less than was chosen: one MIG instance per process. */
+function warnMigInstances(chosen: GpuRecord[], log: TrainLog): void {
   const instances = chosen.filter((gpu) => gpu.instanceOf);
   if (instances.length > 1) {
     log.warning(
@@ -210,10 +214,11 @@ export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainRepo
 
   if (plan.gpus.kind !== 'none') {
     report.found = await probeGpus({ env: deps.env });
+    reportMig(report.found, log);
     const selection = selectGpus(plan.gpus, report.found, plan.minFreeMemoryMiB);
     report.chosen = selection.chosen;
     report.skipped = selection.skipped;
-    reportMig(report.found, selection.chosen, log);
+    warnMigInstances(selection.chosen, log);
     log.info(`GPUs: using ${selection.chosen.map(describeGpu).join('; ')}`);
     for (const { gpu, reason } of selection.skipped) log.info(`GPUs: not using ${describeGpu(gpu)}: ${reason}`);
   } else {

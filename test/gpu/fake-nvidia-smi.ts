@@ -31,6 +31,8 @@ export interface FakeNvidiaSmi {
   path: string;
   /** The arguments of every call so far, one string per call. */
   calls(): string[];
+  /** The file those are appended to, one line per call: a training command can wait on it. */
+  callsFile: string;
   /** How many calls began while another call was still running. */
   overlaps(): number;
   /** Pids of fake nvidia-smi processes alive now (a call killed mid-way leaves none). */
@@ -48,11 +50,13 @@ export interface Answer {
 export interface FakeOptions extends Answer {
   /** The answer to `-L`; by default a failing query's failure, else no output (no MIG). */
   list?: Answer;
+  /** From query call `fromCall` on (1 is the first), this answer instead: a driver that breaks mid-run. */
+  later?: Answer & { fromCall: number };
   /** Seconds each call takes, like a real nvidia-smi initialising NVML. */
   delaySeconds?: number;
 }
 
-function replay(answer: Answer, state: string): string {
+function replay(answer: Answer): string {
   const file = fixturePath(answer.fixture);
   const redirect = answer.stream === 'stderr' ? ' >&2' : '';
   const print = file.endsWith('.series')
@@ -61,21 +65,21 @@ function replay(answer: Answer, state: string): string {
   return `${print}\n  code=${answer.exitCode ?? 0}`;
 }
 
-export function fakeNvidiaSmi({ list, delaySeconds = 0.05, ...query }: FakeOptions): FakeNvidiaSmi {
+export function fakeNvidiaSmi({ list, later, delaySeconds = 0.05, ...query }: FakeOptions): FakeNvidiaSmi {
   const binDir = mkdtempSync(join(tmpdir(), 'tts-fake-nvidia-smi-'));
   const state = join(binDir, 'state');
   mkdirSync(state);
-  const listAnswer = list ? replay(list, state) : query.exitCode ? replay(query, state) : 'code=0';
+  const listAnswer = list ? replay(list) : query.exitCode ? replay(query) : 'code=0';
   const script = `#!/bin/sh
-# Stand-in for nvidia-smi: replays ${query.fixture}${list ? ` and ${list.fixture}` : ''}.
+# Stand-in for nvidia-smi: replays ${[query, list, later].flatMap((answer) => (answer ? [answer.fixture] : [])).join(', ')}.
 state='${state}'
 if ! mkdir "$state/lock" 2>/dev/null; then echo overlap >> "$state/overlaps"; fi
 printf '%s\\n' "$*" >> "$state/calls"
 sleep ${delaySeconds}
 if [ "$1" = "-L" ]; then
   ${listAnswer}
-else
-  ${replay(query, state)}
+${later ? `elif [ "$(grep -vc '^-L$' "$state/calls")" -ge ${later.fromCall} ]; then\n  ${replay(later)}\n` : ''}else
+  ${replay(query)}
 fi
 rmdir "$state/lock" 2>/dev/null
 exit $code
@@ -87,6 +91,7 @@ exit $code
     binDir,
     path: `${binDir}${delimiter}${pathWithoutNvidiaSmi()}`,
     calls: () => read('calls').split('\n').filter((line) => line !== ''),
+    callsFile: join(state, 'calls'),
     overlaps: () => read('overlaps').split('\n').filter((line) => line !== '').length,
     running: () => processesRunning(binDir),
   };
