@@ -1,28 +1,47 @@
 import { spawn } from 'node:child_process';
 import { ResourceError } from '../inputs/errors';
+import { CsvError, isMissing, numberCell, readQueryCsv, type Cell } from './csv';
+import { describeFailure, diagnose, driverWords, type DriverTrouble } from './failures';
+import { parseGpuList, type MigInstance } from './mig';
 
 /**
- * The GPUs a runner has, as `nvidia-smi` reports them. One query shape is used for the check
- * before training and for every telemetry sample, so both read the same fields the same way.
+ * The GPUs a runner has, as `nvidia-smi` reports them. One query is used for the check before
+ * training and for every telemetry sample, so both read the same fields the same way. The
+ * fields are ones every driver in the recordings answers (test/fixtures/nvidia-smi-public,
+ * 2016 to 2026); `memory.free` is optional in the answer (free is then total − used). The
+ * header is asked for, so the answer says which column is which and in what unit.
  */
-export const QUERY_FIELDS = ['index', 'uuid', 'name', 'memory.total', 'memory.used', 'utilization.gpu'] as const;
-export const QUERY_ARGS = [`--query-gpu=${QUERY_FIELDS.join(',')}`, '--format=csv,noheader,nounits'];
+export const QUERY_FIELDS = ['index', 'uuid', 'name', 'memory.total', 'memory.used', 'memory.free', 'utilization.gpu'] as const;
+export const QUERY_ARGS = [`--query-gpu=${QUERY_FIELDS.join(',')}`, '--format=csv'];
+/** Lists GPUs with their MIG instances. */
+export const LIST_ARGS = ['-L'];
+
+const REQUIRED = ['index', 'uuid', 'name', 'memory.total', 'memory.used', 'utilization.gpu'] as const;
+type Field = (typeof QUERY_FIELDS)[number];
 
 export interface GpuRecord {
   /** nvidia-smi's index: PCI bus order, the order CUDA uses with CUDA_DEVICE_ORDER=PCI_BUS_ID. */
   index: number;
-  /** `GPU-xxxxxxxx-…`, stable across reboots and index changes. */
+  /** `GPU-xxxxxxxx-…`, stable across reboots and index changes; `MIG-…` for a MIG instance. */
   uuid: string;
   name: string;
-  /** MiB; null where the driver reports `[N/A]` (unified-memory parts, some vGPUs). */
+  /** MiB; null where nvidia-smi printed no value (`[N/A]` on unified-memory parts, some vGPUs). */
   memoryTotalMiB: number | null;
   memoryUsedMiB: number | null;
-  /** Percent of the last sample period a kernel ran; null where not supported. */
+  /** What the driver says is free (total − reserved − used); total − used when it was not printed. */
+  memoryFreeMiB: number | null;
+  /** Percent of the last sample period a kernel ran; null where not reported (always, with MIG on). */
   utilizationPercent: number | null;
+  /** For each field with no value, what nvidia-smi printed instead (`[N/A]`, `[Unknown Error]`, …). */
+  unknown: Partial<Record<Field, string>>;
+  /** The MIG instances `nvidia-smi -L` lists under this GPU: present when MIG is on. */
+  mig?: MigInstance[];
+  /** Set on a MIG instance chosen for training: its GPU's UUID and the instance's profile. */
+  instanceOf?: { uuid: string; profile: string };
 }
 
 export function freeMemoryMiB(gpu: GpuRecord): number | null {
-  return gpu.memoryTotalMiB === null || gpu.memoryUsedMiB === null ? null : Math.max(0, gpu.memoryTotalMiB - gpu.memoryUsedMiB);
+  return gpu.memoryFreeMiB;
 }
 
 /** nvidia-smi's answer when it cannot report: the tool is missing, the driver is not usable, or it hung. */
@@ -30,70 +49,66 @@ export class NvidiaSmiError extends ResourceError {
   constructor(
     readonly kind: 'missing' | 'driver' | 'timeout' | 'unparseable',
     problem: string,
+    readonly trouble?: DriverTrouble,
   ) {
     super('nvidia-smi', problem);
   }
 }
 
-/**
- * Return codes from nvidia-smi's manual (they follow NVML's nvmlReturn_t). Named so a failed check
- * says what the driver said, not just a number.
- */
-const RETURN_CODES: Record<number, string> = {
-  2: 'a supplied argument or flag is invalid',
-  3: 'the requested operation is not available on the device',
-  4: 'this user has no permission to access the device',
-  6: 'no GPU was found',
-  8: "a GPU's external power cables are not attached",
-  9: 'the NVIDIA driver is not loaded',
-  10: 'the NVIDIA kernel module detected an interrupt issue with a GPU',
-  12: "the NVML shared library couldn't be found or loaded",
-  13: "the installed NVML doesn't implement this function",
-  14: 'the infoROM is corrupted',
-  15: 'a GPU has fallen off the bus or become inaccessible',
-  18: 'the NVIDIA driver and the NVML library versions do not match (reboot after a driver upgrade)',
-  255: 'an internal driver error occurred',
-};
-
-/** A value nvidia-smi prints instead of a number when it has none: `[N/A]`, `[Not Supported]`, `[Unknown Error]`. */
-const NOT_A_VALUE = /^\[[^\]]*\]$|^N\/A$/i;
-
-function numberOrNull(text: string, field: string, line: string): number | null {
-  const value = text.trim();
-  if (NOT_A_VALUE.test(value)) return null;
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new NvidiaSmiError('unparseable', `printed ${JSON.stringify(line)}, where ${field} is not a number`);
-  return Number(value);
-}
+const UNITS: Partial<Record<Field, string>> = { 'memory.total': 'MiB', 'memory.used': 'MiB', 'memory.free': 'MiB', 'utilization.gpu': '%' };
 
 /**
- * Parse `--query-gpu=index,uuid,name,memory.total,memory.used,utilization.gpu
- * --format=csv,noheader,nounits` output: one `0, GPU-…, NVIDIA H100 80GB HBM3, 81559, 0, 0` line per
- * GPU. Any line that is not such a row (a driver message printed with exit code 0) is an error,
- * never silently skipped: a check that drops a GPU it could not read would under-report.
+ * Parse `--query-gpu` output into GPU records. The answer to train's query has a header; `asked`
+ * is the field list of a `noheader` command, for reading other recordings. Every line must be a
+ * GPU row: a check that dropped a GPU it could not read would under-report.
  */
-export function parseGpuCsv(text: string): GpuRecord[] {
-  const gpus: GpuRecord[] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line === '') continue;
-    const cells = line.split(',').map((cell) => cell.trim());
-    if (cells.length < QUERY_FIELDS.length || !/^\d+$/.test(cells[0]!)) {
-      throw new NvidiaSmiError('unparseable', `printed ${JSON.stringify(line)}, not a GPU row (${QUERY_FIELDS.join(', ')})`);
-    }
-    const [index, uuid] = cells as [string, string];
-    const [total, used, utilization] = cells.slice(-3) as [string, string, string];
-    // A name with a comma in it would split; the fields around it have fixed positions.
-    const name = cells.slice(2, -3).join(', ');
-    gpus.push({
-      index: Number(index),
-      uuid,
-      name,
-      memoryTotalMiB: numberOrNull(total, 'memory.total', line),
-      memoryUsedMiB: numberOrNull(used, 'memory.used', line),
-      utilizationPercent: numberOrNull(utilization, 'utilization.gpu', line),
-    });
+export function parseGpuCsv(text: string, asked?: readonly string[]): GpuRecord[] {
+  let table;
+  try {
+    table = readQueryCsv(text, asked);
+  } catch (error) {
+    if (error instanceof CsvError) throw new NvidiaSmiError('unparseable', error.message);
+    throw error;
   }
-  return gpus;
+  const absent = REQUIRED.filter((field) => !table.fields.includes(field));
+  if (absent.length > 0) {
+    const columns = table.fields.join(', ');
+    throw new NvidiaSmiError('unparseable', `answered without ${absent.join(', ')} (its columns: ${columns.length > 200 ? `${columns.slice(0, 200)}…` : columns})`);
+  }
+  for (const [field, unit] of Object.entries(UNITS)) {
+    const printed = table.units[field];
+    if (printed !== undefined && printed !== unit) throw new NvidiaSmiError('unparseable', `reports ${field} in ${printed}, not ${unit}`);
+  }
+  return table.rows.map(({ line, cells }) => {
+    const index = cells.index!;
+    if (isMissing(index) || !/^\d+$/.test(index)) throw new NvidiaSmiError('unparseable', `printed ${JSON.stringify(line)}, where index is not a GPU index`);
+    const unknown: GpuRecord['unknown'] = {};
+    for (const field of QUERY_FIELDS) {
+      const cell: Cell | undefined = cells[field];
+      if (isMissing(cell)) unknown[field] = cell.missing;
+    }
+    const number = (field: Field) => {
+      try {
+        return numberCell(cells[field], field, UNITS[field]!);
+      } catch (error) {
+        throw new NvidiaSmiError('unparseable', error instanceof Error ? error.message : String(error));
+      }
+    };
+    const total = number('memory.total');
+    const used = number('memory.used');
+    const free = number('memory.free') ?? (total !== null && used !== null ? Math.max(0, total - used) : null);
+    const text = (field: 'uuid' | 'name') => (isMissing(cells[field]) ? (cells[field] as { missing: string }).missing : (cells[field] as string));
+    return {
+      index: Number(index),
+      uuid: text('uuid'),
+      name: text('name'),
+      memoryTotalMiB: total,
+      memoryUsedMiB: used,
+      memoryFreeMiB: free,
+      utilizationPercent: number('utilization.gpu'),
+      unknown,
+    };
+  });
 }
 
 /** What running a command produced; `notFound` when it is not on PATH. */
@@ -105,49 +120,68 @@ export interface CommandResult {
   timedOut?: boolean;
 }
 
-/** Turn an nvidia-smi run into GPU records, or an error that says what the driver said. */
-export function interpretNvidiaSmi(result: CommandResult): GpuRecord[] {
+/** The failures every nvidia-smi run shares: not installed, hung, or exited non-zero. */
+function checkRun(result: CommandResult): void {
   if (result.notFound) {
     throw new NvidiaSmiError('missing', 'is not on PATH: this runner has no NVIDIA driver tools installed');
   }
   if (result.timedOut) {
-    throw new NvidiaSmiError('timeout', 'did not answer in time: the driver may be hung or a GPU may have fallen off the bus');
+    throw new NvidiaSmiError('timeout', 'did not answer in time: the driver may be hung or a GPU may have fallen off the bus', 'gpu-lost');
   }
-  const said = firstMessage(`${result.stdout}\n${result.stderr}`);
   if (result.exitCode !== 0) {
-    const meaning = result.exitCode === null ? 'was killed' : RETURN_CODES[result.exitCode] ?? `exited with code ${result.exitCode}`;
-    throw new NvidiaSmiError('driver', `failed (exit code ${result.exitCode ?? 'none'}: ${meaning})${said ? `: ${said}` : ''}`);
+    const { message, diagnosis } = describeFailure(result.stdout, result.stderr, result.exitCode);
+    throw new NvidiaSmiError('driver', message, diagnosis?.kind ?? 'other');
   }
-  const gpus = parseGpuCsv(result.stdout);
+}
+
+/** Turn a `--query-gpu` run into GPU records, or an error that says what the driver said and what to do. */
+export function interpretNvidiaSmi(result: CommandResult): GpuRecord[] {
+  checkRun(result);
+  let gpus: GpuRecord[];
+  try {
+    gpus = parseGpuCsv(result.stdout);
+  } catch (error) {
+    // A driver message printed with exit code 0 is still the driver's message.
+    const words = driverWords(result.stdout, result.stderr);
+    if (diagnose(words, null)) {
+      const { message, diagnosis } = describeFailure(result.stdout, result.stderr, 0);
+      throw new NvidiaSmiError('driver', message, diagnosis?.kind);
+    }
+    throw error;
+  }
   if (gpus.length === 0) {
-    throw new NvidiaSmiError('driver', `listed no GPUs${said ? `: ${said}` : ''}`);
+    const words = driverWords(result.stdout, result.stderr);
+    throw new NvidiaSmiError('driver', `listed no GPUs${words ? `: "${words}"` : ''}`, 'no-devices');
   }
   return gpus;
 }
 
-function firstMessage(text: string): string {
-  const lines = text
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '');
-  const joined = lines.slice(0, 2).join(' ');
-  return joined.length > 300 ? `${joined.slice(0, 300)}…` : joined;
+/** Add the MIG instances of an `nvidia-smi -L` run to the GPUs it lists (matched by UUID). */
+export function withMigInstances(gpus: GpuRecord[], result: CommandResult): GpuRecord[] {
+  checkRun(result);
+  const listed = parseGpuList(result.stdout);
+  return gpus.map((gpu) => {
+    const instances = listed.find((entry) => entry.uuid === gpu.uuid)?.mig ?? [];
+    return instances.length > 0 ? { ...gpu, mig: instances } : gpu;
+  });
 }
 
 export interface RunOptions {
   /** The binary; `nvidia-smi` looked up on PATH by default. */
   command?: string;
+  /** QUERY_ARGS by default. */
+  args?: string[];
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
   /** Receives the child, so a caller that is stopping can kill it. */
   onSpawn?: (kill: () => void) => void;
 }
 
-/** Run nvidia-smi once with the query arguments. Never rejects: failures come back in the result. */
-export function runNvidiaSmi({ command = 'nvidia-smi', timeoutMs = 30_000, env = process.env, onSpawn }: RunOptions = {}): Promise<CommandResult> {
+/** Run nvidia-smi once. Never rejects: failures come back in the result. */
+export function runNvidiaSmi({ command = 'nvidia-smi', args = QUERY_ARGS, timeoutMs = 30_000, env = process.env, onSpawn }: RunOptions = {}): Promise<CommandResult> {
   return new Promise((resolve) => {
     // Its own process group, so a kill reaches anything it started (a wrapper script's children too).
-    const child = spawn(command, QUERY_ARGS, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env, detached: true });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -179,14 +213,26 @@ export function runNvidiaSmi({ command = 'nvidia-smi', timeoutMs = 30_000, env =
   });
 }
 
-/** Probe the runner's GPUs before training. */
+/**
+ * Probe the runner's GPUs before training: the query, then `-L` for MIG instances. A failing
+ * driver fails the first call, so nothing waits or retries.
+ */
 export async function probeGpus(options: RunOptions = {}): Promise<GpuRecord[]> {
-  return interpretNvidiaSmi(await runNvidiaSmi(options));
+  const gpus = interpretNvidiaSmi(await runNvidiaSmi({ ...options, args: QUERY_ARGS }));
+  return withMigInstances(gpus, await runNvidiaSmi({ ...options, args: LIST_ARGS }));
 }
 
 export function describeGpu(gpu: GpuRecord): string {
+  if (gpu.instanceOf) return `${gpu.index} ${gpu.name} (${gpu.uuid})`;
   const free = freeMemoryMiB(gpu);
-  const memory = free === null ? 'memory unknown' : `${free} of ${gpu.memoryTotalMiB} MiB free`;
-  const utilization = gpu.utilizationPercent === null ? '' : `, ${gpu.utilizationPercent}% busy`;
-  return `${gpu.index} ${gpu.name} (${memory}${utilization})`;
+  const memory = free === null ? `memory unknown (${unknownMemory(gpu)})` : `${free} of ${gpu.memoryTotalMiB ?? '?'} MiB free`;
+  const utilization = gpu.utilizationPercent === null ? `, utilisation unknown (${gpu.unknown['utilization.gpu'] ?? 'not printed'})` : `, ${gpu.utilizationPercent}% busy`;
+  const mig = gpu.mig ? `, MIG on: ${gpu.mig.length} instance${gpu.mig.length === 1 ? '' : 's'}` : '';
+  return `${gpu.index} ${gpu.name} (${memory}${utilization}${mig})`;
+}
+
+/** What nvidia-smi printed for the memory fields that left free memory unknown. */
+export function unknownMemory(gpu: GpuRecord): string {
+  const printed = (['memory.free', 'memory.total', 'memory.used'] as const).filter((field) => gpu.unknown[field] !== undefined).map((field) => `${field} ${gpu.unknown[field]}`);
+  return printed.length > 0 ? `nvidia-smi printed ${printed.join(', ')}` : 'not printed';
 }

@@ -46,9 +46,13 @@ export class TelemetryRecorder {
     for (const gpu of gpus) this.stats.set(gpu.uuid, { gpu, peak: null, utilSum: 0, utilCount: 0, samples: 0 });
   }
 
-  /** Record one nvidia-smi answer; GPUs that were not chosen are ignored. */
+  /**
+   * Record one nvidia-smi answer; GPUs that were not chosen are ignored. A chosen GPU missing from
+   * the answer, or a failed sample (no records), is a gap: null readings, never zeros.
+   */
   add(atMs: number, records: GpuRecord[]): TelemetryPoint {
     const point: TelemetryPoint = { atMs, gpus: {} };
+    for (const uuid of this.stats.keys()) point.gpus[uuid] = { utilizationPercent: null, memoryUsedMiB: null };
     for (const record of records) {
       const entry = this.stats.get(record.uuid);
       if (!entry) continue;
@@ -168,13 +172,28 @@ export class StallDetector {
   }
 }
 
+/** Readings the chosen GPUs gave before training but not in this sample: a GPU gone, or a cell like `[Unknown Error]`. */
+export function missingReadings(chosen: GpuRecord[], records: GpuRecord[]): string[] {
+  const missing: string[] = [];
+  for (const gpu of chosen) {
+    const now = records.find((record) => record.uuid === gpu.uuid);
+    if (!now) {
+      missing.push(`GPU ${gpu.index} (not in nvidia-smi's answer)`);
+      continue;
+    }
+    const lost = (Object.keys(now.unknown) as (keyof GpuRecord['unknown'])[]).filter((field) => gpu.unknown[field] === undefined);
+    if (lost.length > 0) missing.push(`GPU ${gpu.index} ${lost.map((field) => `${field} (nvidia-smi printed ${now.unknown[field]})`).join(', ')}`);
+  }
+  return missing;
+}
+
 export interface SamplerOptions {
   gpus: GpuRecord[];
   intervalMs: number;
   /** Runs nvidia-smi; replaced in tests of the scheduling alone. */
   run?: (registerKill: (kill: () => void) => void) => Promise<CommandResult>;
   onPoint?: (point: TelemetryPoint) => void;
-  /** Called once, on the first failed sample; sampling carries on. */
+  /** Called once, on the first failed sample or missing reading; sampling carries on. */
   onError?: (message: string) => void;
   now?: () => number;
   maxPoints?: number;
@@ -190,7 +209,10 @@ export class TelemetrySampler {
   private readonly loop: Promise<void>;
   private readonly startedAt: number;
   private readonly now: () => number;
+  /** Samples that failed outright: a gap for every GPU. */
   failures = 0;
+  /** Samples that lacked a reading a GPU gave before training (`[Unknown Error]` in a cell, a GPU missing). */
+  gaps = 0;
   private reportedError = false;
 
   constructor(private readonly options: SamplerOptions) {
@@ -208,15 +230,23 @@ export class TelemetrySampler {
       const result = await run((kill) => (this.killCurrent = kill));
       this.killCurrent = undefined;
       if (this.stopped) break;
+      let records: GpuRecord[] = [];
       try {
-        const point = this.recorder.add(began - this.startedAt, interpretNvidiaSmi(result));
-        this.options.onPoint?.(point);
+        records = interpretNvidiaSmi(result);
       } catch (error) {
         this.failures += 1;
-        if (!this.reportedError) {
-          this.reportedError = true;
-          this.options.onError?.(errorMessage(error));
-        }
+        this.report(`a sample failed, sampling continues and the series has a gap: ${errorMessage(error)}`);
+      }
+      const missing = records.length > 0 ? missingReadings(this.options.gpus, records) : [];
+      if (missing.length > 0) {
+        this.gaps += 1;
+        this.report(`a sample lacked ${missing.join('; ')}: left as a gap in the series, sampling continues`);
+      }
+      try {
+        const point = this.recorder.add(began - this.startedAt, records);
+        this.options.onPoint?.(point);
+      } catch (error) {
+        this.report(`a sample could not be recorded: ${errorMessage(error)}`);
       }
       const wait = Math.max(0, this.options.intervalMs - (this.now() - began));
       await new Promise<void>((resolve) => {
@@ -224,6 +254,12 @@ export class TelemetrySampler {
         this.timer = setTimeout(resolve, wait);
       });
     }
+  }
+
+  private report(message: string): void {
+    if (this.reportedError) return;
+    this.reportedError = true;
+    this.options.onError?.(message);
   }
 
   async stop(): Promise<void> {

@@ -57,7 +57,16 @@ export function renderSummary(report: TrainReport, failure?: string): string {
   lines.push(`- **Command** ${code(report.plan.command)}${where}`);
   if (took) lines.push(`- **Duration** ${took} (${report.durationSeconds} s)`);
   if (report.plan.gpus.kind === 'none') lines.push('- **GPUs** none (`gpus: none`)');
-  else if (report.chosen.length > 0) lines.push(`- **GPUs** ${report.chosen.length} of ${report.found.length}: ${report.chosen.map((gpu) => gpu.index).join(', ')}`);
+  else if (report.chosen.length > 0) {
+    const names = report.chosen.map((gpu) => (gpu.instanceOf ? `${gpu.index} (MIG ${gpu.instanceOf.profile} ${code(gpu.uuid)})` : String(gpu.index)));
+    lines.push(`- **GPUs** ${report.chosen.length} of ${report.found.length}: ${names.join(', ')}`);
+  }
+  const mig = report.found.filter((gpu) => gpu.mig);
+  if (mig.length > 0) {
+    lines.push(
+      `- **MIG** on for GPU ${mig.map((gpu) => `${gpu.index} (${gpu.mig!.length} instances)`).join(', ')}: \`gpus\` takes whole GPUs by index or \`GPU-\` UUID, and MIG instances only by \`MIG-\` UUID`,
+    );
+  }
   const cache = cacheLine(report);
   if (cache) lines.push(`- ${cache}`);
   if (!failure) {
@@ -76,7 +85,9 @@ export function renderSummary(report: TrainReport, failure?: string): string {
         '',
       );
     }
-    if (report.telemetryFailures > 0) lines.push(`_${report.telemetryFailures} telemetry sample(s) failed._`, '');
+    if (report.telemetryFailures > 0 || report.telemetryGaps > 0) {
+      lines.push(`_Telemetry: ${report.telemetryFailures} sample(s) failed and ${report.telemetryGaps} lacked a reading; each is a gap in the series (the charts draw a gap as the value before it)._`, '');
+    }
     const charts = telemetryCharts(report.stats, report.series);
     if (charts) lines.push('### Utilisation over time', '', charts, '');
     else if (report.plan.telemetryIntervalMs > 0) lines.push('_Too few telemetry samples for a chart: the run was shorter than two sampling intervals._', '');

@@ -83,6 +83,8 @@ export interface TrainReport {
   series: TelemetryPoint[];
   stalls: Stall[];
   telemetryFailures: number;
+  /** Samples that lacked a reading a GPU gave before training. */
+  telemetryGaps: number;
   cacheRestore?: CacheRestore;
   cacheSave?: CacheSave;
   provenancePath?: string;
@@ -96,6 +98,26 @@ export class TrainingError extends Error {
     readonly report: TrainReport,
   ) {
     super(message);
+  }
+}
+
+/** Name MIG where the runner has it and say what `gpus` means there. */
+function reportMig(found: GpuRecord[], log: TrainLog): void {
+  for (const gpu of found.filter((g) => g.mig)) {
+    const instances = gpu.mig!.map((instance) => `${instance.uuid} (${instance.profile})`).join(', ');
+    log.info(
+      `GPUs: ${gpu.index} ${gpu.name} has MIG on, with ${gpu.mig!.length} instance${gpu.mig!.length === 1 ? '' : 's'}: ${instances}. In gpus, all, a count, an index or a GPU- UUID mean whole GPUs; a MIG instance is used only when named by its MIG- UUID, which is what CUDA_VISIBLE_DEVICES then gets`,
+    );
+  }
+}
+
+/** CUDA will see less than was chosen: one MIG instance per process. */
+function warnMigInstances(chosen: GpuRecord[], log: TrainLog): void {
+  const instances = chosen.filter((gpu) => gpu.instanceOf);
+  if (instances.length > 1) {
+    log.warning(
+      `GPUs: ${instances.length} MIG instances chosen, but CUDA lets one process use only one MIG instance: a single training process sees ${instances[0]!.uuid} alone; start one process per instance (each with its own CUDA_VISIBLE_DEVICES) to use them all`,
+    );
   }
 }
 
@@ -180,6 +202,7 @@ export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainRepo
     series: [],
     stalls: [],
     telemetryFailures: 0,
+    telemetryGaps: 0,
   };
   const fail = (message: string) => new TrainingError(message, report);
   const checkCancelled = (phase: string) => {
@@ -191,9 +214,11 @@ export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainRepo
 
   if (plan.gpus.kind !== 'none') {
     report.found = await probeGpus({ env: deps.env });
+    reportMig(report.found, log);
     const selection = selectGpus(plan.gpus, report.found, plan.minFreeMemoryMiB);
     report.chosen = selection.chosen;
     report.skipped = selection.skipped;
+    warnMigInstances(selection.chosen, log);
     log.info(`GPUs: using ${selection.chosen.map(describeGpu).join('; ')}`);
     for (const { gpu, reason } of selection.skipped) log.info(`GPUs: not using ${describeGpu(gpu)}: ${reason}`);
   } else {
@@ -208,11 +233,16 @@ export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainRepo
   }
   checkCancelled('before training started');
 
-  const detector = new StallDetector(report.chosen, STALL_WINDOW_SAMPLES);
+  // nvidia-smi reports no per-instance memory or utilisation, so MIG instances are not sampled.
+  const sampled = report.chosen.filter((gpu) => !gpu.instanceOf);
+  if (sampled.length < report.chosen.length && plan.telemetryIntervalMs > 0) {
+    log.info('GPU telemetry: MIG instances are not sampled (nvidia-smi reports memory and utilisation per GPU, not per instance)');
+  }
+  const detector = new StallDetector(sampled, STALL_WINDOW_SAMPLES);
   const sampler =
-    report.chosen.length > 0 && plan.telemetryIntervalMs > 0
+    sampled.length > 0 && plan.telemetryIntervalMs > 0
       ? new TelemetrySampler({
-          gpus: report.chosen,
+          gpus: sampled,
           intervalMs: plan.telemetryIntervalMs,
           onPoint: (point) => {
             for (const stall of detector.add(point)) {
@@ -223,7 +253,7 @@ export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainRepo
               );
             }
           },
-          onError: (message) => log.warning(`GPU telemetry: a sample failed, sampling continues: ${message}`),
+          onError: (message) => log.warning(`GPU telemetry: ${message} (warned once; the summary counts them)`),
         })
       : undefined;
 
@@ -289,9 +319,14 @@ export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainRepo
       report.stats = sampler.recorder.summary();
       report.series = sampler.recorder.timeSeries();
       report.telemetryFailures = sampler.failures;
+      report.telemetryGaps = sampler.gaps;
     } else {
-      report.stats = report.chosen.map((gpu) => ({ ...gpu, peakMemoryMiB: null, meanUtilizationPercent: null, samples: 0 }));
+      report.stats = [];
     }
+    // Chosen devices telemetry did not sample (MIG instances, or telemetry off) still appear, without figures.
+    const sampledUuids = new Set(report.stats.map((gpu) => gpu.uuid));
+    const unsampled = report.chosen.filter((gpu) => !sampledUuids.has(gpu.uuid)).map((gpu) => ({ ...gpu, peakMemoryMiB: null, meanUtilizationPercent: null, samples: 0 }));
+    report.stats = [...report.stats, ...unsampled].sort((a, b) => a.index - b.index || a.uuid.localeCompare(b.uuid));
     report.gpus = gpuSummary(report.stats);
   }
   report.startedAt = outcome.startedAt;

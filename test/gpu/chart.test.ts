@@ -27,7 +27,7 @@ describe('bucketSeries', () => {
 });
 
 describe('telemetryCharts', () => {
-  const frames = fixtureFrames('busy-four-a100-40gb-training.series').map(parseGpuCsv);
+  const frames = fixtureFrames('busy-four-a100-40gb-training.series').map((frame) => parseGpuCsv(frame));
   const ours = [frames[0]![0]!, frames[0]![3]!];
   const recorder = new TelemetryRecorder(ours);
   frames.slice(1).forEach((frame, i) => recorder.add(i * 5000, frame));

@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseGpuCsv, type CommandResult, type GpuRecord } from '../../src/gpu/probe';
+import { waitFor } from '../support/ports';
 import { StallDetector, TelemetryRecorder, TelemetrySampler, type TelemetryPoint } from '../../src/gpu/telemetry';
-import { fakeNvidiaSmi, fixtureFrames } from './fake-nvidia-smi';
+import { fakeNvidiaSmi, fixtureFrames, readFixture } from './fake-nvidia-smi';
 
-const frames = fixtureFrames('busy-four-a100-40gb-training.series').map(parseGpuCsv);
+// Hand-written (test/fixtures/nvidia-smi/README.md): no recording follows a runner over time.
+const frames = fixtureFrames('busy-four-a100-40gb-training.series').map((frame) => parseGpuCsv(frame));
 const all = frames[0]!;
+const H100_MIG = 'h100-80gb-hbm3-mig-enabled-590.48.01-query-gpu-csv-allfields-load.txt';
 const ours = [all[0]!, all[3]!];
 
 describe('TelemetryRecorder', () => {
@@ -16,7 +19,8 @@ describe('TelemetryRecorder', () => {
     expect(summary.map((gpu) => gpu.index)).toEqual([0, 3]);
     for (const gpu of summary) {
       const rows = samples.map((frame) => frame.find((row) => row.uuid === gpu.uuid)!);
-      expect(gpu.peakMemoryMiB).toBe(Math.max(...rows.map((row) => row.memoryUsedMiB!)));
+      // Frame 7 has [Unknown Error] for GPU 3's memory: skipped, never counted as 0.
+      expect(gpu.peakMemoryMiB).toBe(Math.max(...rows.map((row) => row.memoryUsedMiB ?? -1)));
       const mean = rows.reduce((sum, row) => sum + row.utilizationPercent!, 0) / rows.length;
       expect(gpu.meanUtilizationPercent).toBe(Math.round(mean * 10) / 10);
       expect(gpu.samples).toBe(10);
@@ -25,12 +29,24 @@ describe('TelemetryRecorder', () => {
     expect(Object.keys(recorder.timeSeries()[0]!.gpus).sort()).toEqual(ours.map((gpu) => gpu.uuid).sort());
   });
 
-  it('skips [N/A] values rather than counting them as zero', () => {
-    const gpu = parseGpuCsv('0, GPU-0e2c, NVIDIA GB10, [N/A], [N/A], 50')[0]!;
-    const recorder = new TelemetryRecorder([gpu]);
-    recorder.add(0, [gpu]);
-    recorder.add(1000, parseGpuCsv('0, GPU-0e2c, NVIDIA GB10, [N/A], [N/A], [N/A]'));
-    expect(recorder.summary()[0]).toMatchObject({ peakMemoryMiB: null, meanUtilizationPercent: 50, samples: 2 });
+  it('skips missing values rather than counting them as zero: the recorded H100 with MIG on has no utilisation', () => {
+    const [gpu] = parseGpuCsv(readFixture(H100_MIG));
+    const recorder = new TelemetryRecorder([gpu!]);
+    recorder.add(0, [gpu!]);
+    recorder.add(1000, [gpu!]);
+    expect(recorder.summary()[0]).toMatchObject({ peakMemoryMiB: 11125, meanUtilizationPercent: null, samples: 2 });
+    expect(recorder.timeSeries()[0]!.gpus[gpu!.uuid]).toEqual({ utilizationPercent: null, memoryUsedMiB: 11125 });
+  });
+
+  it('a failed sample, or a GPU missing from an answer, is a gap: null readings at that time', () => {
+    const recorder = new TelemetryRecorder(ours);
+    recorder.add(0, frames[1]!);
+    recorder.add(1000, []);
+    recorder.add(2000, frames[2]!.filter((row) => row.uuid !== ours[1]!.uuid));
+    const series = recorder.timeSeries();
+    expect(series[1]!.gpus).toEqual({ [ours[0]!.uuid]: { utilizationPercent: null, memoryUsedMiB: null }, [ours[1]!.uuid]: { utilizationPercent: null, memoryUsedMiB: null } });
+    expect(series[2]!.gpus[ours[1]!.uuid]).toEqual({ utilizationPercent: null, memoryUsedMiB: null });
+    expect(recorder.summary().map((gpu) => gpu.samples)).toEqual([2, 1]);
   });
 
   it('halves the series resolution instead of growing without bound, statistics stay exact', () => {
@@ -79,10 +95,11 @@ describe('StallDetector', () => {
   });
 });
 
-function delayedRun(ms: number, answer: string, log: { active: number; maxActive: number; calls: number }) {
+function delayedRun(ms: number, answer: string, log: { active: number; maxActive: number; calls: number; starts?: number[] }) {
   return (register: (kill: () => void) => void) =>
     new Promise<CommandResult>((resolve) => {
       log.calls += 1;
+      log.starts?.push(performance.now());
       log.active += 1;
       log.maxActive = Math.max(log.maxActive, log.active);
       const timer = setTimeout(() => {
@@ -101,25 +118,24 @@ describe('TelemetrySampler', () => {
   const answer = fixtureFrames('busy-four-a100-40gb-training.series')[5]!;
 
   it('never runs two samples at once when nvidia-smi is slower than the interval', async () => {
-    const log = { active: 0, maxActive: 0, calls: 0 };
+    const log = { active: 0, maxActive: 0, calls: 0, starts: [] as number[] };
     const sampler = new TelemetrySampler({ gpus: ours, intervalMs: 20, run: delayedRun(60, answer, log) });
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await waitFor('four samples', async () => log.calls >= 4, 20_000, 10);
     await sampler.stop();
     expect(log.maxActive).toBe(1);
     expect(log.active).toBe(0);
-    // Back to back at the pace of the slow command, not piling up at the interval.
-    expect(log.calls).toBeGreaterThanOrEqual(3);
-    expect(log.calls).toBeLessThanOrEqual(8);
   });
 
   it('waits out the rest of the interval after a fast sample', async () => {
-    const log = { active: 0, maxActive: 0, calls: 0 };
+    const log = { active: 0, maxActive: 0, calls: 0, starts: [] as number[] };
     const sampler = new TelemetrySampler({ gpus: ours, intervalMs: 100, run: delayedRun(5, answer, log) });
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    await waitFor('four samples', async () => log.calls >= 4, 20_000, 10);
     await sampler.stop();
-    expect(log.calls).toBeGreaterThanOrEqual(3);
-    expect(log.calls).toBeLessThanOrEqual(6);
-    expect(sampler.recorder.summary()[0]!.samples).toBe(log.calls);
+    // A busy machine only lengthens the gaps; none is shorter than the interval.
+    const gaps = log.starts.slice(1).map((start, i) => start - log.starts[i]!);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(95);
+    // A sample still in flight when stop() came is killed and not recorded.
+    expect(sampler.recorder.summary()[0]!.samples).toBeGreaterThanOrEqual(log.calls - 1);
   });
 
   it('stop() kills a sample in flight and leaves nothing running', async () => {
@@ -133,20 +149,44 @@ describe('TelemetrySampler', () => {
     expect(sampler.recorder.summary()[0]!.samples).toBe(0);
   });
 
-  it('reports the first failure once and keeps sampling', async () => {
+  it('keeps sampling through an [Unknown Error] cell and a failed sample: gaps in the series, one warning', async () => {
+    // The recorded H200 under load; the same answer with its memory.used cell as nvidia-smi prints
+    // it when the read fails; and a recorded failure (a Tesla P4 that stopped answering).
+    const h200 = readFixture('h200-590.48.01-query-gpu-csv-allfields-load.txt');
+    const [gpu] = parseGpuCsv(h200);
+    const lines = h200.split('\n');
+    const at = lines[0]!.split(', ').indexOf('memory.used [MiB]');
+    const row = lines[1]!.split(', ');
+    row[at] = '[Unknown Error]';
+    const unknownCell = [lines[0], row.join(', '), ''].join('\n');
+    const failed = readFixture('error-device-handle-unknown-error-2024-tesla-p4.txt');
+    const answers: CommandResult[] = [
+      { exitCode: 0, stdout: h200, stderr: '' },
+      { exitCode: 0, stdout: unknownCell, stderr: '' },
+      { exitCode: 255, stdout: failed, stderr: '' },
+      { exitCode: 0, stdout: h200, stderr: '' },
+      { exitCode: 0, stdout: unknownCell, stderr: '' },
+      { exitCode: 255, stdout: failed, stderr: '' },
+    ];
+    let calls = 0;
     const errors: string[] = [];
-    let call = 0;
+    const points: TelemetryPoint[] = [];
     const sampler = new TelemetrySampler({
-      gpus: ours,
-      intervalMs: 5,
-      run: async () => (++call % 2 ? { exitCode: 15, stdout: 'Unable to determine the device handle for GPU0000:07:00.0: Unknown Error', stderr: '' } : { exitCode: 0, stdout: answer, stderr: '' }),
+      gpus: [gpu!],
+      intervalMs: 1,
+      run: async () => answers[Math.min(calls++, answers.length - 1)] ?? { exitCode: 0, stdout: h200, stderr: '' },
+      onPoint: (point) => points.push(point),
       onError: (message) => errors.push(message),
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor('eight samples', async () => points.length >= 8, 10_000);
     await sampler.stop();
-    expect(errors).toEqual(['nvidia-smi: failed (exit code 15: a GPU has fallen off the bus or become inaccessible): Unable to determine the device handle for GPU0000:07:00.0: Unknown Error']);
-    expect(sampler.failures).toBeGreaterThan(1);
-    expect(sampler.recorder.summary()[0]!.samples).toBeGreaterThan(1);
+    expect(errors).toEqual(['a sample lacked GPU 0 memory.used (nvidia-smi printed [Unknown Error]): left as a gap in the series, sampling continues']);
+    const memory = points.slice(0, 6).map((point) => point.gpus[gpu!.uuid]!.memoryUsedMiB);
+    expect(memory).toEqual([32362, null, null, 32362, null, null]);
+    expect(points.slice(0, 6).map((point) => point.gpus[gpu!.uuid]!.utilizationPercent)).toEqual([100, 100, null, 100, 100, null]);
+    expect(sampler.gaps).toBe(2);
+    expect(sampler.failures).toBeGreaterThanOrEqual(2);
+    expect(sampler.recorder.summary()[0]).toMatchObject({ peakMemoryMiB: 32362, meanUtilizationPercent: 100 });
   });
 
   it('runs the stand-in nvidia-smi one process at a time, through its time series', async () => {
@@ -157,7 +197,7 @@ describe('TelemetrySampler', () => {
     let sampler: TelemetrySampler;
     try {
       sampler = new TelemetrySampler({ gpus: ours as GpuRecord[], intervalMs: 20, onPoint: (p) => points.push(p) });
-      await new Promise((resolve) => setTimeout(resolve, 700));
+      await waitFor('three samples', async () => points.length >= 3, 20_000);
       await sampler.stop();
     } finally {
       process.env.PATH = original;

@@ -90,7 +90,7 @@ describe('train in a container (real engine)', () => {
   });
 
   it('asks the engine for the chosen GPUs by UUID, and explains the refusal of an engine without a GPU runtime', async () => {
-    const fake = fakeNvidiaSmi({ fixture: 'busy-four-a100-40gb.csv' });
+    const fake = fakeNvidiaSmi({ fixture: 'busy-four-a100-40gb-training.series' });
     const ws = workspace();
     const sha = uniqueSha();
     const result = await runAction('train', {
