@@ -59,10 +59,10 @@ describe('readRequestCount', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {
-      expect(await readRequestCount(url)).toMatchObject({ readable: false, problem: `GET ${url}/metrics failed (the answer is larger than 4 MiB, more than any metrics page; not read further)` });
+      expect(await readRequestCount(url, 30_000)).toMatchObject({ readable: false, problem: `GET ${url}/metrics failed (the answer is larger than 4 MiB, more than any metrics page; not read further)` });
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
-  }, 20_000);
+  }, 60_000);
 });
