@@ -1,11 +1,8 @@
-import { input, inputOrDefault, log, maskSecret, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
+import { input, inputOrDefault, log, maskEnvValues, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
 import { readRunContext } from '../runtime/context';
 import { openServingEngine } from '../engine/select';
 import { parseDeployInputs, type DeployInputs } from '../serving/deploy-spec';
 import { deploySummary } from '../serving/report';
-
-/** Env values shorter than this are not masked: masking "1" would hide every 1 in the log. */
-const MIN_MASKED_LENGTH = 4;
 
 function getInputs(): DeployInputs {
   return {
@@ -39,7 +36,7 @@ async function main(): Promise<void> {
     runUrl: context.runUrl,
     pr: context.pullRequest?.number,
   });
-  for (const value of spec.env.values()) if (value.length >= MIN_MASKED_LENGTH) maskSecret(value);
+  maskEnvValues(spec.env.values());
 
   const engine = await openServingEngine(spec.engine, spec.dockerHost);
   try {

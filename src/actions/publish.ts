@@ -1,5 +1,5 @@
 import { InputError, ResourceError } from '../inputs/errors';
-import { parseKeyValueLines, parseList, formatDuration } from '../inputs/parse';
+import { parseBoolean, parseKeyValueLines, parseList, formatDuration } from '../inputs/parse';
 import { code, escapeCell, formatBytes, table } from '../markdown/markdown';
 import { loadMetricsFile, metricsToJson } from '../metrics/file';
 import { parseModelDir } from '../image/model-files';
@@ -21,6 +21,7 @@ interface Inputs {
   labels: string | undefined;
   annotations: string | undefined;
   platform: string;
+  'keep-file-modes': boolean;
   'registry-username': string | undefined;
   'registry-password': string | undefined;
 }
@@ -44,6 +45,7 @@ function getInputs(): Inputs {
     labels: input('labels'),
     annotations: input('annotations'),
     platform: inputOrDefault('platform', 'linux/amd64'),
+    'keep-file-modes': parseBoolean('keep-file-modes', inputOrDefault('keep-file-modes', 'false')),
   };
 }
 
@@ -131,6 +133,7 @@ async function main(): Promise<void> {
       labels,
       annotations,
       created,
+      keepModes: inputs['keep-file-modes'],
       credentials: password && username ? { username, password } : undefined,
       log: log.info,
       warn: log.warning,

@@ -5,7 +5,7 @@ import { parseInteger, parseKeyValueLines, parseNumber } from '../inputs/parse';
 import { metricsToJson } from '../metrics/file';
 import { parseGpuRequest, type GpuRequest } from '../gpu/select';
 import { readRunContext } from '../runtime/context';
-import { input, inputOrDefault, log, maskSecret, runAction, setOutputs, writeSummary } from '../runtime/action';
+import { input, inputOrDefault, log, maskEnvValues, runAction, setOutputs, writeSummary } from '../runtime/action';
 import { planCache, type CachePlan } from '../training/cache';
 import { Cancellation } from '../training/cancellation';
 import { renderSummary } from '../training/summary';
@@ -36,7 +36,7 @@ function getInputs(): Inputs {
   if (interval > 0 && interval < 0.1) throw new InputError('telemetry-interval', `must be 0 (off) or at least 0.1 seconds, got ${interval}`);
   // Values are often secrets (an experiment tracker's key): masked before anything can print them.
   const env = Object.fromEntries(parseKeyValueLines('env', input('env') ?? '', { keyPattern: /^[A-Za-z_][A-Za-z0-9_]*$/ }));
-  for (const value of Object.values(env)) maskSecret(value);
+  maskEnvValues(Object.values(env));
   return {
     run,
     'container-image': input('container-image')?.trim(),

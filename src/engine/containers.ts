@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { formatBytes } from '../markdown/markdown';
 import { LABELS, parseServerLabels } from '../serving/labels';
 import type { DeploySpec } from '../serving/deploy-spec';
 import type { Health, ManagedServer } from '../serving/server';
@@ -82,8 +83,19 @@ export async function listManagedContainers(docker: Docker, service?: string): P
   return containers.map(serverFromListing);
 }
 
-/** Split the engine's multiplexed log stream (8-byte frame headers) into text. */
+/** The most of a log tail that goes into a message: its end, where a failing server's last words are. */
+export const MAX_LOG_TAIL_BYTES = 64 * 1024;
+
+/** Split the engine's multiplexed log stream (8-byte frame headers) into text, keeping its last MAX_LOG_TAIL_BYTES. */
 export function demuxLogs(buffer: Buffer): string {
+  const text = demuxAll(buffer);
+  const bytes = Buffer.byteLength(text);
+  if (bytes <= MAX_LOG_TAIL_BYTES) return text;
+  const kept = Buffer.from(text).subarray(bytes - MAX_LOG_TAIL_BYTES).toString('utf8').replace(/^\uFFFD+/, '');
+  return `(${formatBytes(bytes - Buffer.byteLength(kept))} of earlier output cut)\n${kept}`;
+}
+
+function demuxAll(buffer: Buffer): string {
   let out = '';
   let offset = 0;
   while (offset + 8 <= buffer.length && (buffer[offset] === 1 || buffer[offset] === 2 || buffer[offset] === 0) && buffer.readUInt16BE(offset + 1) === 0) {

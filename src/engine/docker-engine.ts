@@ -3,7 +3,8 @@ import { InputError, ResourceError, quote } from '../inputs/errors';
 import { formatDuration } from '../inputs/parse';
 import { deployedServerIdentity, type DeploySpec } from '../serving/deploy-spec';
 import { planDeploy } from '../serving/deploy-plan';
-import { mapLimit, PARALLEL_REMOVALS } from '../serving/limit';
+import { mapLimit } from '../async/pool';
+import { PARALLEL_REMOVALS } from '../serving/limit';
 import { warnUndrainable } from '../serving/drain-report';
 import {
   DeployError,

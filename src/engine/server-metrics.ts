@@ -48,14 +48,24 @@ export async function readRequestCount(serverUrl: string | undefined, timeoutMs 
   return { readable: true, requests, inFlight: sumOfMetric(text, IN_FLIGHT_GAUGES) };
 }
 
+/** Far more than any server's exposition (vLLM's is ~100 KiB); an answer past it is not read on. */
+export const MAX_METRICS_ANSWER_BYTES = 4 * 1024 * 1024;
+
 /** One GET on a fresh connection: a server that is draining or stopping may close pooled ones. */
 function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const request = get(url, { agent: false, timeout: timeoutMs }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_METRICS_ANSWER_BYTES) {
+          request.destroy(new Error(`the answer is larger than ${MAX_METRICS_ANSWER_BYTES / 1024 / 1024} MiB, more than any metrics page; not read further`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
       response.on('error', reject);
     });
     request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));

@@ -18,7 +18,8 @@ import {
   type ServingEngine,
 } from '../serving/engine';
 import { LABELS, parseServerLabels, routingLabels, shortDigest } from '../serving/labels';
-import { mapLimit, PARALLEL_REMOVALS } from '../serving/limit';
+import { mapLimit } from '../async/pool';
+import { PARALLEL_REMOVALS } from '../serving/limit';
 import { checkRoutingAgainst } from '../serving/routing-check';
 import type { ManagedServer } from '../serving/server';
 import { TraefikApi } from '../traefik/api';

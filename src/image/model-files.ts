@@ -1,12 +1,15 @@
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { lstat, readdir, readlink, realpath, stat } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
+import { resolveInside } from '../files/resolve';
 import { InputError, quote } from '../inputs/errors';
 import type { TarEntry } from './tar';
 
 /**
  * Walk the model (`model-path`: a file or a directory) into tar entries under `model-dir`,
  * sorted, refusing what must not travel into an image: symlinks that leave the model directory
- * (they would point at whatever the server image has there), device files, sockets and FIFOs.
+ * (they would point at whatever the server image has there), device files, sockets and FIFOs,
+ * names that are not UTF-8. Modes are made safe for an image whose files belong to root (see
+ * imageMode) unless `keepModes`.
  */
 export interface ModelScan {
   entries: TarEntry[];
@@ -28,7 +31,39 @@ export function parseModelDir(input: string, raw: string): string {
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-export async function scanModel(modelPath: string, modelDir: string, input = 'model-path'): Promise<ModelScan> {
+const SPECIAL_BITS = 0o7000;
+const WORLD_WRITE = 0o002;
+
+/**
+ * The mode a model entry gets in the image. Every file there belongs to uid 0, so setuid and
+ * setgid would run as root and sticky or world-writable folders let the server's user replace
+ * the model: those bits are cleared. Servers run as a non-root user (the reference server,
+ * Triton, TorchServe, MLServer images all do), so files become readable by all (a+r) and
+ * folders readable and searchable (a+rx): a 0600 checkpoint would otherwise make a server that
+ * cannot open its own model.
+ */
+export function imageMode(type: 'file' | 'directory', mode: number): number {
+  const safe = mode & 0o777 & ~SPECIAL_BITS & ~WORLD_WRITE;
+  return type === 'directory' ? safe | 0o555 : safe | 0o444;
+}
+
+/** A file name's bytes for a message, with what is not printable ASCII as \xNN. */
+function showBytes(name: Buffer): string {
+  return [...name].map((byte) => (byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0')}`)).join('');
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export interface ScanOptions {
+  /** The input named in errors. */
+  input?: string;
+  /** Keep setuid/setgid/sticky bits and modes exactly as on disk (publish's `keep-file-modes`). */
+  keepModes?: boolean;
+}
+
+export async function scanModel(modelPath: string, modelDir: string, options: ScanOptions = {}): Promise<ModelScan> {
+  const input = options.input ?? 'model-path';
+  const mode = (type: 'file' | 'directory', onDisk: number) => (options.keepModes ? onDisk & 0o7777 : imageMode(type, onDisk));
   let top;
   try {
     top = await stat(modelPath);
@@ -45,14 +80,23 @@ export async function scanModel(modelPath: string, modelDir: string, input = 'mo
   if (top.isFile()) {
     if (top.size === 0) throw new InputError(input, `${quote(modelPath)} is an empty file`);
     entries.push({ path: modelDir, type: 'directory', mode: 0o755, size: 0 });
-    entries.push({ path: `${modelDir}/${basename(modelPath)}`, type: 'file', mode: top.mode & 0o7777, size: top.size, source: modelPath });
+    entries.push({ path: `${modelDir}/${basename(modelPath)}`, type: 'file', mode: mode('file', top.mode), size: top.size, source: modelPath, changedMs: top.ctimeMs });
     return { entries, files: 1, bytes: top.size };
   }
   if (!top.isDirectory()) throw new InputError(input, `${quote(modelPath)} is neither a file nor a directory`);
-  entries.push({ path: modelDir, type: 'directory', mode: top.mode & 0o7777, size: 0 });
+  entries.push({ path: modelDir, type: 'directory', mode: mode('directory', top.mode), size: 0 });
+  const root = await realpath(modelPath);
 
   const walk = async (directory: string, relative: string): Promise<void> => {
-    const names = (await readdir(directory)).sort(compare);
+    const names = (await readdir(directory, { encoding: 'buffer' })).map((raw) => {
+      try {
+        return utf8.decode(raw);
+      } catch {
+        const rel = relative ? `${relative}/${showBytes(raw)}` : showBytes(raw);
+        throw new InputError(input, `${quote(rel)} has a name that is not valid UTF-8, which image layers and registries cannot carry; rename it`);
+      }
+    });
+    names.sort(compare);
     for (const name of names) {
       const absolute = join(directory, name);
       const rel = relative ? `${relative}/${name}` : name;
@@ -63,16 +107,16 @@ export async function scanModel(modelPath: string, modelDir: string, input = 'mo
         if (posix.isAbsolute(target)) {
           throw new InputError(input, `${quote(rel)} is a symlink to the absolute path ${quote(target)}; inside the image it would point elsewhere (use a relative link within the model directory)`);
         }
-        const resolved = posix.normalize(posix.join(posix.dirname(rel), target));
-        if (resolved === '..' || resolved.startsWith('../')) {
-          throw new InputError(input, `${quote(rel)} is a symlink to ${quote(target)}, outside the model directory`);
-        }
+        // Followed as the kernel will follow it inside the image, through the model's other links.
+        const resolution = await resolveInside(root, rel, { absolute: 'outside' });
+        if (resolution.kind === 'loop') throw new InputError(input, `${quote(rel)} is a symlink to ${quote(target)}, which loops back on itself`);
+        if (resolution.kind === 'outside') throw new InputError(input, `${quote(rel)} is a symlink to ${quote(target)}, outside the model directory`);
         entries.push({ path, type: 'symlink', mode: info.mode & 0o7777, size: 0, linkTarget: target });
       } else if (info.isDirectory()) {
-        entries.push({ path, type: 'directory', mode: info.mode & 0o7777, size: 0 });
+        entries.push({ path, type: 'directory', mode: mode('directory', info.mode), size: 0 });
         await walk(absolute, rel);
       } else if (info.isFile()) {
-        entries.push({ path, type: 'file', mode: info.mode & 0o7777, size: info.size, source: absolute });
+        entries.push({ path, type: 'file', mode: mode('file', info.mode), size: info.size, source: absolute, changedMs: info.ctimeMs });
         files += 1;
         bytes += info.size;
       } else {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { mapLimit } from '../async/pool';
 import { InputError, quote } from '../inputs/errors';
 import type { Credentials } from '../registry/auth';
 import { RegistryClient } from '../registry/client';
@@ -31,6 +32,8 @@ export interface PublishRequest {
   annotations: Record<string, string>;
   /** RFC 3339 time recorded as the image's creation time. */
   created: string;
+  /** Keep file modes as on disk instead of making them safe and readable (see imageMode). */
+  keepModes?: boolean;
   credentials?: Credentials;
   layerPlan?: LayerPlanOptions;
   retry?: Partial<RetryPolicy>;
@@ -68,19 +71,6 @@ export interface PublishResult {
   /** Every blob byte sent: model layers, copied base layers, config. */
   bytesSent: number;
   durationMs: number;
-}
-
-async function mapPool<T, R>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 interface ResolvedBase {
@@ -155,15 +145,15 @@ export async function hashLayer(entries: readonly TarEntry[]): Promise<{ digest:
   return { digest: `sha256:${hash.digest('hex')}`, size };
 }
 
-export async function publishModelImage(request: PublishRequest): Promise<PublishResult> {
-  const started = Date.now();
-  const log = request.log ?? (() => {});
-  const warn = request.warn ?? log;
-  const concurrency = request.concurrency ?? 2;
+interface Clients {
+  target: RegistryClient;
+  /** The target's client when both live on one registry; else an anonymous one. */
+  base: RegistryClient;
+  sameRegistry: boolean;
+}
 
-  // Everything that can be refused is looked at before the first byte goes to the registry.
-  const scan = await scanModel(request.modelPath, request.modelDir);
-  const plan = planLayers(scan.entries, request.layerPlan ?? DEFAULT_LAYER_PLAN);
+/** Credentials for the target registry are never sent to another one: a base elsewhere is read anonymously. */
+function openClients(request: PublishRequest, log: (m: string) => void): Clients {
   const { target, base } = request;
   const sameRegistry = registryApiHost(base.registry) === registryApiHost(target.registry);
   const targetClient = new RegistryClient({
@@ -173,77 +163,152 @@ export async function publishModelImage(request: PublishRequest): Promise<Publis
     retry: request.retry,
     log,
   });
-  // Credentials for the target registry are never sent to another one: a base elsewhere is read anonymously.
   const baseClient = sameRegistry ? targetClient : new RegistryClient({ registry: base.registry, scopes: [{ repository: base.repository, actions: ['pull'] }], retry: request.retry, log });
+  return { target: targetClient, base: baseClient, sameRegistry };
+}
 
-  // Layers are hashed one after another (CPU and disk), overlapping the reads of the base
-  // (network) and, from the second layer on, the uploads of the layers hashed before.
+/**
+ * Phase: the model layers' digests. Hashed one after another (CPU and disk), overlapping the
+ * reads of the base (network) and, from the second layer on, the uploads of those hashed before.
+ */
+function hashModelLayers(plan: readonly TarEntry[][], modelDir: string): Promise<ModelLayer>[] {
   const hashed: Promise<ModelLayer>[] = [];
   let previous: Promise<unknown> = Promise.resolve();
   for (const entries of plan) {
     const layer = previous.then(async (): Promise<ModelLayer> => {
       const { digest, size } = await hashLayer(entries);
       if (size !== tarSize(entries)) throw new Error(`layer size ${size} differs from the planned ${tarSize(entries)}`);
-      return { digest, size, createdBy: `COPY ${describeContents(entries, request.modelDir)} /${request.modelDir} # train-to-serve publish` };
+      return { digest, size, createdBy: `COPY ${describeContents(entries, modelDir)} /${modelDir} # train-to-serve publish` };
     });
     layer.catch(() => {});
     hashed.push(layer);
     previous = layer;
   }
-  const resolved = await resolveBase(baseClient, request, sameRegistry, warn);
+  return hashed;
+}
 
-  const repo = target.repository;
-  let bytesSent = 0;
-  let modelBytesUploaded = 0;
-  const countInto = (model: boolean) => (bytes: number) => {
-    bytesSent += bytes;
-    if (model) modelBytesUploaded += bytes;
-  };
+/** Blob bytes sent, counted as they go. */
+class SentBytes {
+  all = 0;
+  model = 0;
+  counter(model: boolean): (bytes: number) => void {
+    return (bytes) => {
+      this.all += bytes;
+      if (model) this.model += bytes;
+    };
+  }
+}
 
-  const basePass = mapPool(resolved.manifest.layers, 4, async (layer: Descriptor): Promise<LayerReport> => {
+/** Phase: every base layer in the target repository: already there, mounted, or streamed across. */
+function copyBaseLayers(request: PublishRequest, clients: Clients, layers: readonly Descriptor[], sent: SentBytes, log: (m: string) => void): Promise<LayerReport[]> {
+  const { base } = request;
+  const repo = request.target.repository;
+  return mapLimit(layers, 4, async (layer): Promise<LayerReport> => {
     const report = (action: BlobAction): LayerReport => ({ origin: 'base', digest: layer.digest, size: layer.size, action });
-    if ((await targetClient.headBlob(repo, layer.digest)) !== undefined) return report('present');
+    if ((await clients.target.headBlob(repo, layer.digest)) !== undefined) return report('present');
     let location: string | undefined;
-    if (sameRegistry) {
-      const mount = await targetClient.mountBlob(repo, layer.digest, base.repository);
+    if (clients.sameRegistry) {
+      const mount = await clients.target.mountBlob(repo, layer.digest, base.repository);
       if (mount.mounted) return report('mounted');
       location = mount.location;
     }
     log(`Copying base layer ${layer.digest} (${layer.size} bytes) from ${repositoryName(base)}`);
-    await targetClient.uploadBlob(
+    await clients.target.uploadBlob(
       repo,
       {
         digest: layer.digest,
         size: layer.size,
         open: async function* () {
-          yield* await baseClient.getBlob(base.repository, layer.digest);
+          yield* await clients.base.getBlob(base.repository, layer.digest);
         },
       },
-      { location, onProgress: countInto(false) },
+      { location, onProgress: sent.counter(false) },
     );
     return report('copied');
   });
+}
 
-  const modelPass = mapPool(plan, concurrency, async (entries, index): Promise<LayerReport> => {
+/** Phase: every model layer the target does not have yet, uploaded once its hash is known. */
+function uploadModelLayers(
+  request: PublishRequest,
+  client: RegistryClient,
+  plan: readonly TarEntry[][],
+  hashed: readonly Promise<ModelLayer>[],
+  sent: SentBytes,
+  log: (m: string) => void,
+): Promise<LayerReport[]> {
+  const repo = request.target.repository;
+  return mapLimit(plan, request.concurrency ?? 2, async (entries, index): Promise<LayerReport> => {
     const layer = await hashed[index]!;
-    const report = (action: BlobAction): LayerReport => ({ origin: 'model', digest: layer.digest, size: layer.size, action, contents: describeContents(entries, request.modelDir) });
-    if ((await targetClient.headBlob(repo, layer.digest)) !== undefined) return report('present');
-    log(`Uploading model layer ${layer.digest} (${layer.size} bytes): ${describeContents(entries, request.modelDir)}`);
-    const count = countInto(true);
-    let sent = 0;
+    const contents = describeContents(entries, request.modelDir);
+    const report = (action: BlobAction): LayerReport => ({ origin: 'model', digest: layer.digest, size: layer.size, action, contents });
+    if ((await client.headBlob(repo, layer.digest)) !== undefined) return report('present');
+    log(`Uploading model layer ${layer.digest} (${layer.size} bytes): ${contents}`);
+    const count = sent.counter(true);
+    let done = 0;
     let lastNote = Date.now();
     // A large layer takes minutes: say how far it got now and then, so the step does not look stuck.
     const onProgress = (bytes: number) => {
       count(bytes);
-      sent += bytes;
+      done += bytes;
       if (Date.now() - lastNote >= 15_000) {
         lastNote = Date.now();
-        log(`  ${layer.digest.slice(7, 19)}: ${Math.min(100, Math.floor((sent / layer.size) * 100))}% of ${layer.size} bytes sent`);
+        log(`  ${layer.digest.slice(7, 19)}: ${Math.min(100, Math.floor((done / layer.size) * 100))}% of ${layer.size} bytes sent`);
       }
     };
-    await targetClient.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(entries) }, { onProgress });
+    await client.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(entries) }, { onProgress });
     return report('uploaded');
   });
+}
+
+/** Phase: the new image config, uploaded unless the target has it. */
+async function uploadConfig(client: RegistryClient, repo: string, composed: ReturnType<typeof composeImage>, sent: SentBytes): Promise<BlobAction> {
+  const config = composed.configDescriptor;
+  if ((await client.headBlob(repo, config.digest)) !== undefined) return 'present';
+  const body = composed.config;
+  await client.uploadBlob(
+    repo,
+    {
+      digest: config.digest,
+      size: config.size,
+      open: async function* () {
+        yield body;
+      },
+    },
+    { onProgress: sent.counter(false) },
+  );
+  return 'uploaded';
+}
+
+/** Phase: the manifest stored by digest only once the registry answers for every blob it names, then the tags. */
+async function storeManifest(request: PublishRequest, client: RegistryClient, composed: ReturnType<typeof composeImage>, named: readonly { digest: string; size: number }[]): Promise<void> {
+  const { target } = request;
+  const repo = target.repository;
+  await mapLimit(named, 4, async (blob) => {
+    const size = await client.headBlob(repo, blob.digest);
+    if (size === undefined) throw new RegistryError(`Registry ${target.registry}, repository ${repo}`, `does not have blob ${blob.digest} after it was pushed; the manifest was not stored and no tag moved`);
+    if (Number.isFinite(size) && size !== blob.size) throw new RegistryError(`Registry ${target.registry}, repository ${repo}`, `holds blob ${blob.digest} with ${size} bytes, expected ${blob.size}`);
+  });
+  await client.putManifest(repo, composed.digest, composed.manifest, composed.manifestMediaType);
+  for (const tag of request.tags) await client.putManifest(repo, tag, composed.manifest, composed.manifestMediaType);
+}
+
+export async function publishModelImage(request: PublishRequest): Promise<PublishResult> {
+  const started = Date.now();
+  const log = request.log ?? (() => {});
+  const warn = request.warn ?? log;
+  const repo = request.target.repository;
+
+  // Everything that can be refused is looked at before the first byte goes to the registry.
+  const scan = await scanModel(request.modelPath, request.modelDir, { keepModes: request.keepModes });
+  const plan = planLayers(scan.entries, request.layerPlan ?? DEFAULT_LAYER_PLAN);
+  const clients = openClients(request, log);
+  const hashed = hashModelLayers(plan, request.modelDir);
+  const resolved = await resolveBase(clients.base, request, clients.sameRegistry, warn);
+
+  const sent = new SentBytes();
+  const basePass = copyBaseLayers(request, clients, resolved.manifest.layers, sent, log);
+  const modelPass = uploadModelLayers(request, clients.target, plan, hashed, sent, log);
   basePass.catch(() => {});
   modelPass.catch(() => {});
   const [baseReports, modelReports] = await Promise.all([basePass, modelPass]);
@@ -261,37 +326,12 @@ export async function publishModelImage(request: PublishRequest): Promise<Publis
   if (resolved.family === 'docker' && Object.keys(request.annotations).length > 0) {
     warn('The base image uses Docker manifest types, which carry no annotations: the annotations were left out (labels carry the same facts)');
   }
-
   const config = composed.configDescriptor;
-  let configAction: BlobAction = 'present';
-  if ((await targetClient.headBlob(repo, config.digest)) === undefined) {
-    await targetClient.uploadBlob(
-      repo,
-      {
-        digest: config.digest,
-        size: config.size,
-        open: async function* () {
-          yield composed.config;
-        },
-      },
-      { onProgress: countInto(false) },
-    );
-    configAction = 'uploaded';
-  }
+  const configAction = await uploadConfig(clients.target, repo, composed, sent);
+  await storeManifest(request, clients.target, composed, [config, ...resolved.manifest.layers, ...modelLayers.map((l) => ({ digest: l.digest, size: l.size }))]);
 
-  // The manifest goes in only once the registry answers for every blob it names.
-  const named = [config, ...resolved.manifest.layers, ...modelLayers.map((l) => ({ digest: l.digest, size: l.size }))];
-  await mapPool(named, 4, async (blob) => {
-    const size = await targetClient.headBlob(repo, blob.digest);
-    if (size === undefined) throw new RegistryError(`Registry ${target.registry}, repository ${repo}`, `does not have blob ${blob.digest} after it was pushed; the manifest was not stored and no tag moved`);
-    if (Number.isFinite(size) && size !== blob.size) throw new RegistryError(`Registry ${target.registry}, repository ${repo}`, `holds blob ${blob.digest} with ${size} bytes, expected ${blob.size}`);
-  });
-  await targetClient.putManifest(repo, composed.digest, composed.manifest, composed.manifestMediaType);
-  for (const tag of request.tags) await targetClient.putManifest(repo, tag, composed.manifest, composed.manifestMediaType);
-
-  const modelBytesSkipped = modelReports.filter((r) => r.action === 'present').reduce((sum, r) => sum + r.size, 0);
   return {
-    image: `${repositoryName(target)}@${composed.digest}`,
+    image: `${repositoryName(request.target)}@${composed.digest}`,
     digest: composed.digest,
     tags: request.tags,
     baseDigest: resolved.digest,
@@ -299,9 +339,9 @@ export async function publishModelImage(request: PublishRequest): Promise<Publis
     layers: [...baseReports, ...modelReports, { origin: 'config', digest: config.digest, size: config.size, action: configAction }],
     modelBytes: scan.bytes,
     modelFiles: scan.files,
-    modelBytesUploaded,
-    modelBytesSkipped,
-    bytesSent,
+    modelBytesUploaded: sent.model,
+    modelBytesSkipped: modelReports.filter((r) => r.action === 'present').reduce((sum, r) => sum + r.size, 0),
+    bytesSent: sent.all,
     durationMs: Date.now() - started,
   };
 }

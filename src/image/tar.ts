@@ -17,6 +17,11 @@ export interface TarEntry {
   size: number;
   /** Where a file's bytes are read from. */
   source?: string;
+  /**
+   * The file's ctime when it was scanned: any write, truncation or chmod since moves it (and
+   * nobody can set it back), so a file that changed, even to the same size, is caught.
+   */
+  changedMs?: number;
   linkTarget?: string;
 }
 
@@ -118,8 +123,9 @@ export interface TarStreamOptions {
 
 /**
  * The archive's bytes, a chunk at a time, reading each file as it goes: never a whole file in
- * memory. A file that changed size since it was scanned is an error, not a silently different
- * layer.
+ * memory. A file that changed since it was scanned (its size, or its ctime) is an error naming
+ * it, not a silently different layer, and is found before the file's last chunk goes out, so a
+ * registry never receives a complete blob of the changed bytes.
  */
 export async function* tarStream(entries: readonly TarEntry[], options: TarStreamOptions = {}): AsyncGenerator<Buffer> {
   const chunkSize = options.chunkSize ?? 4 * 1024 * 1024;
@@ -128,18 +134,24 @@ export async function* tarStream(entries: readonly TarEntry[], options: TarStrea
     yield entryHeader(entry);
     if (entry.type !== 'file' || entry.size === 0) continue;
     const handle = await open(entry.source!, 'r');
+    const unchanged = async () => {
+      const now = await handle.stat();
+      if (now.size !== entry.size) throw new ResourceError(`Model file "${entry.source}"`, `changed size (${entry.size} → ${now.size} bytes) while it was being published`);
+      if (entry.changedMs !== undefined && now.ctimeMs !== entry.changedMs) {
+        throw new ResourceError(`Model file "${entry.source}"`, `changed (written at ${new Date(now.ctimeMs).toISOString()}) while it was being published; publish a model nothing is writing to`);
+      }
+    };
     try {
       let position = 0;
       while (position < entry.size) {
         const want = Math.min(chunkSize, entry.size - position);
         const buffer = shared ?? Buffer.allocUnsafe(want);
         const { bytesRead } = await handle.read(buffer, 0, want, position);
-        if (bytesRead === 0) throw new ResourceError(`Model file "${entry.source}"`, `shrank from ${entry.size} bytes while it was being published`);
+        if (bytesRead === 0) throw new ResourceError(`Model file "${entry.source}"`, `changed size (shrank from ${entry.size} bytes) while it was being published`);
         position += bytesRead;
+        if (position >= entry.size) await unchanged();
         yield buffer.subarray(0, bytesRead);
       }
-      const now = await handle.stat();
-      if (now.size !== entry.size) throw new ResourceError(`Model file "${entry.source}"`, `changed size (${entry.size} → ${now.size} bytes) while it was being published`);
     } finally {
       await handle.close();
     }

@@ -29,23 +29,28 @@ export type Baseline =
   | { kind: 'missing'; source: string; reason: string };
 
 /**
- * Resolve the `baseline` input. Undefined when no baseline was given. A spec that names an
- * existing path is a metrics file; otherwise a spec that reads as an image reference with a tag
- * or digest (`ghcr.io/acme/iris:production`, `127.0.0.1:5000/acme/iris@sha256:…`) goes to
- * `readers.readImageMetrics`. Anything else is an input error.
+ * Resolve the `baseline` input. Undefined when no baseline was given. A spec that reads as an
+ * image reference with a tag or digest (`ghcr.io/acme/iris:production`,
+ * `127.0.0.1:5000/acme/iris@sha256:…`) goes to `readers.readImageMetrics`, whatever files the
+ * checkout holds: the pull request controls the checkout, and a file it adds under the
+ * reference's name must not stand in for the production image's metrics (`./name` reads such a
+ * file). Anything else is a metrics file, or an input error when there is none.
  */
 export async function resolveBaseline(spec: string | undefined, readers: BaselineReaders = {}, inputName = 'baseline'): Promise<Baseline | undefined> {
   if (spec === undefined || spec.trim() === '') return undefined;
   const text = spec.trim();
-  const exists = await stat(text).then(
-    () => true,
-    () => false,
-  );
+  const reference = isRegistryImage(text);
+  const exists =
+    !reference &&
+    (await stat(text).then(
+      () => true,
+      () => false,
+    ));
   if (exists) {
     const metrics = await loadMetricsFile(text);
     return { kind: 'file', source: text, metrics };
   }
-  if (!isRegistryImage(text)) {
+  if (!reference) {
     throw new InputError(inputName, `file ${quote(text)} does not exist, and it is not an image reference (host/repository:tag or host/repository@sha256:…)`);
   }
   if (!readers.readImageMetrics) {

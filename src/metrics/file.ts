@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { FileReadError, readSmallFile } from '../files/read';
 import { ResourceError } from '../inputs/errors';
 
 /**
@@ -53,15 +53,20 @@ export function parseMetrics(text: string, source: string): Metrics {
   return { entries, numbers };
 }
 
-/** Read and parse a metrics file; every failure names the file. */
-export async function loadMetricsFile(path: string): Promise<Metrics> {
+/** Training code writes metrics, so a file may be anything: more than this is refused, not read. */
+export const MAX_METRICS_FILE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Read and parse a metrics file; every failure names the file (as `shown`, the path by default).
+ * Only a regular file of at most MAX_METRICS_FILE_BYTES is read.
+ */
+export async function loadMetricsFile(path: string, shown = `Metrics file "${path}"`): Promise<Metrics> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readSmallFile(path, MAX_METRICS_FILE_BYTES)).toString('utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const problem = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot be read (${code ?? error})`;
-    throw new ResourceError(`Metrics file "${path}"`, problem);
+    if (error instanceof FileReadError) throw new ResourceError(shown, error.problem);
+    throw error;
   }
   return parseMetrics(text, `file "${path}"`);
 }

@@ -99,7 +99,8 @@ export class RegistryClient {
     let redirects = 0;
     for (;;) {
       attempt += 1;
-      const sameHost = url.host === new URL(this.baseUrl).host;
+      // Same scheme, host and port: a redirect to http:// on the registry's own host is not the registry.
+      const sameHost = url.origin === new URL(this.baseUrl).origin;
       const headers: Record<string, string> = { 'user-agent': this.userAgent, ...request.headers };
       const authorization = sameHost ? this.authorization : undefined;
       if (authorization) headers.authorization = authorization;
@@ -116,7 +117,9 @@ export class RegistryClient {
           },
         });
       } catch (error) {
-        const code = error instanceof HttpError ? error.code : 'ECONNRESET';
+        // Only the network's errors are retried; a body source's own failure goes up as it is.
+        if (!(error instanceof HttpError)) throw error;
+        const code = error.code;
         const delay = request.retry === false ? undefined : retryDelay({ errorCode: code }, attempt, this.policy);
         if (delay === undefined) {
           throw new RegistryError(this.resource(request.repository), `${request.method} ${url.pathname} failed after ${attempt} ${attempt === 1 ? 'try' : 'tries'}: ${(error as Error).message}`, undefined, code);
@@ -183,7 +186,9 @@ export class RegistryClient {
     }
     mergeChallengeScope(this.scopes, challenge.params.scope);
     const realm = new URL(challenge.params.realm);
-    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && registryBaseUrl(realm.host).startsWith('http:'))) {
+    // Plain http only for a loopback registry's loopback token service: an HTTPS registry's credentials never travel unencrypted.
+    const plainAllowed = this.baseUrl.startsWith('http:') && registryBaseUrl(realm.host).startsWith('http:');
+    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && plainAllowed)) {
       throw new RegistryAuthError(this.resource(repository), `token service ${realm.origin} is not HTTPS; refusing to send credentials to it`);
     }
     if (challenge.params.service) realm.searchParams.set('service', challenge.params.service);

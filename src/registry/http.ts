@@ -1,5 +1,6 @@
 import http, { type IncomingMessage, type IncomingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { isTransientError } from './retry';
 
 /**
  * One HTTP exchange with a registry over node:http, so that upload bodies stream with an exact
@@ -25,7 +26,8 @@ export interface HttpRequest {
   timeoutMs?: number;
 }
 
-const agents = {
+/** The connection pools every registry request goes through. */
+export const agents = {
   http: new http.Agent({ keepAlive: true, maxSockets: 16 }),
   https: new https.Agent({ keepAlive: true, maxSockets: 16 }),
 };
@@ -103,8 +105,16 @@ export function send(request: HttpRequest): Promise<IncomingMessage> {
         if (sent !== body.length) throw Object.assign(new Error(`body ended at ${sent} of its declared ${body.length} bytes`), { code: 'EBODYSIZE' });
         req.end();
       })().catch((error: unknown) => {
-        req.destroy(error as Error);
-        fail(error);
+        const code = (error as { code?: unknown } | undefined)?.code;
+        if (typeof code === 'string' && (isTransientError(code) || code === 'EBODYSIZE')) {
+          fail(error);
+        } else if (!settled) {
+          // The body's own source failed (a model file that changed or vanished): that is no
+          // network error, and trying again cannot help, so it goes up as it is.
+          settled = true;
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
+        req.destroy();
       });
     }
   });

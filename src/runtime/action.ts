@@ -29,6 +29,27 @@ export function maskSecret(value: string | undefined): void {
   if (value) core.setSecret(value);
 }
 
+/** Values shorter than this are never masked: masking "1" would hide every 1 in the log. */
+export const MIN_MASKED_LENGTH = 4;
+const NOT_SECRET_WORDS = new Set(['true', 'false', 'yes', 'no', 'on', 'off', 'null', 'none']);
+const SHORT_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+/**
+ * Whether an `env` value could be a secret and is masked: at least MIN_MASKED_LENGTH characters,
+ * and not a boolean word or a number of fewer than 8 characters (epochs, seeds, learning rates),
+ * which would mask every such number in the log. The `env` inputs of train and deploy say so.
+ */
+export function couldBeSecret(value: string): boolean {
+  if (value.length < MIN_MASKED_LENGTH) return false;
+  if (NOT_SECRET_WORDS.has(value.toLowerCase())) return false;
+  return !(value.length < 8 && SHORT_NUMBER.test(value));
+}
+
+/** Mask the `env` values that could be secrets (see couldBeSecret). */
+export function maskEnvValues(values: Iterable<string>): void {
+  for (const value of values) if (couldBeSecret(value)) core.setSecret(value);
+}
+
 /** Set outputs: strings as they are, everything else as JSON. */
 export function setOutputs(outputs: Record<string, unknown>): void {
   for (const [name, value] of Object.entries(outputs)) {

@@ -1,7 +1,8 @@
 import type { Log, PrunedImage, RemovalReport, ServingEngine } from './engine';
 import { planRetirement, type RetireDecision, type RetirePolicy, type Usage } from './retire-plan';
 import type { ManagedServer } from './server';
-import { createLimiter, PARALLEL_REMOVALS } from './limit';
+import { createLimiter } from '../async/pool';
+import { PARALLEL_REMOVALS } from './limit';
 import { warnUndrainable } from './drain-report';
 
 export interface RetireOptions extends Omit<RetirePolicy, 'now'> {

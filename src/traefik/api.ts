@@ -10,6 +10,9 @@ export interface TraefikService {
   serverStatus: Record<string, string>;
 }
 
+/** Far more than any answer this client asks for (a service with a thousand servers is about 100 KiB); past it, nothing is read on. */
+export const MAX_API_ANSWER_BYTES = 1024 * 1024;
+
 export class TraefikApi {
   constructor(
     readonly baseUrl: string,
@@ -25,11 +28,32 @@ export class TraefikApi {
     }
   }
 
+  /** The answer's JSON, read up to MAX_API_ANSWER_BYTES; undefined when it is not JSON. */
+  private async json(response: Response, path: string): Promise<unknown> {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    if (response.body) {
+      for await (const chunk of response.body) {
+        size += chunk.length;
+        if (size > MAX_API_ANSWER_BYTES) {
+          await response.body.cancel().catch(() => undefined);
+          throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET ${path} answered more than ${MAX_API_ANSWER_BYTES / 1024 / 1024} MiB, far more than it should; not read further`);
+        }
+        chunks.push(chunk);
+      }
+    }
+    try {
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Throws a ResourceError unless the API answers `GET /api/version`. */
   async check(): Promise<string> {
     const response = await this.get('/api/version');
     if (!response.ok) throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET /api/version answered ${response.status}`);
-    const body = (await response.json().catch(() => ({}))) as { Version?: string };
+    const body = ((await this.json(response, '/api/version')) ?? {}) as { Version?: string };
     return body.Version ?? 'unknown';
   }
 
@@ -41,10 +65,13 @@ export class TraefikApi {
       return undefined;
     }
     if (!response.ok) throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET /api/http/services/${name}@${this.provider} answered ${response.status}`);
-    const body = (await response.json()) as { loadBalancer?: { servers?: { url?: string }[] }; serverStatus?: Record<string, string> };
+    const path = `/api/http/services/${name}@${this.provider}`;
+    const body = await this.json(response, path);
+    if (body === undefined || body === null || typeof body !== 'object') throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET ${path} answered something that is not a JSON object`);
+    const service = body as { loadBalancer?: { servers?: { url?: string }[] }; serverStatus?: Record<string, string> };
     return {
-      servers: (body.loadBalancer?.servers ?? []).map((server) => server.url ?? '').filter(Boolean),
-      serverStatus: body.serverStatus ?? {},
+      servers: (service.loadBalancer?.servers ?? []).map((server) => server.url ?? '').filter(Boolean),
+      serverStatus: service.serverStatus ?? {},
     };
   }
 

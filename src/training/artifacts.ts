@@ -1,6 +1,8 @@
-import { readdir, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ResourceError } from '../inputs/errors';
+import { randomBytes } from 'node:crypto';
+import { readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { resolveInside } from '../files/resolve';
+import { ResourceError, quote } from '../inputs/errors';
 import type { MetricValue } from '../metrics/file';
 import type { GpuStats } from '../gpu/telemetry';
 import type { RunContext } from '../runtime/context';
@@ -15,14 +17,31 @@ export interface ModelCheck {
   newestMs: number;
 }
 
-async function walk(dir: string, top: boolean, into: ModelCheck): Promise<void> {
+/** Where the model's symlinks may lead: the workspace a training container could write. */
+interface Confinement {
+  /** The workspace's real path (no symlinks in it). */
+  root: string;
+  model: string;
+  resource: string;
+}
+
+async function walk(dir: string, top: boolean, into: ModelCheck, confine?: Confinement): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      await walk(path, false, into);
+      await walk(path, false, into, confine);
       continue;
     }
+    // Reserved: replaced by this run's record (never written through, see writeProvenance).
     if (top && entry.name === PROVENANCE_FILE) continue;
+    if (confine && entry.isSymbolicLink()) {
+      const resolution = await resolveInside(confine.root, relative(confine.root, path).split(sep).join('/'), { absolute: 'host' });
+      if (resolution.kind !== 'inside') {
+        const name = relative(confine.model, path).split(sep).join('/');
+        const where = resolution.kind === 'loop' ? 'that loops' : `that resolves to ${quote(resolution.through, 200)}`;
+        throw new ResourceError(confine.resource, `holds ${quote(name)}, a symlink ${where} outside the workspace (${confine.root}); a training container may leave links only to files inside it`);
+      }
+    }
     const info = await stat(path).catch(() => undefined);
     if (!info?.isFile()) continue;
     into.files += 1;
@@ -36,8 +55,8 @@ async function walk(dir: string, top: boolean, into: ModelCheck): Promise<void> 
  * so provenance travels with the model into the image), and hold at least one file besides a
  * training.json from an earlier run.
  */
-export async function checkModelFolder(path: string, shown: string): Promise<ModelCheck> {
-  const resource = `Model path "${shown}"`;
+export async function checkModelFolder(path: string, shown: string, options: { resource?: string; workspaceRoot?: string } = {}): Promise<ModelCheck> {
+  const resource = options.resource ?? `Model path "${shown}"`;
   let info;
   try {
     info = await stat(path);
@@ -48,7 +67,7 @@ export async function checkModelFolder(path: string, shown: string): Promise<Mod
     throw new ResourceError(resource, `is a file; it must be a folder holding the model, so ${PROVENANCE_FILE} can be written beside it (save to e.g. ${shown}/model.pt with model-path: ${shown})`);
   }
   const check: ModelCheck = { files: 0, bytes: 0, newestMs: 0 };
-  await walk(path, true, check);
+  await walk(path, true, check, options.workspaceRoot === undefined ? undefined : { root: options.workspaceRoot, model: path, resource });
   if (check.files === 0) throw new ResourceError(resource, `is empty after training (${path}): the training command succeeded but wrote no model files`);
   return check;
 }
@@ -134,8 +153,20 @@ export function provenanceRecord(input: ProvenanceInput): ProvenanceRecord {
   };
 }
 
+/**
+ * Write training.json as a file of our own, never through whatever the training left under that
+ * name: a new file (O_CREAT|O_EXCL, which refuses to follow a link) renamed over the old entry,
+ * so a `training.json -> ~/.gitconfig` link is replaced, not written through.
+ */
 export async function writeProvenance(modelFolder: string, record: ProvenanceRecord): Promise<string> {
   const path = join(modelFolder, PROVENANCE_FILE);
-  await writeFile(path, `${JSON.stringify(record, null, 2)}\n`);
+  const temporary = join(modelFolder, `.${PROVENANCE_FILE}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(temporary, `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx', mode: 0o644 });
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
   return path;
 }

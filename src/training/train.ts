@@ -1,21 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import { totalmem } from 'node:os';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import type { Engine } from '../engine/connection';
-import { InputError, ResourceError, quote } from '../inputs/errors';
+import { isInside, resolveInside } from '../files/resolve';
+import { errorMessage, InputError, ResourceError, quote } from '../inputs/errors';
 import { formatDuration } from '../inputs/parse';
 import { loadMetricsFile, metricsToJson, type Metrics } from '../metrics/file';
 import { describeGpu, probeGpus, type GpuRecord } from '../gpu/probe';
-import { gpuEnvironment, selectGpus, type GpuRequest, type SkippedGpu } from '../gpu/select';
+import { selectGpus, type GpuRequest, type SkippedGpu } from '../gpu/select';
 import { StallDetector, TelemetrySampler, type GpuStats, type Stall, type TelemetryPoint } from '../gpu/telemetry';
 import type { RunContext } from '../runtime/context';
 import { checkModelFolder, gpuSummary, provenanceRecord, roundSeconds, writeProvenance, type GpuSummary, type ModelCheck } from './artifacts';
 import { restoreTrainingCache, saveTrainingCache, type CachePlan, type CacheRestore, type CacheSave } from './cache';
 import type { Cancellation } from './cancellation';
 import { superviseContainer, type ContainerOutcome } from './container';
+import { containerEnvironment, hostEnvironment } from './environment';
 import { parseImageReference } from '../image/reference';
 import { superviseCommand, type CommandOutcome, type SupervisedCommand } from './supervise';
+
 
 /** What the action asked for, parsed and checked. */
 export interface TrainPlan {
@@ -101,6 +105,8 @@ export class TrainingError extends Error {
   }
 }
 
+const inside = isInside;
+
 /** Name MIG where the runner has it and say what `gpus` means there. */
 function reportMig(found: GpuRecord[], log: TrainLog): void {
   for (const gpu of found.filter((g) => g.mig)) {
@@ -119,38 +125,6 @@ function warnMigInstances(chosen: GpuRecord[], log: TrainLog): void {
       `GPUs: ${instances.length} MIG instances chosen, but CUDA lets one process use only one MIG instance: a single training process sees ${instances[0]!.uuid} alone; start one process per instance (each with its own CUDA_VISIBLE_DEVICES) to use them all`,
     );
   }
-}
-
-/** Variables of the action process that a `run:` step never sees: inputs and runtime credentials. */
-const ACTION_ONLY = /^(INPUT_|STATE_|ACTIONS_RUNTIME_|ACTIONS_ID_TOKEN_REQUEST_|ACTIONS_CACHE_URL$|ACTIONS_RESULTS_URL$)/;
-
-/** Host mode: the step's environment, as a `run:` step would have it, plus the GPU selection. */
-export function hostEnvironment(env: NodeJS.ProcessEnv, chosen: GpuRecord[], given: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const result: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(env)) if (!ACTION_ONLY.test(key) && value !== undefined) result[key] = value;
-  return { ...result, PYTHONUNBUFFERED: env.PYTHONUNBUFFERED ?? '1', ...given, ...gpuEnvironment(chosen, 'host') };
-}
-
-/** Runner variables that describe the run and mean the same inside a container; host paths do not. */
-const HOST_PATHS = new Set(['GITHUB_ENV', 'GITHUB_OUTPUT', 'GITHUB_PATH', 'GITHUB_STATE', 'GITHUB_STEP_SUMMARY', 'GITHUB_EVENT_PATH', 'GITHUB_TOKEN']);
-
-/**
- * Container mode: only the run's description crosses into the image (CI, GITHUB_* context,
- * RUNNER_OS/ARCH/NAME) and what the user gave in `env`, never the runner host's PATH,
- * virtualenvs, library paths or runtime tokens. The GPU selection wins over `env`.
- */
-export function containerEnvironment(env: NodeJS.ProcessEnv, chosen: GpuRecord[], workspace: string, given: Record<string, string> = {}): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (value === undefined) continue;
-    if (key === 'CI' || (key.startsWith('GITHUB_') && !HOST_PATHS.has(key)) || ['RUNNER_OS', 'RUNNER_ARCH', 'RUNNER_NAME'].includes(key)) result[key] = value;
-  }
-  return { ...result, GITHUB_WORKSPACE: workspace, PYTHONUNBUFFERED: '1', ...given, ...gpuEnvironment(chosen, 'container') };
-}
-
-function inside(folder: string, path: string): boolean {
-  const rel = relative(folder, path);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
 function shown(workspace: string, path: string): string {
@@ -184,11 +158,13 @@ export function checkPlan(plan: TrainPlan): void {
   }
 }
 
-export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainReport> {
-  const { log, cancellation } = deps;
+
+type Outcome = CommandOutcome | ContainerOutcome;
+
+function newReport(plan: TrainPlan): TrainReport {
   const modelPath = resolve(plan.workingDirectory, plan.modelPath);
   const metricsFile = resolve(plan.workingDirectory, plan.metricsFile);
-  const report: TrainReport = {
+  return {
     plan,
     modelPath,
     metricsFile,
@@ -204,114 +180,108 @@ export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainRepo
     telemetryFailures: 0,
     telemetryGaps: 0,
   };
-  const fail = (message: string) => new TrainingError(message, report);
-  const checkCancelled = (phase: string) => {
-    if (cancellation.requested) throw fail(`Training was cancelled (${cancellation.signal} received) ${phase}`);
-  };
+}
 
-  checkPlan(plan);
-  const engine = plan.containerImage !== undefined ? await deps.connectEngine() : undefined;
-
-  if (plan.gpus.kind !== 'none') {
-    report.found = await probeGpus({ env: deps.env });
-    reportMig(report.found, log);
-    const selection = selectGpus(plan.gpus, report.found, plan.minFreeMemoryMiB);
-    report.chosen = selection.chosen;
-    report.skipped = selection.skipped;
-    warnMigInstances(selection.chosen, log);
-    log.info(`GPUs: using ${selection.chosen.map(describeGpu).join('; ')}`);
-    for (const { gpu, reason } of selection.skipped) log.info(`GPUs: not using ${describeGpu(gpu)}: ${reason}`);
-  } else {
-    log.info('GPUs: none asked for; nvidia-smi not consulted, CUDA_VISIBLE_DEVICES is empty');
+/** Phase: the GPUs the plan asks for, chosen among those nvidia-smi reports. */
+async function chooseGpus(plan: TrainPlan, deps: TrainDeps, report: TrainReport): Promise<void> {
+  if (plan.gpus.kind === 'none') {
+    deps.log.info('GPUs: none asked for; nvidia-smi not consulted, CUDA_VISIBLE_DEVICES is empty');
+    return;
   }
-  checkCancelled('before training started');
+  report.found = await probeGpus({ env: deps.env });
+  reportMig(report.found, deps.log);
+  const selection = selectGpus(plan.gpus, report.found, plan.minFreeMemoryMiB);
+  report.chosen = selection.chosen;
+  report.skipped = selection.skipped;
+  warnMigInstances(selection.chosen, deps.log);
+  deps.log.info(`GPUs: using ${selection.chosen.map(describeGpu).join('; ')}`);
+  for (const { gpu, reason } of selection.skipped) deps.log.info(`GPUs: not using ${describeGpu(gpu)}: ${reason}`);
+}
 
-  if (plan.cache) {
-    report.cacheRestore = await restoreTrainingCache(plan.cache, plan.workingDirectory, log.warning);
-    if (report.cacheRestore.status === 'hit' || report.cacheRestore.status === 'partial') log.info(`Cache: restored ${report.cacheRestore.key}`);
-    if (report.cacheRestore.status === 'miss') log.info(`Cache: nothing saved yet under ${plan.cache.key} or its prefixes`);
-  }
-  checkCancelled('before training started');
+/** Phase: what an earlier run left in the cache, restored before training. */
+async function restoreCache(plan: TrainPlan, deps: TrainDeps, report: TrainReport): Promise<void> {
+  if (!plan.cache) return;
+  report.cacheRestore = await restoreTrainingCache(plan.cache, plan.workingDirectory, deps.log.warning);
+  if (report.cacheRestore.status === 'hit' || report.cacheRestore.status === 'partial') deps.log.info(`Cache: restored ${report.cacheRestore.key}`);
+  if (report.cacheRestore.status === 'miss') deps.log.info(`Cache: nothing saved yet under ${plan.cache.key} or its prefixes`);
+}
 
+/** Phase: GPU sampling during the run, warning of a GPU that stalls. */
+function startTelemetry(plan: TrainPlan, deps: TrainDeps, report: TrainReport): { detector: StallDetector; sampler?: TelemetrySampler } {
   // nvidia-smi reports no per-instance memory or utilisation, so MIG instances are not sampled.
   const sampled = report.chosen.filter((gpu) => !gpu.instanceOf);
   if (sampled.length < report.chosen.length && plan.telemetryIntervalMs > 0) {
-    log.info('GPU telemetry: MIG instances are not sampled (nvidia-smi reports memory and utilisation per GPU, not per instance)');
+    deps.log.info('GPU telemetry: MIG instances are not sampled (nvidia-smi reports memory and utilisation per GPU, not per instance)');
   }
   const detector = new StallDetector(sampled, STALL_WINDOW_SAMPLES);
-  const sampler =
-    sampled.length > 0 && plan.telemetryIntervalMs > 0
-      ? new TelemetrySampler({
-          gpus: sampled,
-          intervalMs: plan.telemetryIntervalMs,
-          onPoint: (point) => {
-            for (const stall of detector.add(point)) {
-              report.stalls.push(stall);
-              const gpu = report.chosen.find((g) => g.uuid === stall.uuid)!;
-              log.warning(
-                `GPU ${gpu.index} (${gpu.name}) has been at 0% utilisation for ${formatDuration(stall.toMs - stall.fromMs + plan.telemetryIntervalMs)} (${stall.samples} samples since ${formatDuration(stall.fromMs)} into the run): training may be stalled (a hung data loader, a deadlock, a collective waiting on another rank)`,
-              );
-            }
-          },
-          onError: (message) => log.warning(`GPU telemetry: ${message} (warned once; the summary counts them)`),
-        })
-      : undefined;
+  if (sampled.length === 0 || plan.telemetryIntervalMs <= 0) return { detector };
+  const sampler = new TelemetrySampler({
+    gpus: sampled,
+    intervalMs: plan.telemetryIntervalMs,
+    onPoint: (point) => {
+      for (const stall of detector.add(point)) {
+        report.stalls.push(stall);
+        const gpu = report.chosen.find((g) => g.uuid === stall.uuid)!;
+        deps.log.warning(
+          `GPU ${gpu.index} (${gpu.name}) has been at 0% utilisation for ${formatDuration(stall.toMs - stall.fromMs + plan.telemetryIntervalMs)} (${stall.samples} samples since ${formatDuration(stall.fromMs)} into the run): training may be stalled (a hung data loader, a deadlock, a collective waiting on another rank)`,
+        );
+      }
+    },
+    onError: (message) => deps.log.warning(`GPU telemetry: ${message} (warned once; the summary counts them)`),
+  });
+  return { detector, sampler };
+}
 
-  const timeoutGraceMs = TIMEOUT_GRACE_MS;
-  const cancelGraceMs = CANCEL_GRACE_MS;
-  let supervised: SupervisedCommand & { outcome: Promise<CommandOutcome | ContainerOutcome> };
-  if (engine && plan.containerImage !== undefined) {
-    const uid = process.getuid?.();
-    const gid = process.getgid?.();
-    const env = containerEnvironment(deps.env, report.chosen, plan.workspace, plan.env);
-    if (uid !== undefined && uid !== 0) env.HOME = '/tmp';
-    const runId = deps.context.runId || 'local';
-    supervised = superviseContainer({
-      engine,
-      image: plan.containerImage,
-      script: plan.command,
-      workspace: plan.workspace,
-      cwd: plan.workingDirectory,
-      env,
-      gpus: report.chosen,
-      name: `train-to-serve-train-${runId}-${randomBytes(4).toString('hex')}`,
-      labels: {
-        'train-to-serve.role': 'training',
-        'train-to-serve.git-sha': deps.context.sha,
-        ...(deps.context.runUrl ? { 'train-to-serve.run-url': deps.context.runUrl } : {}),
-      },
-      user: uid !== undefined && gid !== undefined ? `${uid}:${gid}` : undefined,
-      shmSizeBytes: Math.floor(totalmem() / 2),
-      timeoutMs: plan.timeoutMs,
-      timeoutGraceMs,
-      cancelGraceMs,
-      stdout: deps.stdout ?? process.stdout,
-      stderr: deps.stderr ?? process.stderr,
-      log: log.info,
-      dockerConfigDir: deps.env.DOCKER_CONFIG,
-    });
-  } else {
-    supervised = superviseCommand({
-      script: plan.command,
-      cwd: plan.workingDirectory,
-      env: hostEnvironment(deps.env, report.chosen, plan.env),
-      timeoutMs: plan.timeoutMs,
-      timeoutGraceMs,
-      cancelGraceMs,
-      tempDir: deps.tempDir,
-    });
+/** Phase: the training command started, in the container image or on the runner. */
+function startCommand(plan: TrainPlan, deps: TrainDeps, report: TrainReport, engine: Engine | undefined): SupervisedCommand & { outcome: Promise<Outcome> } {
+  const graces = { timeoutMs: plan.timeoutMs, timeoutGraceMs: TIMEOUT_GRACE_MS, cancelGraceMs: CANCEL_GRACE_MS };
+  if (!engine || plan.containerImage === undefined) {
+    return superviseCommand({ script: plan.command, cwd: plan.workingDirectory, env: hostEnvironment(deps.env, report.chosen, plan.env), tempDir: deps.tempDir, ...graces });
   }
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  const env = containerEnvironment(deps.env, report.chosen, plan.workspace, plan.env);
+  if (uid !== undefined && uid !== 0) env.HOME = '/tmp';
+  return superviseContainer({
+    engine,
+    image: plan.containerImage,
+    script: plan.command,
+    workspace: plan.workspace,
+    cwd: plan.workingDirectory,
+    env,
+    gpus: report.chosen,
+    name: `train-to-serve-train-${deps.context.runId || 'local'}-${randomBytes(4).toString('hex')}`,
+    labels: {
+      'train-to-serve.role': 'training',
+      'train-to-serve.git-sha': deps.context.sha,
+      ...(deps.context.runUrl ? { 'train-to-serve.run-url': deps.context.runUrl } : {}),
+    },
+    user: uid !== undefined && gid !== undefined ? `${uid}:${gid}` : undefined,
+    shmSizeBytes: Math.floor(totalmem() / 2),
+    stdout: deps.stdout ?? process.stdout,
+    stderr: deps.stderr ?? process.stderr,
+    log: deps.log.info,
+    dockerConfigDir: deps.env.DOCKER_CONFIG,
+    ...graces,
+  });
+}
+
+/** Phase: wait for the command, passing cancellation on, and collect the GPU figures. */
+async function awaitCommand(
+  supervised: SupervisedCommand & { outcome: Promise<Outcome> },
+  cancellation: Cancellation,
+  sampler: TelemetrySampler | undefined,
+  report: TrainReport,
+): Promise<Outcome> {
   const unsubscribe = cancellation.subscribe((_signal, count) => {
     if (count === 1) supervised.stop({ reason: 'cancelled', signal: cancellation.signal });
     else supervised.kill();
   });
   if (cancellation.requested) supervised.stop({ reason: 'cancelled', signal: cancellation.signal });
-
-  let outcome: CommandOutcome | ContainerOutcome;
   try {
-    outcome = await supervised.outcome;
+    return await supervised.outcome;
   } catch (error) {
-    throw fail(error instanceof Error ? error.message : String(error));
+    throw new TrainingError(errorMessage(error), report);
   } finally {
     unsubscribe();
     await sampler?.stop();
@@ -329,32 +299,36 @@ export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainRepo
     report.stats = [...report.stats, ...unsampled].sort((a, b) => a.index - b.index || a.uuid.localeCompare(b.uuid));
     report.gpus = gpuSummary(report.stats);
   }
+}
+
+/** Phase: how the command ended, recorded; any end but exit code 0 is the step's failure. */
+function judgeOutcome(plan: TrainPlan, deps: TrainDeps, report: TrainReport, outcome: Outcome, detector: StallDetector): void {
+  const fail = (message: string) => new TrainingError(message, report);
   report.startedAt = outcome.startedAt;
   report.finishedAt = outcome.finishedAt;
   report.durationSeconds = roundSeconds(outcome.finishedAt.getTime() - outcome.startedAt.getTime());
-  if ('imageId' in outcome) report.imageId = (outcome as ContainerOutcome).imageId;
+  if ('imageId' in outcome) report.imageId = outcome.imageId;
   const took = formatDuration(outcome.finishedAt.getTime() - outcome.startedAt.getTime());
 
   for (const idle of detector.neverUsed()) {
     const gpu = report.chosen.find((g) => g.uuid === idle.uuid)!;
-    log.warning(`GPU ${gpu.index} (${gpu.name}) reported 0% utilisation in all ${idle.samples} samples: the training never used it (running on the CPU, or on fewer GPUs than it was given?)`);
+    deps.log.warning(`GPU ${gpu.index} (${gpu.name}) reported 0% utilisation in all ${idle.samples} samples: the training never used it (running on the CPU, or on fewer GPUs than it was given?)`);
   }
   if (outcome.leftovers.length > 0) {
-    log.warning(
+    deps.log.warning(
       `The training command exited but left ${outcome.leftovers.length} process${outcome.leftovers.length === 1 ? '' : 'es'} running (${outcome.leftovers.map((p) => `${p.pid} ${p.command}`).join(', ')}); they were stopped`,
     );
   }
-
   if (outcome.stoppedBy) {
     const processes = outcome.stopped.length > 0 ? ` and the ${outcome.stopped.length} process${outcome.stopped.length === 1 ? '' : 'es'} it ran` : '';
     if (outcome.stoppedBy.reason === 'timeout') {
       throw fail(
-        `Training exceeded timeout-minutes (${formatDuration(plan.timeoutMs ?? 0)}): stopped the training command${processes} after ${took} (SIGTERM, then SIGKILL after ${formatDuration(timeoutGraceMs)})`,
+        `Training exceeded timeout-minutes (${formatDuration(plan.timeoutMs ?? 0)}): stopped the training command${processes} after ${took} (SIGTERM, then SIGKILL after ${formatDuration(TIMEOUT_GRACE_MS)})`,
       );
     }
     throw fail(`Training was cancelled (${outcome.stoppedBy.signal ?? 'cancellation'} received): stopped the training command${processes} after ${took}`);
   }
-  if ('oomKilled' in outcome && (outcome as ContainerOutcome).oomKilled) {
+  if ('oomKilled' in outcome && outcome.oomKilled) {
     throw fail(`Training container ran out of memory and was killed by the kernel after ${took} (exit code ${outcome.exitCode})`);
   }
   if (outcome.signal) {
@@ -362,31 +336,76 @@ export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainRepo
     throw fail(`Training command was killed by ${outcome.signal} after ${took}${hint}`);
   }
   if (outcome.exitCode !== 0) throw fail(`Training command failed with exit code ${outcome.exitCode} after ${took}`);
+}
 
+/**
+ * Container mode: the job could write anything into the workspace, links included, and what it
+ * left is read and written here on the host. A path is followed as the kernel would and used
+ * only where it really is, and only when that is inside the workspace.
+ */
+async function confineToWorkspace(plan: TrainPlan, path: string, resource: string): Promise<string> {
+  const root = await realpath(plan.workspace);
+  const resolution = await resolveInside(root, relative(plan.workspace, path).split(sep).join('/'), { absolute: 'host' });
+  if (resolution.kind === 'inside') return join(root, resolution.path);
+  const where = resolution.kind === 'loop' ? 'is a loop of symlinks' : `resolves to ${quote(resolution.through, 200)}`;
+  throw new ResourceError(resource, `${where}, outside the workspace (${root}); a training container may leave its results only inside it, and links out of it are refused`);
+}
+
+/** Phase: the model folder and metrics file the command left, checked, read and dated. */
+async function checkResults(plan: TrainPlan, deps: TrainDeps, report: TrainReport, startedAt: Date): Promise<{ modelFolder: string }> {
+  const container = plan.containerImage !== undefined;
+  const modelResource = `Model path "${report.shownModelPath}"${container ? ' (model-path)' : ''}`;
+  const metricsResource = `Metrics file "${report.shownMetricsFile}"${container ? ' (metrics-file)' : ''}`;
+  let modelFolder = report.modelPath;
+  let metricsFile = report.metricsFile;
   try {
-    report.model = await checkModelFolder(modelPath, report.shownModelPath);
-    report.metrics = await loadMetricsFile(metricsFile);
+    let workspaceRoot: string | undefined;
+    if (container) {
+      workspaceRoot = await realpath(plan.workspace);
+      modelFolder = await confineToWorkspace(plan, report.modelPath, modelResource);
+      metricsFile = await confineToWorkspace(plan, report.metricsFile, metricsResource);
+    }
+    report.model = await checkModelFolder(modelFolder, report.shownModelPath, { resource: modelResource, workspaceRoot });
+    report.metrics = await loadMetricsFile(metricsFile, container ? metricsResource : undefined);
   } catch (error) {
-    throw fail(error instanceof Error ? error.message : String(error));
+    throw new TrainingError(errorMessage(error), report);
   }
   // Self-hosted runners keep their workspace between jobs: a model left by an earlier run passes
   // the checks above, so say when nothing in it is from this run.
   const slackMs = 2_000;
-  if (report.model.newestMs < outcome.startedAt.getTime() - slackMs) {
-    log.warning(
-      `Nothing in model path "${report.shownModelPath}" was written by this run (newest file from ${new Date(report.model.newestMs).toISOString()}, training started ${outcome.startedAt.toISOString()}): is it a model left by an earlier run?`,
+  if (report.model.newestMs < startedAt.getTime() - slackMs) {
+    deps.log.warning(
+      `Nothing in model path "${report.shownModelPath}" was written by this run (newest file from ${new Date(report.model.newestMs).toISOString()}, training started ${startedAt.toISOString()}): is it a model left by an earlier run?`,
     );
   }
-  const metricsTime = statSync(metricsFile).mtimeMs;
-  if (metricsTime < outcome.startedAt.getTime() - slackMs) {
-    log.warning(`Metrics file "${report.shownMetricsFile}" was not written by this run (last changed ${new Date(metricsTime).toISOString()}): are these an earlier run's metrics?`);
+  const metricsTime = (await stat(metricsFile)).mtimeMs;
+  if (metricsTime < startedAt.getTime() - slackMs) {
+    deps.log.warning(`Metrics file "${report.shownMetricsFile}" was not written by this run (last changed ${new Date(metricsTime).toISOString()}): are these an earlier run's metrics?`);
   }
+  return { modelFolder };
+}
 
-  if (plan.cache && report.cacheRestore) {
-    report.cacheSave = await saveTrainingCache(plan.cache, report.cacheRestore, plan.workingDirectory, log.warning);
-    if (report.cacheSave.status === 'saved') log.info(`Cache: saved ${report.cacheSave.key}`);
+/** Phase: the cache saved for the next run. */
+async function saveCache(plan: TrainPlan, deps: TrainDeps, report: TrainReport): Promise<void> {
+  if (!plan.cache || !report.cacheRestore) return;
+  if (plan.containerImage !== undefined) {
+    for (const path of plan.cache.paths) {
+      try {
+        await confineToWorkspace(plan, resolve(plan.workingDirectory, path), `Cache path "${path}" (cache-path)`);
+      } catch (error) {
+        // A cache is never a reason to fail the training, but nothing outside the workspace goes into it.
+        deps.log.warning(`Cache not saved: ${errorMessage(error)}`);
+        report.cacheSave = { status: 'failed', reason: errorMessage(error) };
+        return;
+      }
+    }
   }
+  report.cacheSave = await saveTrainingCache(plan.cache, report.cacheRestore, plan.workingDirectory, deps.log.warning);
+  if (report.cacheSave.status === 'saved') deps.log.info(`Cache: saved ${report.cacheSave.key}`);
+}
 
+/** Phase: training.json, the run's provenance, written into the model folder. */
+async function recordProvenance(plan: TrainPlan, deps: TrainDeps, report: TrainReport, outcome: Outcome, modelFolder: string): Promise<void> {
   const record = provenanceRecord({
     context: deps.context,
     command: plan.command,
@@ -396,7 +415,7 @@ export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainRepo
     finishedAt: outcome.finishedAt,
     gpus: report.gpus,
     metricsFile: report.shownMetricsFile,
-    metrics: metricsToJson(report.metrics),
+    metrics: metricsToJson(report.metrics!),
     cache: plan.cache
       ? {
           key: plan.cache.key,
@@ -405,9 +424,29 @@ export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainRepo
       : undefined,
   });
   try {
-    report.provenancePath = await writeProvenance(modelPath, record);
+    report.provenancePath = join(report.modelPath, relative(modelFolder, await writeProvenance(modelFolder, record)));
   } catch (error) {
-    throw fail(new ResourceError(`Model path "${report.shownModelPath}"`, `cannot write training.json: ${error instanceof Error ? error.message : String(error)}`).message);
+    throw new TrainingError(new ResourceError(`Model path "${report.shownModelPath}"`, `cannot write training.json: ${errorMessage(error)}`).message, report);
   }
+}
+
+export async function train(plan: TrainPlan, deps: TrainDeps): Promise<TrainReport> {
+  const report = newReport(plan);
+  const checkCancelled = () => {
+    if (deps.cancellation.requested) throw new TrainingError(`Training was cancelled (${deps.cancellation.signal} received) before training started`, report);
+  };
+  checkPlan(plan);
+  const engine = plan.containerImage !== undefined ? await deps.connectEngine() : undefined;
+  await chooseGpus(plan, deps, report);
+  checkCancelled();
+  await restoreCache(plan, deps, report);
+  checkCancelled();
+
+  const { detector, sampler } = startTelemetry(plan, deps, report);
+  const outcome = await awaitCommand(startCommand(plan, deps, report, engine), deps.cancellation, sampler, report);
+  judgeOutcome(plan, deps, report, outcome, detector);
+  const { modelFolder } = await checkResults(plan, deps, report, outcome.startedAt);
+  await saveCache(plan, deps, report);
+  await recordProvenance(plan, deps, report, outcome, modelFolder);
   return report;
 }

@@ -285,6 +285,18 @@ describe('train: the env input', () => {
   });
 });
 
+describe('train: which env values are masked (issue 10, defect 9)', () => {
+  it('masks values that could be secrets, never short ones like 1, which would hide every 1 in the log', async () => {
+    const ws = workspace();
+    const result = await runAction('train', {
+      workspace: ws,
+      inputs: { run: 'node train.mjs --seconds 0.2', gpus: 'none', env: 'EPOCHS=1\nSEED=42\nLR=0.0001\nDEBUG=true\nMODE=fast\nWANDB_API_KEY=wandb-key-abcdef0123456789' },
+    });
+    expect(result.exitCode, result.log).toBe(0);
+    expect(result.masked.sort()).toEqual(['fast', 'wandb-key-abcdef0123456789']);
+  });
+});
+
 describe('train: limits and cancellation leave no process behind', () => {
   it('kills the training and everything it started at the timeout', async () => {
     const ws = workspace();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { demuxLogs, healthFromStatus, serverFromListing } from '../../src/engine/containers';
+import { demuxLogs, healthFromStatus, MAX_LOG_TAIL_BYTES, serverFromListing } from '../../src/engine/containers';
 import type Docker from 'dockerode';
 
 describe('healthFromStatus', () => {
@@ -24,6 +24,18 @@ describe('demuxLogs', () => {
     };
     expect(demuxLogs(Buffer.concat([frame(1, 'loading model\n'), frame(2, 'Error: no model.json\n')]))).toBe('loading model\nError: no model.json\n');
     expect(demuxLogs(Buffer.from('plain tty output\n'))).toBe('plain tty output\n');
+  });
+
+  // Issue 10, unbounded reads: 50 lines of a server's log can be any size; error messages carry only their end.
+  it('keeps only the last 64 KiB of a tail, and says how much was cut', () => {
+    const header = Buffer.alloc(8);
+    header[0] = 1;
+    const body = Buffer.concat([Buffer.alloc(1024 * 1024, 'a'), Buffer.from('\nError: the last words\n')]);
+    header.writeUInt32BE(body.length, 4);
+    const text = demuxLogs(Buffer.concat([header, body]));
+    expect(text.length).toBeLessThan(MAX_LOG_TAIL_BYTES + 100);
+    expect(text).toMatch(/^\(960 KiB of earlier output cut\)\n/);
+    expect(text.endsWith('\nError: the last words\n')).toBe(true);
   });
 });
 

@@ -45,4 +45,24 @@ describe('readRequestCount', () => {
     expect(await readRequestCount(url)).toMatchObject({ readable: false, problem: expect.stringMatching(/^GET .*\/metrics failed \(.*ECONNREFUSED/) });
     expect(await readRequestCount(undefined)).toEqual({ readable: false, problem: 'the server has no address on its network' });
   });
+
+  // Issue 10, unbounded reads: the server is the user's image; its /metrics may never end.
+  it('stops reading an answer larger than any metrics page, and says so', async () => {
+    const server = createServer((_request, response) => {
+      const line = Buffer.from(`http_requests_total{path="/${'x'.repeat(1000)}"} 1\n`);
+      const write = () => {
+        while (response.write(line)) if (response.destroyed) return;
+        response.once('drain', write);
+      };
+      write();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      expect(await readRequestCount(url, 30_000)).toMatchObject({ readable: false, problem: `GET ${url}/metrics failed (the answer is larger than 4 MiB, more than any metrics page; not read further)` });
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,6 +80,63 @@ describe('publishModelImage across registries', () => {
     expect(second.modelBytesUploaded).toBe(0);
     expect(second.bytesSent).toBe(0);
     expect(second.layers.every((l) => l.action === 'present')).toBe(true);
+  });
+
+  // Issue 10 defect 10, issue 13 item 4: a root-owned image must not carry setuid files or hide the model from a non-root server.
+  it.each([
+    [false, ['-rwxr-xr-x model/run.sh', '-rw-r--r-- model/weights.bin', 'drwxrwxr-x model/shared/']],
+    [true, ['-rwsr-xr-x model/run.sh', '-rw------- model/weights.bin', 'drwxrwxrwt model/shared/']],
+  ])('keep-file-modes %s: the modes the layers carry', async (keepModes, expected) => {
+    const repository = `acme/modes-${suffix()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'tts-modes-'));
+    try {
+      writeFileSync(join(dir, 'weights.bin'), 'w');
+      writeFileSync(join(dir, 'run.sh'), '#!/bin/sh\n');
+      mkdirSync(join(dir, 'shared'));
+      chmodSync(join(dir, 'weights.bin'), 0o600);
+      chmodSync(join(dir, 'run.sh'), 0o4755);
+      chmodSync(join(dir, 'shared'), 0o1777);
+      const result = await publishModelImage({ ...request(repository), modelPath: dir, modelDir: 'model', keepModes });
+      const api = registryApi(target);
+      const listing: string[] = [];
+      for (const layer of result.layers.filter((l) => l.origin === 'model')) {
+        const text = execFileSync('tar', ['-tvf', '-'], { input: await api.blob(repository, layer.digest), encoding: 'utf8' });
+        for (const line of text.trim().split('\n')) listing.push(`${line.split(/\s+/)[0]} ${line.split(/\s+/).at(-1)}`);
+      }
+      expect(listing).toEqual(expect.arrayContaining(expected));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // Issue 10, defect 7: a local file error is not a network reset; it is not retried.
+  it.each([
+    ['grows', (path: string) => appendFileSync(path, 'more')],
+    ['keeps its size but changes its bytes', (path: string) => writeFileSync(path, randomBytes(300 * 1024))],
+  ])('fails at once, naming the file, when a model file %s between hashing and upload; no tag moves', async (_how, change) => {
+    const repository = `acme/changing-${suffix()}`;
+    const dir = mkdtempSync(join(tmpdir(), 'tts-changing-'));
+    writeFileSync(join(dir, 'big.bin'), randomBytes(300 * 1024));
+    writeFileSync(join(dir, 'small.json'), '{}');
+    const said: string[] = [];
+    let changed = false;
+    const log = (message: string) => {
+      said.push(message);
+      // Said just before the layer's upload starts, after its hash pass.
+      if (!changed && message.startsWith('Uploading model layer') && message.endsWith(': big.bin')) {
+        changed = true;
+        change(join(dir, 'big.bin'));
+      }
+    };
+    try {
+      const failed = publishModelImage({ ...request(repository), modelPath: dir, log, retry: { baseDelayMs: 1, maxDelayMs: 1 } });
+      await expect(failed).rejects.toThrow(new RegExp(`^Model file "${join(dir, 'big.bin')}": changed`));
+      expect(changed).toBe(true);
+      expect(said.filter((line) => /trying again|fresh upload/.test(line))).toEqual([]);
+      expect((await registryApi(target).manifest(repository, 'v1')).status).toBe(404);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses a base on another registry that needs credentials it is not given', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +148,70 @@ setInterval(() => {}, 1000);
     expect(run.exitCode).toBe(1);
     expect(failureMessage(run)).toMatch(/^Training was cancelled \(SIGINT received\): stopped the training command after /);
     expect(await trainingContainers(sha)).toEqual([]);
+  });
+
+  describe('a training job that leaves symlinks pointing out of the workspace (issue 10, defect 1)', () => {
+    // The container sees only the workspace, but the links it leaves there are followed on the host.
+    const outside = mkdtempSync(join(tmpdir(), 'tts-outside-'));
+    const secret = `runner-private-key-${randomBytes(8).toString('hex')}`;
+    const secretFile = join(outside, 'credentials');
+    writeFileSync(secretFile, JSON.stringify({ accuracy: 0.99, key: secret }));
+    const link = (from: string, to: string) =>
+      `node -e "const fs = require('fs'); fs.rmSync(process.argv[2], { force: true }); fs.symlinkSync(process.argv[1], process.argv[2])" ${JSON.stringify(to)} ${JSON.stringify(from)}`;
+    const leaks = (result: Awaited<ReturnType<typeof runAction>>, ws: string) => {
+      expect(result.log).not.toContain(secret);
+      expect(result.summary).not.toContain(secret);
+      expect(JSON.stringify(result.outputs)).not.toContain(secret);
+      if (existsSync(join(ws, 'model/training.json'))) expect(readFileSync(join(ws, 'model/training.json'), 'utf8')).not.toContain(secret);
+    };
+
+    it('refuses a metrics file that is a link to a host file, and reads nothing through it', async () => {
+      const ws = workspace();
+      const result = await runAction('train', {
+        workspace: ws,
+        inputs: { run: `node train.mjs --seconds 0.3\n${link('metrics.json', secretFile)}`, 'container-image': image, gpus: 'none' },
+      });
+      expect(result.exitCode, result.log).toBe(1);
+      expect(failureMessage(result)).toMatch(/^Metrics file "metrics\.json" \(metrics-file\): resolves to .* outside the workspace/);
+      leaks(result, ws);
+    });
+
+    it('refuses a model folder that is a link out of the workspace', async () => {
+      const ws = workspace();
+      const result = await runAction('train', {
+        workspace: ws,
+        inputs: { run: `node train.mjs --seconds 0.3 --model trained\n${link('model', outside)}`, 'container-image': image, gpus: 'none' },
+      });
+      expect(result.exitCode, result.log).toBe(1);
+      expect(failureMessage(result)).toMatch(/^Model path "model" \(model-path\): resolves to .* outside the workspace/);
+      expect(existsSync(join(outside, 'training.json'))).toBe(false);
+      leaks(result, ws);
+    });
+
+    it('refuses a model file that is a link to a host file, naming it', async () => {
+      const ws = workspace();
+      const result = await runAction('train', {
+        workspace: ws,
+        inputs: { run: `node train.mjs --seconds 0.3\n${link('model/extra.bin', secretFile)}`, 'container-image': image, gpus: 'none' },
+      });
+      expect(result.exitCode, result.log).toBe(1);
+      expect(failureMessage(result)).toMatch(/^Model path "model" \(model-path\): holds "extra\.bin", a symlink that resolves to .* outside the workspace/);
+      leaks(result, ws);
+    });
+
+    it('writes training.json as a new file, never through a link the job left in its place', async () => {
+      const ws = workspace();
+      const hostFile = join(outside, 'gitconfig');
+      writeFileSync(hostFile, '[user]\n\tname = runner\n');
+      const result = await runAction('train', {
+        workspace: ws,
+        inputs: { run: `node train.mjs --seconds 0.3\n${link('model/training.json', hostFile)}`, 'container-image': image, gpus: 'none' },
+      });
+      expect(failureMessage(result), result.log).toBeUndefined();
+      expect(readFileSync(hostFile, 'utf8')).toBe('[user]\n\tname = runner\n');
+      expect(lstatSync(join(ws, 'model/training.json')).isFile()).toBe(true);
+      expect(JSON.parse(readFileSync(join(ws, 'model/training.json'), 'utf8')).schema).toBe('train-to-serve/training/v1');
+    });
   });
 
   describe('an image in a private registry', () => {

@@ -46,6 +46,29 @@ describe('resolveBaseline', () => {
     ]);
   });
 
+  // Issue 10, suspected and confirmed: the pull request controls the checkout, so a file it adds
+  // under the reference's name must not replace the production image's metrics.
+  it('takes a reference as the image even when the checkout has a file of that name; ./ names the file', async () => {
+    const checkout = mkdtempSync(join(tmpdir(), 'tts-checkout-'));
+    mkdirSync(join(checkout, 'ghcr.io/acme'), { recursive: true });
+    writeFileSync(join(checkout, image), JSON.stringify({ accuracy: 0 }));
+    const previous = process.cwd();
+    process.chdir(checkout);
+    try {
+      const asked: string[] = [];
+      const readImageMetrics = async (reference: string) => {
+        asked.push(reference);
+        return JSON.stringify({ accuracy: 0.97 });
+      };
+      const baseline = await resolveBaseline(image, { readImageMetrics });
+      expect(baseline).toMatchObject({ kind: 'image', source: image });
+      expect(asked).toEqual([image]);
+      expect(await resolveBaseline(`./${image}`, { readImageMetrics })).toMatchObject({ kind: 'file', source: `./${image}` });
+    } finally {
+      process.chdir(previous);
+    }
+  });
+
   it('reports an image without recorded metrics as a missing baseline', async () => {
     expect(await resolveBaseline(image, { readImageMetrics: async () => undefined })).toEqual({
       kind: 'missing',
@@ -66,18 +89,5 @@ describe('resolveBaseline', () => {
 
   it('says clearly that image references need a reader when none is wired', async () => {
     await expect(resolveBaseline(image)).rejects.toThrow(`Input "baseline": "${image}" is an image reference, but this build of gate cannot read metrics from images yet; pass a metrics file`);
-  });
-
-  it('prefers an existing file over an image reading of the same text', async () => {
-    const cwd = process.cwd();
-    const root = mkdtempSync(join(tmpdir(), 'tts-baseline-ref-'));
-    mkdirSync(join(root, 'localhost/acme'), { recursive: true });
-    writeFileSync(join(root, 'localhost/acme/iris:v1'), '{"accuracy": 0.5}');
-    process.chdir(root);
-    try {
-      expect(await resolveBaseline('localhost/acme/iris:v1', { readImageMetrics: async () => Promise.reject(new Error('must not be asked')) })).toMatchObject({ kind: 'file' });
-    } finally {
-      process.chdir(cwd);
-    }
   });
 });

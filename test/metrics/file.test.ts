@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, mkdirSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadMetricsFile, metricsToJson, parseMetrics } from '../../src/metrics/file';
+import { loadMetricsFile, MAX_METRICS_FILE_BYTES, metricsToJson, parseMetrics } from '../../src/metrics/file';
 
 describe('parseMetrics', () => {
   it('flattens nested JSON to dotted names and keeps non-numeric leaves apart', () => {
@@ -50,5 +51,17 @@ describe('loadMetricsFile', () => {
   it('names a directory given as the file', async () => {
     mkdirSync(join(dir, 'folder'));
     await expect(loadMetricsFile(join(dir, 'folder'))).rejects.toThrow('is a directory, not a file');
+  });
+  // Training code writes this file: it may be anything (issue 10, unbounded reads).
+  it('refuses a file over the limit without reading it', async () => {
+    const path = join(dir, 'huge.json');
+    writeFileSync(path, '');
+    truncateSync(path, MAX_METRICS_FILE_BYTES + 1);
+    await expect(loadMetricsFile(path)).rejects.toThrow(`Metrics file "${path}": is ${MAX_METRICS_FILE_BYTES + 1} bytes, more than the 8.0 MiB this file may hold`);
+  });
+  it('refuses a named pipe instead of waiting on it for ever', async () => {
+    const path = join(dir, 'pipe.json');
+    execFileSync('mkfifo', [path]);
+    await expect(loadMetricsFile(path)).rejects.toThrow(`Metrics file "${path}": is not a regular file (a pipe, socket or device)`);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { warnUndrainable } from '../../src/serving/drain-report';
 import type { RemovalReport } from '../../src/serving/engine';
-import { createLimiter } from '../../src/serving/limit';
+import { createLimiter } from '../../src/async/pool';
 import { planRetirement } from '../../src/serving/retire-plan';
 import type { RetireResult } from '../../src/serving/retire';
 import { retireLogTable, retireRows, retireSummary } from '../../src/serving/report';

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseGpuCsv } from '../../src/gpu/probe';
-import { containerEnvironment, hostEnvironment } from '../../src/training/train';
+import { containerEnvironment, hostEnvironment } from '../../src/training/environment';
 import { parseImageReference } from '../../src/image/reference';
 import { deviceRequests, explainStartError, registryAuthFor } from '../../src/training/container';
 import type { Engine } from '../../src/engine/connection';
