@@ -42,11 +42,26 @@ interface GateVerdict {
   state: string;
 }
 
-async function checkGate(client: GitHubClient, context: RunContext, image: PromotedImage): Promise<GateVerdict[]> {
+/** The merged pull request whose head commit the promoted image must be built from. */
+interface MergedHead {
+  number: number;
+  sha: string;
+}
+
+async function checkGate(client: GitHubClient, context: RunContext, image: PromotedImage, merged: MergedHead | undefined): Promise<GateVerdict[]> {
   const { repository } = context;
   if (!repository) throw new InputError('require-gate', 'is true, but there is no GITHUB_REPOSITORY whose commit statuses could be read');
   if (image.revisions.length === 0 || image.unlabelled > 0) {
     throw new ResourceError(`Image ${image.image}`, `has no org.opencontainers.image.revision label${image.revisions.length ? ' on every platform' : ''}, so its gate cannot be checked (publish records it; require-gate: false skips the check)`);
+  }
+  // A skipped or failed publish of the last push leaves pr-N on an earlier commit, whose gate may
+  // have passed: what was merged is the head, so only an image of the head is promoted.
+  const stale = merged ? image.revisions.find((revision) => revision !== merged.sha) : undefined;
+  if (merged && stale) {
+    throw new ResourceError(
+      `Image ${image.image}`,
+      `its revision, commit ${stale}, is not the head of pull request #${merged.number}, commit ${merged.sha}, that was merged: not promoted (publish the head commit's image; require-gate: false skips this check)`,
+    );
   }
   const verdicts: GateVerdict[] = [];
   for (const revision of image.revisions) {
@@ -107,6 +122,7 @@ async function main(): Promise<void> {
 
   const choice = chooseSource({ source: inputs.source, eventName: context.eventName, sha: context.sha, pullRequest: context.pullRequest });
   let source: string;
+  let merged: MergedHead | undefined = context.pullRequest?.merged ? { number: context.pullRequest.number, sha: context.pullRequest.headSha } : undefined;
   if ('source' in choice) {
     source = choice.source;
   } else {
@@ -116,6 +132,7 @@ async function main(): Promise<void> {
     });
     if (!pull) throw new InputError('source', `not given, and commit ${choice.lookUpPullRequestOf.slice(0, 7)} belongs to no pull request: give the tag or digest to promote`);
     source = `pr-${pull.number}`;
+    merged = { number: pull.number, sha: pull.headSha };
     log.info(`Commit ${choice.lookUpPullRequestOf.slice(0, 7)} came from pull request #${pull.number}: promoting ${source}`);
   }
 
@@ -130,7 +147,7 @@ async function main(): Promise<void> {
       log: log.info,
       check: inputs['require-gate']
         ? async (candidate) => {
-            gate = await checkGate(gitHub('to read the gate status (require-gate: true)'), context, candidate);
+            gate = await checkGate(gitHub('to read the gate status (require-gate: true)'), context, candidate, merged);
           }
         : undefined,
     });

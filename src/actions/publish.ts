@@ -4,7 +4,8 @@ import { code, escapeCell, formatBytes, table } from '../markdown/markdown';
 import { loadMetricsFile, metricsToJson } from '../metrics/file';
 import { parseModelDir } from '../image/model-files';
 import { parsePlatform } from '../image/platform';
-import { commitTime, defaultTags, parseTags, toolkitLabels } from '../image/provenance';
+import { Label } from '../image/compose';
+import { commitTime, defaultTags, parseTags, toolkitLabels, withProvenance } from '../image/provenance';
 import { publishModelImage, type PublishResult } from '../image/publish';
 import { formatReference, parseImageReference, repositoryName } from '../image/reference';
 import { RegistryAuthError } from '../registry/errors';
@@ -110,14 +111,16 @@ async function main(): Promise<void> {
     log.warning(`Could not find the commit time (no SOURCE_DATE_EPOCH, no git checkout holding ${revision.slice(0, 7) || 'the commit'}): the image records the current time, so its digest differs on every publish`);
   }
   const sourceUrl = context.repository ? `${context.serverUrl}/${context.repository.owner}/${context.repository.repo}` : undefined;
-  const labels = { ...toolkitLabels({ sourceUrl, revision, created }, metricsJson, modelDir), ...Object.fromEntries(userLabels) };
-  const annotations: Record<string, string> = {
-    ...(sourceUrl ? { 'org.opencontainers.image.source': sourceUrl } : {}),
-    ...(revision ? { 'org.opencontainers.image.revision': revision } : {}),
-    'org.opencontainers.image.created': created,
-    'org.opencontainers.image.base.name': formatReference({ ...base, digest: undefined }),
-    ...Object.fromEntries(userAnnotations),
-  };
+  const labels = withProvenance(userLabels, toolkitLabels({ sourceUrl, revision, created }, metricsJson, modelDir));
+  const annotations = withProvenance(userAnnotations, {
+    ...(sourceUrl ? { [Label.source]: sourceUrl } : {}),
+    ...(revision ? { [Label.revision]: revision } : {}),
+    [Label.created]: created,
+    [Label.baseName]: formatReference({ ...base, digest: undefined }),
+  });
+  for (const [input, { ignored }] of [['labels', labels], ['annotations', annotations]] as const) {
+    if (ignored.length) log.warning(`Input "${input}": ${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} written by the toolkit (provenance); the given ${ignored.length === 1 ? 'value is' : 'values are'} ignored`);
+  }
 
   let result: PublishResult;
   try {
@@ -128,8 +131,8 @@ async function main(): Promise<void> {
       target,
       tags,
       platform,
-      labels,
-      annotations,
+      labels: labels.merged,
+      annotations: annotations.merged,
       created,
       credentials: password && username ? { username, password } : undefined,
       log: log.info,

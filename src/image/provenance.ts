@@ -15,7 +15,7 @@ export interface Provenance {
   created: string;
 }
 
-/** The toolkit's labels; user labels are laid over them by the caller. */
+/** The toolkit's labels; `withProvenance` lays the user's under them. */
 export function toolkitLabels(provenance: Provenance, metricsJson: string | undefined, modelDir: string): Record<string, string> {
   const labels: Record<string, string> = {};
   if (provenance.sourceUrl) labels[Label.source] = provenance.sourceUrl;
@@ -24,6 +24,22 @@ export function toolkitLabels(provenance: Provenance, metricsJson: string | unde
   labels[Label.modelDir] = `/${modelDir}`;
   if (metricsJson !== undefined) labels[Label.metrics] = metricsJson;
   return labels;
+}
+
+/**
+ * The user's labels (or annotations) with the toolkit's own laid over them: promote trusts the
+ * revision, gate the metrics, so no input may forge them. `ignored` names the keys the user gave
+ * that the toolkit owns (a different value, or one the toolkit leaves out on purpose), for a warning.
+ */
+export function withProvenance(user: Map<string, string>, toolkit: Record<string, string>): { merged: Record<string, string>; ignored: string[] } {
+  const owned = new Set<string>([...Object.values(Label), ...Object.keys(toolkit)]);
+  const merged: Record<string, string> = {};
+  const ignored: string[] = [];
+  for (const [key, value] of user) {
+    if (!owned.has(key)) merged[key] = value;
+    else if (toolkit[key] !== value) ignored.push(key);
+  }
+  return { merged: { ...merged, ...toolkit }, ignored };
 }
 
 /** `sha-<7>` of the revision, and `pr-<n>` on pull requests (the tag promote looks for). */
