@@ -8,9 +8,9 @@ import { GATE_STATUS_CONTEXT, readGateStatus } from '../github/statuses';
 import { parseTags } from '../image/provenance';
 import { chooseSource, parseSource, promoteImage, type PromotedImage, type PromoteResult } from '../image/promote';
 import { parseImageReference, repositoryName } from '../image/reference';
-import { RegistryAuthError } from '../registry/errors';
+import { explainAuthError, parseCredentialInputs, resolveCredentials } from '../registry/credentials';
 import { readRunContext, type RunContext } from '../runtime/context';
-import { input, inputOrDefault, log, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
+import { input, inputOrDefault, log, maskSecret, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
 
 interface Inputs {
   image: string;
@@ -108,9 +108,7 @@ async function main(): Promise<void> {
   const context = readRunContext();
   const image = parseImageReference(inputs.image, 'image', { tag: false, digest: false });
   const targets = parseTags('targets', parseList(inputs.targets));
-  const password = inputs['registry-password'];
-  const username = inputs['registry-username'];
-  if (password && !username) throw new InputError('registry-username', 'is empty, but registry-password is set');
+  const credentialInputs = parseCredentialInputs(inputs['registry-username'], inputs['registry-password']);
   const token = inputs['github-token'];
 
   let github: GitHubClient | undefined;
@@ -136,6 +134,7 @@ async function main(): Promise<void> {
     log.info(`Commit ${choice.lookUpPullRequestOf.slice(0, 7)} came from pull request #${pull.number}: promoting ${source}`);
   }
 
+  const resolved = await resolveCredentials(image.registry, { inputs: credentialInputs, githubToken: token, actor: context.actor, serverUrl: context.serverUrl, env: process.env, mask: maskSecret });
   let gate: GateVerdict[] | undefined;
   let result: PromoteResult;
   try {
@@ -143,7 +142,7 @@ async function main(): Promise<void> {
       image,
       source,
       targets,
-      credentials: password && username ? { username, password } : undefined,
+      credentials: resolved.credentials,
       log: log.info,
       check: inputs['require-gate']
         ? async (candidate) => {
@@ -152,8 +151,7 @@ async function main(): Promise<void> {
         : undefined,
     });
   } catch (error) {
-    if (error instanceof RegistryAuthError) throw new InputError('registry-password', `${error.message} (check registry-username and registry-password)`);
-    throw error;
+    throw explainAuthError(error, resolved);
   }
   setOutputs({ image: result.image, digest: result.digest });
   await writeSummary(summary(result, source, gate, repositoryName(image)));

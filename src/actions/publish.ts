@@ -8,9 +8,9 @@ import { Label } from '../image/compose';
 import { commitTime, defaultTags, parseTags, toolkitLabels, withProvenance } from '../image/provenance';
 import { publishModelImage, type PublishResult } from '../image/publish';
 import { formatReference, parseImageReference, repositoryName } from '../image/reference';
-import { RegistryAuthError } from '../registry/errors';
+import { explainAuthError, parseCredentialInputs, resolveCredentials, type CredentialOptions } from '../registry/credentials';
 import { readRunContext } from '../runtime/context';
-import { input, inputOrDefault, log, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
+import { input, inputOrDefault, log, maskSecret, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
 
 interface Inputs {
   'model-path': string;
@@ -24,6 +24,7 @@ interface Inputs {
   platform: string;
   'registry-username': string | undefined;
   'registry-password': string | undefined;
+  'github-token': string | undefined;
 }
 
 function getInputs(): Inputs {
@@ -35,6 +36,7 @@ function getInputs(): Inputs {
   return {
     // The secret first, so it is masked before anything else can print it.
     'registry-password': secretInput('registry-password'),
+    'github-token': secretInput('github-token'),
     'registry-username': input('registry-username')?.trim(),
     'model-path': required('model-path'),
     'base-image': required('base-image'),
@@ -90,9 +92,7 @@ async function main(): Promise<void> {
   if (tags.length === 0) throw new InputError('tags', 'not given, and there is no commit (GITHUB_SHA) to name a default tag after');
   const userLabels = inputs.labels === undefined ? new Map<string, string>() : parseKeyValueLines('labels', inputs.labels);
   const userAnnotations = inputs.annotations === undefined ? new Map<string, string>() : parseKeyValueLines('annotations', inputs.annotations);
-  const password = inputs['registry-password'];
-  const username = inputs['registry-username'];
-  if (password && !username) throw new InputError('registry-username', 'is empty, but registry-password is set');
+  const credentialInputs = parseCredentialInputs(inputs['registry-username'], inputs['registry-password']);
 
   let metricsJson: string | undefined;
   if (inputs.metrics !== undefined) {
@@ -122,6 +122,10 @@ async function main(): Promise<void> {
     if (ignored.length) log.warning(`Input "${input}": ${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} written by the toolkit (provenance); the given ${ignored.length === 1 ? 'value is' : 'values are'} ignored`);
   }
 
+  const sources: CredentialOptions = { githubToken: inputs['github-token'], actor: context.actor, serverUrl: context.serverUrl, env: process.env, mask: maskSecret };
+  const resolved = await resolveCredentials(target.registry, { ...sources, inputs: credentialInputs });
+  // The base on another registry gets only what Docker or GitHub has for that registry, never the target's.
+  const baseCredentials = base.registry === target.registry ? resolved : await resolveCredentials(base.registry, sources);
   let result: PublishResult;
   try {
     result = await publishModelImage({
@@ -134,13 +138,13 @@ async function main(): Promise<void> {
       labels: labels.merged,
       annotations: annotations.merged,
       created,
-      credentials: password && username ? { username, password } : undefined,
+      credentials: resolved.credentials,
+      baseCredentials: baseCredentials.credentials,
       log: log.info,
       warn: log.warning,
     });
   } catch (error) {
-    if (error instanceof RegistryAuthError) throw new InputError('registry-password', `${error.message} (check registry-username and registry-password)`);
-    throw error;
+    throw explainAuthError(error, resolved);
   }
 
   const references = result.tags.map((tag) => `${repositoryName(target)}:${tag}`);
