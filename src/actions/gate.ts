@@ -6,7 +6,7 @@ import { readImageMetrics } from '../image/metadata';
 import { resolveBaseline } from '../metrics/baseline';
 import { parseImageReference } from '../image/reference';
 import { explainAuthError, parseCredentialInputs, resolveCredentials } from '../registry/credentials';
-import { loadMetricsFile } from '../metrics/file';
+import { loadMetricsInput } from '../metrics/file';
 import { describeResult, describeViolations, gateHeadline, renderGateReport } from '../metrics/report';
 import { evaluateRules, parseRules, violationsToJson, type OnMissingBaseline } from '../metrics/rules';
 import { input, log, maskSecret, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
@@ -56,7 +56,7 @@ async function main(): Promise<void> {
   const inputs = getInputs();
   const context = readRunContext();
   const rules = parseRules(inputs.rules);
-  const metrics = await loadMetricsFile(inputs.metrics);
+  const metrics = await loadMetricsInput('metrics', inputs.metrics);
   const credentialInputs = parseCredentialInputs(inputs['registry-username'], inputs['registry-password']);
   const baseline = await resolveBaseline(inputs.baseline, {
     readImageMetrics: async (reference) => {

@@ -1,7 +1,7 @@
-import { InputError, ResourceError } from '../inputs/errors';
+import { InputError } from '../inputs/errors';
 import { parseKeyValueLines, parseList, formatDuration } from '../inputs/parse';
 import { code, escapeCell, formatBytes, table } from '../markdown/markdown';
-import { loadMetricsFile, metricsToJson } from '../metrics/file';
+import { loadMetricsInput, metricsToJson } from '../metrics/file';
 import { parseModelDir } from '../image/model-files';
 import { parsePlatform } from '../image/platform';
 import { Label } from '../image/compose';
@@ -95,14 +95,7 @@ async function main(): Promise<void> {
   const credentialInputs = parseCredentialInputs(inputs['registry-username'], inputs['registry-password']);
 
   let metricsJson: string | undefined;
-  if (inputs.metrics !== undefined) {
-    try {
-      metricsJson = JSON.stringify(metricsToJson(await loadMetricsFile(inputs.metrics)));
-    } catch (error) {
-      if (error instanceof ResourceError) throw new InputError('metrics', error.message);
-      throw error;
-    }
-  }
+  if (inputs.metrics !== undefined) metricsJson = JSON.stringify(metricsToJson(await loadMetricsInput('metrics', inputs.metrics)));
 
   const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
   let created = await commitTime({ env: process.env, workspace, revisions: [revision, context.sha], payload: context.payload });

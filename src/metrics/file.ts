@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { ResourceError } from '../inputs/errors';
+import { errorMessage, InputError, ResourceError } from '../inputs/errors';
 
 /**
  * Metrics files as written by training code: JSON or YAML, nested objects flattened to dotted
@@ -29,7 +29,7 @@ export function parseMetrics(text: string, source: string): Metrics {
     try {
       document = parseYaml(text, { uniqueKeys: true });
     } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      const reason = errorMessage(error).split('\n')[0];
       throw new ResourceError(where, `is neither valid JSON nor YAML (${reason})`);
     }
   }
@@ -86,5 +86,23 @@ function flattenInto(node: unknown, prefix: string, out: { name: string; value: 
     } else {
       out.push({ name, value: String(value) });
     }
+  }
+}
+
+/** Metrics are a few numbers: a larger file is a mistake or an attack on the runner's memory. */
+export const METRICS_FILE_LIMIT = 10 * 1024 * 1024;
+
+/** A metrics file an input names: its problems are that input's (`Input "metrics": Metrics file …`). */
+export async function loadMetricsInput(input: string, path: string): Promise<Metrics> {
+  const size = await stat(path).then(
+    (info) => info.size,
+    () => 0,
+  );
+  if (size > METRICS_FILE_LIMIT) throw new InputError(input, `Metrics file ${JSON.stringify(path)}: is ${size} bytes; a metrics file holds at most ${METRICS_FILE_LIMIT} (10 MiB)`);
+  try {
+    return await loadMetricsFile(path);
+  } catch (error) {
+    if (error instanceof ResourceError) throw new InputError(input, error.message);
+    throw error;
   }
 }
