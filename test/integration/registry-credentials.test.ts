@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureMessage, runAction } from '../support/action-runner';
-import { dockerConfigFor } from '../support/base-images';
+import { pushLocalImage } from '../support/base-images';
 import { docker } from '../support/docker-cli';
 import { startRegistry, type TestRegistry } from '../support/registry';
 import { ensureServerImage, irisModel } from '../support/server-image';
@@ -67,15 +67,7 @@ describe('docker login credentials work with no credential inputs', () => {
 
   beforeAll(async () => {
     registry = await startRegistry({ auth: 'basic' });
-    const config = await dockerConfigFor(registry);
-    base = `${registry.host}/base/server-${run}:1`;
-    try {
-      await docker(['tag', await ensureServerImage(), base]);
-      await docker(['--config', config.dir, 'push', base]);
-    } finally {
-      await docker(['rmi', base]).catch(() => {});
-      config.cleanup();
-    }
+    base = await pushLocalImage(registry, await ensureServerImage(), `${registry.host}/base/server-${run}:1`);
     await docker(['network', 'create', network]);
     workspace = mkdtempSync(join(tmpdir(), 'tts-ws-login-'));
     writeFileSync(join(workspace, 'model.json'), JSON.stringify(irisModel()));

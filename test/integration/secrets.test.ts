@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readImageLabels } from '../../src/image/metadata';
 import { failureMessage, runAction, type ActionRunResult } from '../support/action-runner';
-import { dockerConfigFor } from '../support/base-images';
+import { pushLocalImage } from '../support/base-images';
 import { docker } from '../support/docker-cli';
 import { startGitHubApi, type GitHubApi } from '../support/github-api';
 import { startRegistry, type TestRegistry } from '../support/registry';
@@ -47,15 +47,7 @@ describe('no secret leaks from any action', () => {
     registry = await startRegistry({ auth: 'basic', password: SECRETS.registryPassword });
     api = await startGitHubApi({ token: SECRETS.jobToken });
     api.addPullRequest({ number: 3, headSha: 'd'.repeat(40) });
-    const config = await dockerConfigFor(registry);
-    base = `${registry.host}/base/server-${run}:1`;
-    try {
-      await docker(['tag', await ensureServerImage(), base]);
-      await docker(['--config', config.dir, 'push', base]);
-    } finally {
-      await docker(['rmi', base]).catch(() => {});
-      config.cleanup();
-    }
+    base = await pushLocalImage(registry, await ensureServerImage(), `${registry.host}/base/server-${run}:1`);
     await docker(['network', 'create', network]);
     ws = mkdtempSync(join(tmpdir(), 'tts-secrets-ws-'));
   }, 300_000);
