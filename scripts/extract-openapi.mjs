@@ -26,6 +26,7 @@ export const OPERATIONS = [
   'repos/list-commit-statuses-for-ref',
   'repos/list-pull-requests-associated-with-commit',
   'pulls/get',
+  'users/get-authenticated',
 ];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -1,5 +1,6 @@
-import { input, inputOrDefault, log, maskEnvValues, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
+import { input, inputOrDefault, log, maskEnvValues, maskSecret, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
 import { readRunContext } from '../runtime/context';
+import { resolveCredentials } from '../registry/credentials';
 import { openServingEngine } from '../engine/select';
 import { parseDeployInputs, type DeployInputs } from '../serving/deploy-spec';
 import { deploySummary } from '../serving/report';
@@ -37,6 +38,9 @@ async function main(): Promise<void> {
     pr: context.pullRequest?.number,
   });
   maskEnvValues(spec.env.values());
+  // Without registry-username/password, what docker login left for the image's registry (deploy
+  // has no job token to send: it pulls on a serving host, after the job's token is gone).
+  spec.credentials ??= (await resolveCredentials(spec.image.registry, { serverUrl: context.serverUrl, env: process.env, mask: maskSecret })).credentials;
 
   const engine = await openServingEngine(spec.engine, spec.dockerHost);
   try {

@@ -4,11 +4,12 @@ import { createGitHubClient } from '../github/client';
 import { planGatePublication, publishGateReport } from '../github/gate-publication';
 import { readImageMetrics } from '../image/metadata';
 import { resolveBaseline } from '../metrics/baseline';
-import { RegistryAuthError } from '../registry/errors';
-import { loadMetricsFile } from '../metrics/file';
+import { parseImageReference } from '../image/reference';
+import { explainAuthError, parseCredentialInputs, resolveCredentials } from '../registry/credentials';
+import { loadMetricsInput } from '../metrics/file';
 import { describeResult, describeViolations, gateHeadline, renderGateReport } from '../metrics/report';
 import { evaluateRules, parseRules, violationsToJson, type OnMissingBaseline } from '../metrics/rules';
-import { input, log, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
+import { input, log, maskSecret, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
 import { readRunContext } from '../runtime/context';
 
 export interface GateInputs {
@@ -55,12 +56,22 @@ async function main(): Promise<void> {
   const inputs = getInputs();
   const context = readRunContext();
   const rules = parseRules(inputs.rules);
-  const metrics = await loadMetricsFile(inputs.metrics);
-  const username = inputs['registry-username'];
-  const password = inputs['registry-password'];
-  const credentials = username && password ? { username, password } : undefined;
+  const metrics = await loadMetricsInput('metrics', inputs.metrics);
+  const credentialInputs = parseCredentialInputs(inputs['registry-username'], inputs['registry-password']);
   const baseline = await resolveBaseline(inputs.baseline, {
-    readImageMetrics: (reference) => readImageMetrics(reference, { credentials, input: 'baseline' }).catch(credentialsError),
+    readImageMetrics: async (reference) => {
+      const resolved = await resolveCredentials(parseImageReference(reference, 'baseline').registry, {
+        inputs: credentialInputs,
+        githubToken: inputs['github-token'],
+        actor: context.actor,
+        serverUrl: context.serverUrl,
+        env: process.env,
+        mask: maskSecret,
+      });
+      return readImageMetrics(reference, { credentials: resolved.credentials, input: 'baseline' }).catch((error: unknown) => {
+        throw explainAuthError(error, resolved, 'reading the baseline image');
+      });
+    },
   });
   const evaluation = evaluateRules(rules, metrics, baseline?.kind === 'missing' ? undefined : baseline?.metrics, inputs['on-missing-baseline']);
   for (const result of evaluation.results) log.info(describeResult(result));
@@ -106,11 +117,6 @@ async function main(): Promise<void> {
 /** Notes carry URLs and GitHub's messages: keep them from opening HTML in the summary. */
 function escapeNote(note: string): string {
   return note.replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;'));
-}
-
-function credentialsError(error: unknown): never {
-  if (error instanceof RegistryAuthError) throw new InputError('registry-password', `${error.message} (reading the baseline image; check registry-username and registry-password)`);
-  throw error;
 }
 
 void runAction(main);

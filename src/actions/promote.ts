@@ -8,9 +8,9 @@ import { GATE_STATUS_CONTEXT, readGateStatus } from '../github/statuses';
 import { parseTags } from '../image/provenance';
 import { chooseSource, parseSource, promoteImage, type PromotedImage, type PromoteResult } from '../image/promote';
 import { parseImageReference, repositoryName } from '../image/reference';
-import { RegistryAuthError } from '../registry/errors';
+import { explainAuthError, parseCredentialInputs, resolveCredentials } from '../registry/credentials';
 import { readRunContext, type RunContext } from '../runtime/context';
-import { input, inputOrDefault, log, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
+import { input, inputOrDefault, log, maskSecret, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
 
 interface Inputs {
   image: string;
@@ -42,11 +42,26 @@ interface GateVerdict {
   state: string;
 }
 
-async function checkGate(client: GitHubClient, context: RunContext, image: PromotedImage): Promise<GateVerdict[]> {
+/** The merged pull request whose head commit the promoted image must be built from. */
+interface MergedHead {
+  number: number;
+  sha: string;
+}
+
+async function checkGate(client: GitHubClient, context: RunContext, image: PromotedImage, merged: MergedHead | undefined): Promise<GateVerdict[]> {
   const { repository } = context;
   if (!repository) throw new InputError('require-gate', 'is true, but there is no GITHUB_REPOSITORY whose commit statuses could be read');
   if (image.revisions.length === 0 || image.unlabelled > 0) {
     throw new ResourceError(`Image ${image.image}`, `has no org.opencontainers.image.revision label${image.revisions.length ? ' on every platform' : ''}, so its gate cannot be checked (publish records it; require-gate: false skips the check)`);
+  }
+  // A skipped or failed publish of the last push leaves pr-N on an earlier commit, whose gate may
+  // have passed: what was merged is the head, so only an image of the head is promoted.
+  const stale = merged ? image.revisions.find((revision) => revision !== merged.sha) : undefined;
+  if (merged && stale) {
+    throw new ResourceError(
+      `Image ${image.image}`,
+      `its revision, commit ${stale}, is not the head of pull request #${merged.number}, commit ${merged.sha}, that was merged: not promoted (publish the head commit's image; require-gate: false skips this check)`,
+    );
   }
   const verdicts: GateVerdict[] = [];
   for (const revision of image.revisions) {
@@ -93,9 +108,7 @@ async function main(): Promise<void> {
   const context = readRunContext();
   const image = parseImageReference(inputs.image, 'image', { tag: false, digest: false });
   const targets = parseTags('targets', parseList(inputs.targets));
-  const password = inputs['registry-password'];
-  const username = inputs['registry-username'];
-  if (password && !username) throw new InputError('registry-username', 'is empty, but registry-password is set');
+  const credentialInputs = parseCredentialInputs(inputs['registry-username'], inputs['registry-password']);
   const token = inputs['github-token'];
 
   let github: GitHubClient | undefined;
@@ -107,6 +120,7 @@ async function main(): Promise<void> {
 
   const choice = chooseSource({ source: inputs.source, eventName: context.eventName, sha: context.sha, pullRequest: context.pullRequest });
   let source: string;
+  let merged: MergedHead | undefined = context.pullRequest?.merged ? { number: context.pullRequest.number, sha: context.pullRequest.headSha } : undefined;
   if ('source' in choice) {
     source = choice.source;
   } else {
@@ -116,9 +130,11 @@ async function main(): Promise<void> {
     });
     if (!pull) throw new InputError('source', `not given, and commit ${choice.lookUpPullRequestOf.slice(0, 7)} belongs to no pull request: give the tag or digest to promote`);
     source = `pr-${pull.number}`;
+    merged = { number: pull.number, sha: pull.headSha };
     log.info(`Commit ${choice.lookUpPullRequestOf.slice(0, 7)} came from pull request #${pull.number}: promoting ${source}`);
   }
 
+  const resolved = await resolveCredentials(image.registry, { inputs: credentialInputs, githubToken: token, actor: context.actor, serverUrl: context.serverUrl, env: process.env, mask: maskSecret });
   let gate: GateVerdict[] | undefined;
   let result: PromoteResult;
   try {
@@ -126,17 +142,16 @@ async function main(): Promise<void> {
       image,
       source,
       targets,
-      credentials: password && username ? { username, password } : undefined,
+      credentials: resolved.credentials,
       log: log.info,
       check: inputs['require-gate']
         ? async (candidate) => {
-            gate = await checkGate(gitHub('to read the gate status (require-gate: true)'), context, candidate);
+            gate = await checkGate(gitHub('to read the gate status (require-gate: true)'), context, candidate, merged);
           }
         : undefined,
     });
   } catch (error) {
-    if (error instanceof RegistryAuthError) throw new InputError('registry-password', `${error.message} (check registry-username and registry-password)`);
-    throw error;
+    throw explainAuthError(error, resolved);
   }
   setOutputs({ image: result.image, digest: result.digest });
   await writeSummary(summary(result, source, gate, repositoryName(image)));

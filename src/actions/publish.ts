@@ -1,15 +1,16 @@
-import { InputError, ResourceError } from '../inputs/errors';
+import { InputError } from '../inputs/errors';
 import { parseBoolean, parseKeyValueLines, parseList, formatDuration } from '../inputs/parse';
 import { code, escapeCell, formatBytes, table } from '../markdown/markdown';
-import { loadMetricsFile, metricsToJson } from '../metrics/file';
+import { loadMetricsInput, metricsToJson } from '../metrics/file';
 import { parseModelDir } from '../image/model-files';
 import { parsePlatform } from '../image/platform';
-import { commitTime, defaultTags, imageLabels, parsePublishTags, toolkitLabels } from '../image/provenance';
+import { Label } from '../image/compose';
+import { commitTime, defaultTags, parsePublishTags, toolkitLabels, withProvenance } from '../image/provenance';
 import { publishModelImage, type PublishResult } from '../image/publish';
 import { formatReference, parseImageReference, repositoryName } from '../image/reference';
-import { RegistryAuthError } from '../registry/errors';
+import { explainAuthError, parseCredentialInputs, resolveCredentials, type CredentialOptions } from '../registry/credentials';
 import { readRunContext } from '../runtime/context';
-import { input, inputOrDefault, log, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
+import { input, inputOrDefault, log, maskSecret, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';
 
 interface Inputs {
   'model-path': string;
@@ -24,6 +25,7 @@ interface Inputs {
   'keep-file-modes': boolean;
   'registry-username': string | undefined;
   'registry-password': string | undefined;
+  'github-token': string | undefined;
 }
 
 function getInputs(): Inputs {
@@ -35,6 +37,7 @@ function getInputs(): Inputs {
   return {
     // The secret first, so it is masked before anything else can print it.
     'registry-password': secretInput('registry-password'),
+    'github-token': secretInput('github-token'),
     'registry-username': input('registry-username')?.trim(),
     'model-path': required('model-path'),
     'base-image': required('base-image'),
@@ -91,19 +94,10 @@ async function main(): Promise<void> {
   if (tags.length === 0) throw new InputError('tags', 'not given, and there is no commit (GITHUB_SHA) to name a default tag after');
   const userLabels = inputs.labels === undefined ? new Map<string, string>() : parseKeyValueLines('labels', inputs.labels);
   const userAnnotations = inputs.annotations === undefined ? new Map<string, string>() : parseKeyValueLines('annotations', inputs.annotations);
-  const password = inputs['registry-password'];
-  const username = inputs['registry-username'];
-  if (password && !username) throw new InputError('registry-username', 'is empty, but registry-password is set');
+  const credentialInputs = parseCredentialInputs(inputs['registry-username'], inputs['registry-password']);
 
   let metricsJson: string | undefined;
-  if (inputs.metrics !== undefined) {
-    try {
-      metricsJson = JSON.stringify(metricsToJson(await loadMetricsFile(inputs.metrics)));
-    } catch (error) {
-      if (error instanceof ResourceError) throw new InputError('metrics', error.message);
-      throw error;
-    }
-  }
+  if (inputs.metrics !== undefined) metricsJson = JSON.stringify(metricsToJson(await loadMetricsInput('metrics', inputs.metrics)));
 
   const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
   let created = await commitTime({ env: process.env, workspace, revisions: [revision, context.sha], payload: context.payload });
@@ -112,15 +106,21 @@ async function main(): Promise<void> {
     log.warning(`Could not find the commit time (no SOURCE_DATE_EPOCH, no git checkout holding ${revision.slice(0, 7) || 'the commit'}): the image records the current time, so its digest differs on every publish`);
   }
   const sourceUrl = context.repository ? `${context.serverUrl}/${context.repository.owner}/${context.repository.repo}` : undefined;
-  const labels = imageLabels(toolkitLabels({ sourceUrl, revision, created }, metricsJson, modelDir), userLabels, log.info);
-  const annotations: Record<string, string> = {
-    ...(sourceUrl ? { 'org.opencontainers.image.source': sourceUrl } : {}),
-    ...(revision ? { 'org.opencontainers.image.revision': revision } : {}),
-    'org.opencontainers.image.created': created,
-    'org.opencontainers.image.base.name': formatReference({ ...base, digest: undefined }),
-    ...Object.fromEntries(userAnnotations),
-  };
+  const labels = withProvenance(userLabels, toolkitLabels({ sourceUrl, revision, created }, metricsJson, modelDir));
+  const annotations = withProvenance(userAnnotations, {
+    ...(sourceUrl ? { [Label.source]: sourceUrl } : {}),
+    ...(revision ? { [Label.revision]: revision } : {}),
+    [Label.created]: created,
+    [Label.baseName]: formatReference({ ...base, digest: undefined }),
+  });
+  for (const [input, { ignored }] of [['labels', labels], ['annotations', annotations]] as const) {
+    if (ignored.length) log.warning(`Input "${input}": ${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} written by the toolkit (provenance); the given ${ignored.length === 1 ? 'value is' : 'values are'} ignored`);
+  }
 
+  const sources: CredentialOptions = { githubToken: inputs['github-token'], actor: context.actor, serverUrl: context.serverUrl, env: process.env, mask: maskSecret };
+  const resolved = await resolveCredentials(target.registry, { ...sources, inputs: credentialInputs });
+  // The base on another registry gets only what Docker or GitHub has for that registry, never the target's.
+  const baseCredentials = base.registry === target.registry ? resolved : await resolveCredentials(base.registry, sources);
   let result: PublishResult;
   try {
     result = await publishModelImage({
@@ -130,17 +130,17 @@ async function main(): Promise<void> {
       target,
       tags,
       platform,
-      labels,
-      annotations,
+      labels: labels.merged,
+      annotations: annotations.merged,
       created,
       keepModes: inputs['keep-file-modes'],
-      credentials: password && username ? { username, password } : undefined,
+      credentials: resolved.credentials,
+      baseCredentials: baseCredentials.credentials,
       log: log.info,
       warn: log.warning,
     });
   } catch (error) {
-    if (error instanceof RegistryAuthError) throw new InputError('registry-password', `${error.message} (check registry-username and registry-password)`);
-    throw error;
+    throw explainAuthError(error, resolved);
   }
 
   const references = result.tags.map((tag) => `${repositoryName(target)}:${tag}`);

@@ -15,7 +15,7 @@ export interface Provenance {
   created: string;
 }
 
-/** The toolkit's labels; user labels are laid over them by the caller. */
+/** The toolkit's labels; `withProvenance` lays the user's under them. */
 export function toolkitLabels(provenance: Provenance, metricsJson: string | undefined, modelDir: string): Record<string, string> {
   const labels: Record<string, string> = {};
   if (provenance.sourceUrl) labels[Label.source] = provenance.sourceUrl;
@@ -24,6 +24,24 @@ export function toolkitLabels(provenance: Provenance, metricsJson: string | unde
   labels[Label.modelDir] = `/${modelDir}`;
   if (metricsJson !== undefined) labels[Label.metrics] = metricsJson;
   return labels;
+}
+
+/**
+ * The user's labels (or annotations) with the toolkit's own laid over them: promote trusts the
+ * revision, gate the metrics, so no input may forge them. `ignored` names the keys the user gave
+ * that the toolkit owns (a different value, or one the toolkit leaves out on purpose), for a warning.
+ */
+export function withProvenance(user: Map<string, string>, toolkit: Record<string, string>): { merged: Record<string, string>; ignored: string[] } {
+  const owned = new Set<string>([...Object.values(Label), ...Object.keys(toolkit)]);
+  const merged = new Map<string, string>();
+  const ignored: string[] = [];
+  for (const [key, value] of user) {
+    if (!owned.has(key)) merged.set(key, value);
+    else if (toolkit[key] !== value) ignored.push(key);
+  }
+  for (const [key, value] of Object.entries(toolkit)) merged.set(key, value);
+  // fromEntries defines own properties: a `__proto__` label stays a label.
+  return { merged: Object.fromEntries(merged), ignored };
 }
 
 /** `sha-<7>` of the revision, and `pr-<n>` on pull requests (the tag promote looks for). */
@@ -59,28 +77,6 @@ export function parsePublishTags(input: string, items: string[], target: ImageRe
     return reference.tag;
   });
   return parseTags(input, tags);
-}
-
-/**
- * The image's labels: the toolkit's, with the `labels` input laid over them, except the revision
- * and the creation time. Those stay the toolkit's (when it knows them): the revision is the commit
- * whose gate status promote checks (docker/metadata-action writes the merge commit on pull
- * requests), and the commit time keeps the digest reproducible (metadata-action writes the clock's
- * time). `note` hears about each value that was not taken.
- */
-export function imageLabels(toolkit: Record<string, string>, user: Map<string, string>, note: (message: string) => void): Record<string, string> {
-  const labels = new Map(Object.entries(toolkit));
-  const why = new Map<string, string>([
-    [Label.revision, 'the commit whose gate status promote checks'],
-    [Label.created, 'the commit time, so the same commit and model give the same digest'],
-  ]);
-  for (const [key, value] of user) {
-    const kept = why.has(key) ? labels.get(key) : undefined;
-    if (kept !== undefined && kept !== value) note(`labels: ${key} stays ${kept} (${why.get(key)}), not ${value}`);
-    else labels.set(key, value);
-  }
-  // fromEntries defines own properties: a `__proto__` label stays a label.
-  return Object.fromEntries(labels);
 }
 
 const RFC3339 = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.000Z$/, 'Z');

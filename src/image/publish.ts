@@ -35,6 +35,8 @@ export interface PublishRequest {
   /** Keep file modes as on disk instead of making them safe and readable (see imageMode). */
   keepModes?: boolean;
   credentials?: Credentials;
+  /** For a base on another registry than the target: credentials for that registry only. */
+  baseCredentials?: Credentials;
   layerPlan?: LayerPlanOptions;
   retry?: Partial<RetryPolicy>;
   /** Blob uploads at once. */
@@ -92,7 +94,7 @@ async function resolveBase(client: RegistryClient, request: PublishRequest, same
       throw new InputError('base-image', `${repositoryName(base)} has no ${base.digest ? 'manifest' : 'tag'} ${quote(reference)}`);
     }
     if (error instanceof RegistryAuthError && !sameRegistry) {
-      throw new InputError('base-image', `${repositoryName(base)} needs credentials, and a base image on another registry than the target is read anonymously (the target's credentials never go elsewhere): copy the base to ${request.target.registry} or make it public`);
+      throw new InputError('base-image', `${repositoryName(base)} refused ${request.baseCredentials ? 'the docker login credentials for its registry' : 'anonymous access'} (${error.message}); the target's credentials never go to another registry: run docker login for ${base.registry} first, copy the base to ${request.target.registry}, or make it public`);
     }
     throw error;
   }
@@ -163,7 +165,10 @@ function openClients(request: PublishRequest, log: (m: string) => void): Clients
     retry: request.retry,
     log,
   });
-  const baseClient = sameRegistry ? targetClient : new RegistryClient({ registry: base.registry, scopes: [{ repository: base.repository, actions: ['pull'] }], retry: request.retry, log });
+  // Credentials for the target registry are never sent to another one: a base elsewhere gets its own, or none.
+  const baseClient = sameRegistry
+    ? targetClient
+    : new RegistryClient({ registry: base.registry, credentials: request.baseCredentials, scopes: [{ repository: base.repository, actions: ['pull'] }], retry: request.retry, log });
   return { target: targetClient, base: baseClient, sameRegistry };
 }
 

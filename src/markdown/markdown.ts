@@ -6,21 +6,43 @@
 
 const HTML_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
 
-/** Plain text for a table cell: no HTML, no pipes, no line breaks, no markdown emphasis or links. */
-export function escapeCell(text: string): string {
-  return text
-    .replace(/[&<>"]/g, (c) => HTML_ENTITIES[c]!)
-    .replace(/\r?\n/g, ' ')
-    .replace(/([\\`*_[\]|~#!])/g, '\\$1');
+/** The longest user text a cell or code span keeps: a hostile metric cannot fill a comment. */
+export const CELL_LIMIT = 500;
+
+/**
+ * Every line ending CommonMark knows (LF, CR, CRLF), the Unicode line and paragraph separators,
+ * NEL, and every other control character: none may end a table row or a heading early.
+ */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const BREAKS_AND_CONTROLS = /\r\n|[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/** One line of at most CELL_LIMIT characters; tabs and breaks become spaces. */
+function oneLine(text: string): string {
+  const flat = text.replace(BREAKS_AND_CONTROLS, ' ').replace(/\t/g, ' ');
+  return flat.length > CELL_LIMIT ? `${flat.slice(0, CELL_LIMIT - 1)}…` : flat;
 }
 
-/** An inline code span that holds any text, backticks included. */
+/**
+ * Plain text for a table cell: no HTML, no pipes, no line breaks, no markdown emphasis or links,
+ * no `@mention` (GitHub would notify the name), no bare URL or `www.` autolink. An empty HTML
+ * comment splits the text where GitHub would otherwise act on it, and renders as nothing.
+ */
+export function escapeCell(text: string): string {
+  return oneLine(text)
+    .replace(/[&<>"]/g, (c) => HTML_ENTITIES[c]!)
+    .replace(/([\\`*_[\]|~#!])/g, '\\$1')
+    .replace(/@(?=[A-Za-z0-9])/g, '@<!-- -->')
+    .replace(/:(?=\/\/)/g, ':<!-- -->')
+    .replace(/\b(www)\./gi, '$1<!-- -->.');
+}
+
+/** An inline code span that holds any text, backticks included. GitHub neither links nor mentions inside one. */
 export function code(text: string): string {
-  const oneLine = text.replace(/\r?\n/g, ' ').replace(/\|/g, '\\|');
-  const longestRun = Math.max(0, ...(oneLine.match(/`+/g) ?? []).map((run) => run.length));
+  const line = oneLine(text).replace(/\|/g, '\\|');
+  const longestRun = Math.max(0, ...(line.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longestRun + 1);
-  const pad = oneLine.startsWith('`') || oneLine.endsWith('`') ? ' ' : '';
-  return `${fence}${pad}${oneLine}${pad}${fence}`;
+  const pad = line.startsWith('`') || line.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${line}${pad}${fence}`;
 }
 
 export type Align = 'left' | 'right' | 'center';

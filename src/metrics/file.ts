@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { FileReadError, readSmallFile } from '../files/read';
-import { ResourceError } from '../inputs/errors';
+import { errorMessage, InputError, ResourceError } from '../inputs/errors';
 
 /**
  * Metrics files as written by training code: JSON or YAML, nested objects flattened to dotted
@@ -29,7 +29,7 @@ export function parseMetrics(text: string, source: string): Metrics {
     try {
       document = parseYaml(text, { uniqueKeys: true });
     } catch (error) {
-      const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      const reason = errorMessage(error).split('\n')[0];
       throw new ResourceError(where, `is neither valid JSON nor YAML (${reason})`);
     }
   }
@@ -91,5 +91,15 @@ function flattenInto(node: unknown, prefix: string, out: { name: string; value: 
     } else {
       out.push({ name, value: String(value) });
     }
+  }
+}
+
+/** A metrics file an input names: its problems are that input's (`Input "metrics": Metrics file …`). */
+export async function loadMetricsInput(input: string, path: string): Promise<Metrics> {
+  try {
+    return await loadMetricsFile(path);
+  } catch (error) {
+    if (error instanceof ResourceError) throw new InputError(input, error.message);
+    throw error;
   }
 }

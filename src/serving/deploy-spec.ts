@@ -1,3 +1,4 @@
+import { parseCredentialInputs } from '../registry/credentials';
 import { InputError, quote } from '../inputs/errors';
 import { parseDuration, parseDurationOrNever, parseEnum, parseInteger, parseKeyValueLines, parseList } from '../inputs/parse';
 import { checkRuleSyntax, RuleSyntaxError } from '../traefik/rule';
@@ -182,11 +183,7 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
   const engine = parseEnum('engine', inputs.engine, ENGINES);
   if (engine === 'swarm') checkSwarmInputs(service, gpus);
   if (inputs['docker-host'] !== undefined) parseDockerHost(inputs['docker-host']);
-  const username = inputs['registry-username']?.trim();
-  const password = inputs['registry-password'];
-  if (Boolean(username) !== Boolean(password)) {
-    throw new InputError(username ? 'registry-password' : 'registry-username', 'registry-username and registry-password go together: give both or neither');
-  }
+  const credentials = parseCredentialInputs(inputs['registry-username'], inputs['registry-password']);
   return {
     image,
     routing: { service, rule, entrypoints, port, network },
@@ -202,7 +199,7 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     traefikApi,
     engine,
     dockerHost: inputs['docker-host'],
-    credentials: username && password ? { username, password } : undefined,
+    credentials,
     provenance,
   };
 }

@@ -99,6 +99,40 @@ describe('upsertStickyComment against the GitHub API stand-in', () => {
     expect(stored).toContain('Report truncated');
   });
 
+  it('never edits or adopts a comment someone else wrote with the marker (issue 10, defect 3)', async () => {
+    const n = nextPr();
+    const marker = stickyCommentMarker('ci/gate');
+    const planted = api.addComment({ issueNumber: n, body: `${marker}\n## Gate passed`, login: 'mallory' });
+    const before = api.requests.length;
+    const first = await upsertStickyComment(client, { ...ref(n), body: 'mine' });
+    expect(first.action).toBe('created');
+    expect(first.id).not.toBe(planted.id);
+    const second = await upsertStickyComment(client, { ...ref(n), body: 'mine again' });
+    expect(second).toEqual({ ...first, action: 'updated' });
+    expect(api.comments(n).map((c) => [c.login, c.body])).toEqual([
+      ['mallory', `${marker}\n## Gate passed`],
+      ['github-actions[bot]', `${marker}\nmine again`],
+    ]);
+    expect(api.requests.slice(before).filter((r) => r.operationId === 'issues/delete-comment')).toHaveLength(0);
+  });
+
+  it('keeps its own comment when a stranger races it with the marker', async () => {
+    const n = nextPr();
+    const marker = stickyCommentMarker('ci/gate');
+    let raced = false;
+    api.beforeServe('issues/create-comment', () => {
+      if (raced) return;
+      raced = true;
+      api.addComment({ issueNumber: n, body: `${marker}\nplanted`, login: 'mallory' });
+    });
+    const result = await upsertStickyComment(client, { ...ref(n), body: 'mine' });
+    expect(result.action).toBe('created');
+    expect(api.comments(n).map((c) => [c.login, c.body.split('\n')[1]])).toEqual([
+      ['mallory', 'planted'],
+      ['github-actions[bot]', 'mine'],
+    ]);
+  });
+
   it('passes a 403 on to the caller', async () => {
     const n = nextPr();
     api.forbid('issues/create-comment');
@@ -107,5 +141,30 @@ describe('upsertStickyComment against the GitHub API stand-in', () => {
     } finally {
       api.allow('issues/create-comment');
     }
+  });
+});
+
+describe('sticky comments with a personal access token', () => {
+  let api: GitHubApi;
+  let client: GitHubClient;
+  beforeAll(async () => {
+    api = await startGitHubApi({ token: 'ghp_personaltoken', tokenKind: 'user', login: 'release-bot' });
+    client = createGitHubClient({ token: 'ghp_personaltoken', baseUrl: api.url });
+    api.addPullRequest({ number: 7, headSha: 'b'.repeat(40) });
+  });
+  afterAll(() => api.stop());
+  afterEach(() => expect(api.problems).toEqual([]));
+
+  it('finds its comment by the user GET /user names, not by the job token’s bot', async () => {
+    const marker = stickyCommentMarker('ci/gate');
+    api.addComment({ issueNumber: 7, body: `${marker}\nby the bot`, login: 'github-actions[bot]' });
+    const first = await upsertStickyComment(client, { owner: 'acme', repo: 'iris', issueNumber: 7, key: 'ci/gate', body: 'v1' });
+    const second = await upsertStickyComment(client, { owner: 'acme', repo: 'iris', issueNumber: 7, key: 'ci/gate', body: 'v2' });
+    expect(second).toEqual({ ...first, action: 'updated' });
+    expect(api.comments(7).map((c) => [c.login, c.body.split('\n')[1]])).toEqual([
+      ['github-actions[bot]', 'by the bot'],
+      ['release-bot', 'v2'],
+    ]);
+    expect(api.requests.some((r) => r.operationId === 'users/get-authenticated' && r.status === 200)).toBe(true);
   });
 });

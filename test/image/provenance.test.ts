@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commitTime, defaultTags, imageLabels, parsePublishTags, parseTags, toolkitLabels } from '../../src/image/provenance';
+import { commitTime, defaultTags, parsePublishTags, parseTags, toolkitLabels, withProvenance } from '../../src/image/provenance';
 import { parseImageReference } from '../../src/image/reference';
 
 describe('defaultTags', () => {
@@ -58,34 +58,28 @@ describe('parsePublishTags', () => {
   });
 });
 
-describe('imageLabels', () => {
+describe('withProvenance', () => {
   const toolkit = toolkitLabels({ sourceUrl: 'https://github.com/acme/iris', revision: 'feedfacefeedfacefeedfacefeedfacefeedface', created: '2024-01-01T00:00:00Z' }, undefined, 'model');
 
-  it("lays docker/metadata-action's labels over the toolkit's, but keeps the gated commit and its time", () => {
-    const notes: string[] = [];
-    const labels = imageLabels(toolkit, metadataLabels, (note) => notes.push(note));
-    expect(labels).toEqual({
+  it("takes docker/metadata-action's labels, but keeps the toolkit's provenance (the gated commit, its time, the source)", () => {
+    const { merged, ignored } = withProvenance(metadataLabels, toolkit);
+    expect(merged).toEqual({
       ...toolkit,
       'org.opencontainers.image.title': 'iris',
       'org.opencontainers.image.description': '',
       'org.opencontainers.image.version': 'pr-17',
       'org.opencontainers.image.licenses': 'MIT',
     });
-    expect(notes).toEqual([
-      'labels: org.opencontainers.image.created stays 2024-01-01T00:00:00Z (the commit time, so the same commit and model give the same digest), not 2026-11-30T10:00:00.000Z',
-      'labels: org.opencontainers.image.revision stays feedfacefeedfacefeedfacefeedfacefeedface (the commit whose gate status promote checks), not 0000000000000000000000000000000000000001',
-    ]);
+    expect(ignored.sort()).toEqual(['org.opencontainers.image.created', 'org.opencontainers.image.revision']);
   });
 
-  it('lets other labels win, takes a revision when the toolkit has none, and keeps odd keys as labels', () => {
-    const notes: string[] = [];
+  it('never lets a user label stand in for a provenance label the toolkit left out, and keeps odd keys as labels', () => {
     const { [ 'org.opencontainers.image.revision']: _revision, ...withoutRevision } = toolkit;
-    const labels = imageLabels(withoutRevision, new Map([['org.opencontainers.image.source', 'https://example.com/x'], ['org.opencontainers.image.revision', 'abc'], ['__proto__', 'x'], ['constructor', 'y']]), (note) => notes.push(note));
-    expect(labels['org.opencontainers.image.source']).toBe('https://example.com/x');
-    expect(labels['org.opencontainers.image.revision']).toBe('abc');
-    expect(Object.getPrototypeOf(labels)).toBe(Object.prototype);
-    expect(Object.keys(labels)).toEqual(expect.arrayContaining(['__proto__', 'constructor']));
-    expect(notes).toEqual([]);
+    const { merged, ignored } = withProvenance(new Map([['org.opencontainers.image.revision', 'abc'], ['__proto__', 'x'], ['constructor', 'y']]), withoutRevision);
+    expect(merged['org.opencontainers.image.revision']).toBeUndefined();
+    expect(ignored).toEqual(['org.opencontainers.image.revision']);
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect(Object.keys(merged)).toEqual(expect.arrayContaining(['__proto__', 'constructor']));
   });
 });
 

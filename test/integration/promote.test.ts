@@ -136,6 +136,37 @@ describe('promote', () => {
     expect(await tagDigest('production')).toBe(before);
   });
 
+  // Issue 10, defect 4: a failing gate on the last push skips publish, so pr-N still names the
+  // previous commit's image, whose gate passed. These failed before: merging promoted it.
+  it('refuses pr-N when it holds an older commit than the merged head, naming both, and leaves production alone', async () => {
+    const before = await tagDigest('production');
+    const number = ++pr;
+    const older = sha();
+    const head = sha();
+    await publishFor(number, older);
+    api.addStatus({ sha: older, state: 'success', context: 'train-to-serve/gate' });
+    api.addStatus({ sha: head, state: 'failure', context: 'train-to-serve/gate' });
+    const result = await promote({}, merged(number, head));
+    expect(result.exitCode).toBe(1);
+    expect(failureMessage(result)).toMatch(new RegExp(`revision, commit ${older}, is not the head of pull request #${number}, commit ${head}`));
+    expect(await tagDigest('production')).toBe(before);
+  });
+
+  it('refuses the same on a push, comparing with the head of the associated pull request', async () => {
+    const before = await tagDigest('production');
+    const number = ++pr;
+    const older = sha();
+    const head = sha();
+    const mergeSha = sha();
+    await publishFor(number, older);
+    api.addPullRequest({ number, headSha: head, state: 'closed', merged: true, mergeCommitSha: mergeSha, commits: [older] });
+    api.addStatus({ sha: older, state: 'success', context: 'train-to-serve/gate' });
+    const result = await promote({}, { name: 'push', payload: {} }, { GITHUB_SHA: mergeSha });
+    expect(result.exitCode).toBe(1);
+    expect(failureMessage(result)).toMatch(new RegExp(`revision, commit ${older}, is not the head of pull request #${number}, commit ${head}`));
+    expect(await tagDigest('production')).toBe(before);
+  });
+
   it('promotes an ungated image by digest when require-gate is false', async () => {
     const number = ++pr;
     const digest = await publishFor(number, sha());

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { failureMessage, runAction } from '../support/action-runner';
+import { readImageLabels } from '../../src/image/metadata';
 import { startRegistry, type TestRegistry } from '../support/registry';
 import { pushNodeBase, pushOciIndex, registryApi, suffix } from '../support/base-images';
 
@@ -141,6 +142,34 @@ describe('publish refuses bad input clearly and pushes nothing', () => {
       'org.opencontainers.image.created': '2024-04-24T23:06:40Z',
       'org.opencontainers.image.revision': 'feedfacefeedfacefeedfacefeedfacefeedface',
     });
-    expect(result.log).toContain('labels: org.opencontainers.image.revision stays feedfacefeedfacefeedfacefeedfacefeedface');
+    const warning = result.annotations.find((a) => a.level === 'warning' && a.message.includes('provenance'))?.message;
+    expect(warning).toMatch(/^Input "labels": org\.opencontainers\.image\.created, org\.opencontainers\.image\.revision are written by the toolkit/);
+  });
+
+  // Issue 10, defect 4: user labels could overwrite the revision promote checks. This failed before:
+  // the image carried the user's revision.
+  it('keeps the toolkit’s provenance labels and annotations over the user’s, with a warning', async () => {
+    const forged = '0'.repeat(40);
+    const result = await runAction('publish', {
+      inputs: {
+        'model-path': dirs.good!,
+        'base-image': base,
+        image: `${registry.host}/${target}-labels`,
+        tags: 'latest',
+        'registry-username': registry.username,
+        'registry-password': registry.password,
+        labels: `org.opencontainers.image.revision=${forged}\norg.opencontainers.image.source=https://github.com/someone/else\ntrain-to-serve.metrics={"accuracy":1}\nteam=vision`,
+        annotations: `org.opencontainers.image.revision=${forged}`,
+      },
+      env: { SOURCE_DATE_EPOCH: '1714000000' },
+    });
+    expect(failureMessage(result), result.log).toBeUndefined();
+    const warning = result.annotations.find((a) => a.level === 'warning' && a.message.includes('provenance'))?.message;
+    expect(warning).toMatch(/^Input "labels": org\.opencontainers\.image\.revision, org\.opencontainers\.image\.source, train-to-serve\.metrics are written by the toolkit \(provenance\); the given values are ignored$/);
+    const labels = await readImageLabels(`${registry.host}/${target}-labels:latest`, { credentials: { username: registry.username, password: registry.password } });
+    expect(labels?.['org.opencontainers.image.revision']).toBe('0123456789abcdef0123456789abcdef01234567');
+    expect(labels?.['org.opencontainers.image.source']).toBe('https://github.com/acme/iris');
+    expect(labels?.['train-to-serve.metrics']).toBeUndefined();
+    expect(labels?.team).toBe('vision');
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { code, escapeCell, fenced, formatBytes, table, truncate } from '../../src/markdown/markdown';
+import { CELL_LIMIT, code, escapeCell, fenced, formatBytes, table, truncate } from '../../src/markdown/markdown';
 
 describe('escapeCell', () => {
   it.each([
@@ -9,6 +9,47 @@ describe('escapeCell', () => {
     ['line1\nline2', 'line1 line2'],
     ['**bold** [link](x)', '\\*\\*bold\\*\\* \\[link\\](x)'],
   ])('%j -> %j', (raw, escaped) => expect(escapeCell(raw)).toBe(escaped));
+});
+
+/**
+ * Metric names and values come from the pull request's own code (issue 10, defect 5): every line
+ * ending CommonMark knows (LF, CR, CRLF) and the Unicode separators must not end the cell, `@name`
+ * must not notify anyone, a bare URL must not become a link, and a huge value must not fill the
+ * comment. These failed before: a lone CR passed through and rendered a heading and a link.
+ */
+const LINE_BREAKS = ['\r', '\n', '\r\n', '\u2028', '\u2029', '\u0085', '\v', '\f'];
+
+describe('hostile text in cells and code spans', () => {
+  it.each(LINE_BREAKS)('%j never ends the line in escapeCell or code', (br) => {
+    const hostile = `x${br}## Gate passed${br}[click](https://evil.example)`;
+    for (const rendered of [escapeCell(hostile), code(hostile)]) {
+      expect(rendered).not.toMatch(/[\r\n\u2028\u2029\u0085\v\f]/);
+    }
+  });
+
+  it('drops other control characters', () => {
+    expect(escapeCell('a\u0000b\u001bc\u007fd\u009be')).toBe('a b c d e');
+    expect(code('a\u0000b')).toBe('`a b`');
+  });
+
+  it('keeps @name from becoming a mention', () => {
+    const rendered = escapeCell('ping @octocat and @acme/owners');
+    expect(rendered).not.toMatch(/@[A-Za-z0-9]/);
+    expect(rendered.replace(/<!-- -->/g, '')).toBe('ping @octocat and @acme/owners');
+  });
+
+  it('keeps bare URLs and www. names from becoming links', () => {
+    const rendered = escapeCell('see https://evil.example/x and www.evil.example');
+    expect(rendered).not.toMatch(/https?:\/\//);
+    expect(rendered).not.toMatch(/www\./);
+    expect(rendered.replace(/<!-- -->/g, '')).toBe('see https://evil.example/x and www.evil.example');
+  });
+
+  it('escapes HTML and keeps a very long value short', () => {
+    expect(escapeCell('<script>alert(1)</script>')).toBe('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(escapeCell('a'.repeat(100_000)).length).toBeLessThanOrEqual(CELL_LIMIT + 1);
+    expect(code('a'.repeat(100_000)).length).toBeLessThanOrEqual(CELL_LIMIT + 4);
+  });
 });
 
 describe('code', () => {

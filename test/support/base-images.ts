@@ -24,8 +24,11 @@ export async function dockerConfigFor(registry: TestRegistry): Promise<{ dir: st
 
 /** `docker push` the node base image as `<registry>/<repository>:<tag>`; returns the reference. */
 export async function pushNodeBase(registry: TestRegistry, repository: string, tag = '1'): Promise<string> {
-  const local = await ensureNodeBaseImage();
-  const reference = `${registry.host}/${repository}:${tag}`;
+  return pushLocalImage(registry, await ensureNodeBaseImage(), `${registry.host}/${repository}:${tag}`);
+}
+
+/** `docker push` a local image as `reference` (logged in through a config folder of its own), leaving no local tag. */
+export async function pushLocalImage(registry: TestRegistry, local: string, reference: string): Promise<string> {
   const config = await dockerConfigFor(registry);
   try {
     await docker(['tag', local, reference]);

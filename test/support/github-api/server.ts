@@ -16,7 +16,11 @@ import { loadGitHubOpenApi, type Operation } from './openapi';
  *   header with prev/next/last/first, absent when everything fits on one page);
  * - can refuse chosen operations with 403 (a fork PR's read-only token) and fail the next
  *   requests of an operation with a 5xx (to show retries);
- * - records every request, and every mismatch with the description as a `problem`.
+ * - records every request, and every mismatch with the description as a `problem`;
+ * - answers one GraphQL query, `{ viewer { login } }` (GraphQL is outside the REST description:
+ *   the answer has the shape of GitHub's GraphQL schema, `data.viewer.login`, and the login is the
+ *   bot's, `github-actions[bot]`, for an installation token as GitHub answers it), at `/graphql`,
+ *   or `/api/graphql` beside a GitHub Enterprise Server's `/api/v3`. Any other query is a problem.
  *
  * Differences from GitHub that do not matter to clients that follow `Link`: pages link to the
  * path that was asked for (GitHub links to `/repositories/<id>/…`).
@@ -29,6 +33,12 @@ export interface GitHubApiOptions {
   pathPrefix?: string;
   /** The login the token acts as (comment authors, status creators). */
   login?: string;
+  /**
+   * What kind of token it is. `installation` (the default: the job token is a GitHub App
+   * installation token) is refused `GET /user` with 403, as GitHub refuses it ("Resource not
+   * accessible by integration"); `user` (a personal access token) gets its user.
+   */
+  tokenKind?: 'installation' | 'user';
 }
 
 export interface PullRequestSeed {
@@ -381,9 +391,32 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
         const pull = pulls.get(issueKey(owner, repo, Number(params.pull_number)));
         return pull ? new HttpAnswer(200, renderPull(pull, 'pulls/get')) : notFound();
       }
+      case 'users/get-authenticated': {
+        if ((options.tokenKind ?? 'installation') === 'installation') {
+          return new HttpAnswer(403, { message: 'Resource not accessible by integration', documentation_url: operation.docs ?? 'https://docs.github.com/rest', status: '403' });
+        }
+        return new HttpAnswer(200, openapi.conform(openapi.responseSchema(operation.id, 200), { ...(user(actingLogin) as Record<string, unknown>), name: null, created_at: '2020-01-01T00:00:00Z', updated_at: '2020-01-01T00:00:00Z' }));
+      }
       default:
         return notFound();
     }
+  }
+
+  /** The one GraphQL query the toolkit sends: who the token acts as. */
+  function graphql(req: IncomingMessage, rawBody: string): HttpAnswer {
+    if (options.token !== undefined && !/^(token|bearer) /i.test(req.headers.authorization ?? '')) return new HttpAnswer(401, { message: 'Bad credentials' });
+    if (options.token !== undefined && (req.headers.authorization ?? '').split(' ')[1] !== options.token) return new HttpAnswer(401, { message: 'Bad credentials' });
+    let query = '';
+    try {
+      query = String((JSON.parse(rawBody) as { query?: unknown }).query ?? '');
+    } catch {
+      problems.push('POST graphql: body is not JSON');
+    }
+    if (!/^\s*(query\s*)?\{\s*viewer\s*\{\s*login\s*\}\s*\}\s*$/.test(query)) {
+      problems.push(`POST graphql: the stand-in answers only { viewer { login } }, got ${JSON.stringify(query)}`);
+      return new HttpAnswer(200, { errors: [{ message: 'the stand-in answers only { viewer { login } }' }] });
+    }
+    return new HttpAnswer(200, { data: { viewer: { login: actingLogin } } });
   }
 
   function statusesOf(owner: string, repo: string, sha: string): StoredStatus[] {
@@ -428,6 +461,8 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       }
     };
 
+    const graphqlPath = prefix ? `${prefix.replace(/\/v3$/, '')}/graphql` : '/graphql';
+    if (method === 'POST' && url.pathname === graphqlPath) return answer(graphql(req, rawBody));
     if (prefix && !url.pathname.startsWith(`${prefix}/`)) {
       problems.push(`${method} ${url.pathname} is outside ${prefix}`);
       return answer(notFound());
