@@ -131,6 +131,21 @@ describe('services referencing other providers (service.go BuildHTTP, getWRRServ
     expect(buildRuntime({ docker: checked, file }, ['web'], ['web']).routers['iris@file']!.status).toBe('enabled');
   });
 
+  it('takes a mirroring child’s status from its main service only when the mirroring service opts in (mirror.go RegisterStatusUpdater)', () => {
+    const yaml = (mirrorCheck: string) => `http:
+  routers:
+    r: { rule: "Host(\`a\`)", service: w }
+  services:
+    w: { weighted: { healthCheck: {}, services: [{ name: m }] } }
+    m: { mirroring: { service: main, mirrors: [{ name: main, percent: 10 }]${mirrorCheck} } }
+    main: { loadBalancer: { servers: [{ url: "http://10.0.0.1" }], healthCheck: { path: /health } } }
+`;
+    expect(buildRuntime({ file: decodeFileConfig('x.yml', yaml('')) }, ['web'], ['web']).routers['r@file']!.error).toEqual([
+      'cannot register m as updater for w@file: healthCheck not enabled in config for this mirroring service',
+    ]);
+    expect(buildRuntime({ file: decodeFileConfig('x.yml', yaml(', healthCheck: {}')) }, ['web'], ['web']).routers['r@file']!.status).toBe('enabled');
+  });
+
   it.each([
     ['a service with two types', 'two: { loadBalancer: { servers: [] }, weighted: { services: [] } }', 'cannot create service: multi-types service not supported, consider declaring two different pieces of service instead'],
     ['a weighted service that contains itself', 'two: { weighted: { services: [{ name: two }] } }', 'building HTTP service "two": could not instantiate service two@file: recursion detected in service:two@file->service:two@file'],
