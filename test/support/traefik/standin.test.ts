@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, removeNetwork } from '../docker-cli';
 import { waitFor } from '../ports';
@@ -171,7 +174,7 @@ describe('Traefik stand-in: Docker provider rules', { timeout: 300_000 }, () => 
     expect(await health(starting.name)).not.toBe('healthy');
     expect(await strict.service('starting')).toBeUndefined();
     // With allowEmptyServices the router stays, over an empty service.
-    expect((await lenient.service('starting'))?.loadBalancer.servers).toBeUndefined();
+    expect((await lenient.service('starting'))?.loadBalancer?.servers).toBeUndefined();
     expect((await lenient.router('starting'))?.status).toBe('enabled');
 
     const drained = await run('drained', routingLabels('drained'));
@@ -310,5 +313,43 @@ describe('Traefik stand-in: removing a server under load', () => {
     expect(safe.failed, `outcomes ${JSON.stringify(safe.outcomes)} ${safe.failures.join('; ')}`).toBe(0);
     expect(safe.ok).toBeGreaterThan(50);
     expect(safe.digests[v2.modelDigest]).toBeGreaterThan(0);
+  });
+});
+
+describe('Traefik stand-in: a file provider beside the Docker provider', { timeout: 300_000 }, () => {
+  it('routes a weighted @file service to version services @docker, counts requests on the version, and disables the router while a version is missing (service.go BuildHTTP)', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'traefik-routing-'));
+    const both = await startTraefikStandIn({ network, constraints, file: { directory } });
+    try {
+      const version = (digest: string) => `xp-${digest}-${suffix}`;
+      const labels = (name: string) => ({ [runLabel]: suffix, 'traefik.enable': 'true', 'traefik.docker.network': network, [`traefik.http.services.${name}.loadbalancer.server.port`]: '8080', [`traefik.http.routers.${name}.rule`]: `Host(\`${host(name)}\`)` });
+      const old = await run('xp-old', labels(version('old')), { image: v1.reference });
+      writeFileSync(
+        join(directory, 'xp.yml'),
+        `http:\n  routers:\n    xp:\n      rule: Host(\`${host('xp')}\`)\n      service: xp\n  services:\n    xp:\n      weighted:\n        services:\n          - { name: ${version('old')}@docker, weight: 1 }\n          - { name: ${version('new')}@docker, weight: 1 }\n`,
+      );
+      await both.waitForServers(version('old'), [old.url]);
+      await waitFor('xp@file disabled for the missing version', async () => (await both.router('xp@file'))?.status === 'disabled', ENGINE_WAIT_MS, 50);
+      expect((await both.router('xp@file'))!.error).toEqual([`building HTTP service "${version('new')}@docker": the service "${version('new')}@docker" does not exist`]);
+      const fresh = await run('xp-new', labels(version('new')), { image: v2.reference });
+      await waitFor('xp@file enabled once the version exists', async () => (await both.router('xp@file'))?.status === 'enabled', ENGINE_WAIT_MS, 50);
+      // With allowEmptyServices the version's service exists while its container is `starting`
+      // (no server): the weighted parent then sends that version's share into 503s. Wait for it.
+      await both.waitForServers(version('new'), [fresh.url]);
+      const digests: Record<string, number> = {};
+      for (let i = 0; i < 4; i++) {
+        const answer = await send(both, host('xp'));
+        expect(answer.status).toBe(200);
+        const digest = (JSON.parse(answer.text) as { model: { digest: string } }).model.digest;
+        digests[digest] = (digests[digest] ?? 0) + 1;
+      }
+      expect(digests).toEqual({ [v1.modelDigest]: 2, [v2.modelDigest]: 2 });
+      // Counted on each version's @docker service, as Traefik labels it; never on the weighted parent.
+      expect(await both.requestCounts(`${version('old')}@docker`)).toEqual({ '200': 2 });
+      expect(await both.requestCounts('xp@file')).toEqual({});
+    } finally {
+      await both.stop();
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
