@@ -3,6 +3,7 @@ import { readRunContext } from '../runtime/context';
 import { openServingEngine } from '../engine/select';
 import { parseDeployInputs, type DeployInputs } from '../serving/deploy-spec';
 import { deploySummary } from '../serving/report';
+import { runDeploy } from '../serving/deploy';
 
 /** Env values shorter than this are not masked: masking "1" would hide every 1 in the log. */
 const MIN_MASKED_LENGTH = 4;
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   const engine = await openServingEngine(spec.engine, spec.dockerHost);
   try {
     await engine.checkDeploy(spec);
-    const result = await engine.deploy(spec, log);
+    const result = await runDeploy(engine, spec, log);
     setOutputs({
       containers: result.servers,
       removed: result.removed,
