@@ -4,6 +4,7 @@ import { openServingEngine } from '../engine/select';
 import { parseDeployInputs, type DeployInputs } from '../serving/deploy-spec';
 import { deploySummary } from '../serving/report';
 import { runDeploy } from '../serving/deploy';
+import { checkFileRouting } from '../serving/file-routing';
 
 /** Env values shorter than this are not masked: masking "1" would hide every 1 in the log. */
 const MIN_MASKED_LENGTH = 4;
@@ -30,6 +31,11 @@ function getInputs(): DeployInputs {
     'docker-host': input('docker-host'),
     'registry-username': input('registry-username'),
     'registry-password': secretInput('registry-password'),
+    routing: inputOrDefault('routing', 'labels'),
+    'routing-dir': input('routing-dir'),
+    'health-path': input('health-path'),
+    'keep-previous': input('keep-previous'),
+    rollback: inputOrDefault('rollback', 'false'),
   };
 }
 
@@ -45,6 +51,7 @@ async function main(): Promise<void> {
   const engine = await openServingEngine(spec.engine, spec.dockerHost);
   try {
     await engine.checkDeploy(spec);
+    if (spec.routingChoice.dir) await checkFileRouting(spec.routingChoice.dir, spec.traefikApi);
     const result = await runDeploy(engine, spec, log);
     setOutputs({
       containers: result.servers,

@@ -17,7 +17,7 @@ import {
   type ServingEngine,
   type StartedServers,
 } from '../serving/engine';
-import { routingLabels, serverLabels } from '../serving/labels';
+import { routingLabels, serverLabels, versionServiceName } from '../serving/labels';
 import { checkRoutingAgainst } from '../serving/routing-check';
 import { serverContainerName } from '../serving/names';
 import type { ManagedServer } from '../serving/server';
@@ -65,7 +65,8 @@ export class DockerEngine implements ServingEngine {
       throw new ResourceError(`Docker Engine at ${this.endpoint}`, engineMessage(error));
     }
     if (spec.traefikApi) await new TraefikApi(spec.traefikApi).check();
-    checkRoutingAgainst(await listManagedContainers(this.docker, service), routingLabels(spec.routing), service);
+    // File routing gives every version labels of its own: nothing to conflict.
+    if (spec.routingChoice.mode === 'labels') checkRoutingAgainst(await listManagedContainers(this.docker, service), routingLabels(spec.routing), service);
   }
 
   /** Fail clearly when the engine cannot give containers GPUs, before any server exists. */
@@ -126,7 +127,7 @@ export class DockerEngine implements ServingEngine {
 
   async startServers(spec: DeploySpec, image: DeployImage, count: number, log: Log): Promise<StartedServers> {
     const { service, network } = spec.routing;
-    const labels = serverLabels(spec.routing, deployedServerIdentity(spec, image.digest, new Date()));
+    const labels = serverLabels(spec.routing, deployedServerIdentity(spec, image.digest, new Date()), 'docker', spec.routingChoice.mode);
     const started: StartedServers = { ids: [], names: [] };
     try {
       for (let i = 0; i < count; i++) {
@@ -300,7 +301,9 @@ export function deployImage(image: PulledImage & { pulled: boolean }): DeployIma
 export async function confirmListed(spec: DeploySpec, servers: readonly NewServer[], provider: 'docker' | 'swarm', hint: string): Promise<string | undefined> {
   if (!spec.traefikApi) return undefined;
   const urls = servers.map((server) => server.url).filter((url): url is string => Boolean(url));
-  const listed = await new TraefikApi(spec.traefikApi, provider).waitForUp(spec.routing.service, urls, spec.healthTimeoutMs);
+  // File routing: each version is its own Traefik service, which must be UP before it gets weight.
+  const name = spec.routingChoice.mode === 'file' && servers[0] ? versionServiceName(spec.routing.service, servers[0].digest) : spec.routing.service;
+  const listed = await new TraefikApi(spec.traefikApi, provider).waitForUp(name, urls, spec.healthTimeoutMs);
   if (listed) return undefined;
-  return `Traefik (${spec.traefikApi}) did not list ${urls.join(', ')} UP for ${spec.routing.service}@${provider} within ${formatDuration(spec.healthTimeoutMs)} (${hint})`;
+  return `Traefik (${spec.traefikApi}) did not list ${urls.join(', ')} UP for ${name}@${provider} within ${formatDuration(spec.healthTimeoutMs)} (${hint})`;
 }

@@ -145,7 +145,8 @@ export class SwarmEngine implements ServingEngine {
     }
     if (spec.traefikApi) await new TraefikApi(spec.traefikApi, 'swarm').check();
     const routed = (await this.listVersions(service)).map((version) => version.server).filter((server) => !server.labels[LABELS.draining]);
-    checkRoutingAgainst(routed, routingLabels(spec.routing, 'swarm'), service);
+    // File routing gives every version labels of its own: nothing to conflict.
+    if (spec.routingChoice.mode === 'labels') checkRoutingAgainst(routed, routingLabels(spec.routing, 'swarm'), service);
   }
 
   private async listVersions(service?: string): Promise<SwarmVersion[]> {

@@ -6,6 +6,7 @@ import { parseGpus, type ServerGpus } from '../engine/gpus';
 import { parseDockerHost } from '../engine/connection';
 import type { Provenance, RoutingSettings, ServerIdentity } from './labels';
 import { parseServiceName, SWARM_SERVICE_NAME_MAX } from './names';
+import { parseFileDeployOptions, parseRoutingChoice, type FileDeployOptions, type RoutingChoice } from './routing-spec';
 
 /** deploy's inputs, keyed exactly as in actions/deploy/action.yml; optional ones undefined. */
 export interface DeployInputs {
@@ -29,6 +30,11 @@ export interface DeployInputs {
   'docker-host'?: string;
   'registry-username'?: string;
   'registry-password'?: string;
+  routing?: string;
+  'routing-dir'?: string;
+  'health-path'?: string;
+  'keep-previous'?: string;
+  rollback?: string;
 }
 
 export const ENGINES = ['docker', 'swarm'] as const;
@@ -61,6 +67,10 @@ export interface DeploySpec {
   dockerHost?: string;
   credentials?: RegistryCredentials;
   provenance: Provenance;
+  /** labels or file routing, and the routing directory for file. */
+  routingChoice: RoutingChoice;
+  /** health-path, keep-previous, rollback. */
+  options: FileDeployOptions;
 }
 
 /** Signals a server may take as "drain": not the ones a process cannot catch. */
@@ -187,6 +197,8 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
   if (Boolean(username) !== Boolean(password)) {
     throw new InputError(username ? 'registry-password' : 'registry-username', 'registry-username and registry-password go together: give both or neither');
   }
+  const routingChoice = parseRoutingChoice(inputs);
+  const options = parseFileDeployOptions(routingChoice, inputs);
   return {
     image,
     routing: { service, rule, entrypoints, port, network },
@@ -204,6 +216,8 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     dockerHost: inputs['docker-host'],
     credentials: username && password ? { username, password } : undefined,
     provenance,
+    routingChoice,
+    options,
   };
 }
 

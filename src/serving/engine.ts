@@ -124,11 +124,18 @@ export interface DrainOptions {
   drainTimeoutMs: number;
   /** Traefik's API: when given, wait until the server's URL left the service. */
   traefikApi?: string;
+  /**
+   * File routing: the caller already took the server out of the routing table, saw Traefik apply
+   * it and waited for its requests to finish: stop it (SIGTERM, then the grace period) and remove it.
+   */
+  withdrawn?: boolean;
 }
 
 export type DrainOutcome =
   /** Reported unhealthy after the signal (and, with the API, left Traefik). */
   | 'drained'
+  /** File routing: out of the routing table, no request in flight, then stopped. */
+  | 'withdrawn'
   /** Still healthy after drain-timeout: stopped anyway. */
   | 'ignored-signal'
   /** No health check to flip: Traefik routes to it until it stops. */
