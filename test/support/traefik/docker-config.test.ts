@@ -31,7 +31,7 @@ function container(over: Partial<ContainerFacts> = {}): ContainerFacts {
 }
 
 function urls(result: ReturnType<typeof buildDockerConfiguration>, service = 'iris'): string[] | undefined {
-  return result.config.services[service]?.loadBalancer.servers.map((server) => server.url);
+  return result.config.services[service]?.loadBalancer?.servers.map((server) => server.url);
 }
 
 describe('which containers become servers', () => {
@@ -107,7 +107,7 @@ describe('server URLs', () => {
 
   it('records per-server weights', () => {
     const result = buildDockerConfiguration([container({ labels: { ...routing, 'traefik.http.services.iris.loadbalancer.server.weight': '3' } })], options);
-    expect(result.config.services.iris!.loadBalancer.servers[0]!.weight).toBe(3);
+    expect(result.config.services.iris!.loadBalancer!.servers[0]!.weight).toBe(3);
   });
 });
 

@@ -82,8 +82,8 @@ export function buildFromLabels(server: LabelledServer, defaultRule: string, log
   const services: Record<string, Service> = {};
   const serviceLabels = Object.keys(decoded.services).length ? decoded.services : { [server.serviceName]: { passHostHeader: true, options: {}, server: {} } };
   for (const [name, labels] of Object.entries(serviceLabels)) {
-    const service: Service = { loadBalancer: { servers: [], passHostHeader: labels.passHostHeader, options: { ...labels.options } } };
-    services[name] = service;
+    const loadBalancer = { servers: [] as { url: string; weight?: number }[], passHostHeader: labels.passHostHeader, options: { ...labels.options } };
+    services[name] = { loadBalancer };
     if (!server.addServers) continue;
     let ip: string | undefined;
     if (server.network) {
@@ -95,7 +95,7 @@ export function buildFromLabels(server: LabelledServer, defaultRule: string, log
     const port = labels.server.port ?? lowestPort(server.ports);
     if (!port) throw new LabelError(`service ${JSON.stringify(name)} error: port is missing`);
     const host = ip.includes(':') ? `[${ip}]` : ip;
-    service.loadBalancer.servers.push({ url: `${labels.server.scheme ?? 'http'}://${host}:${port}`, ...(labels.server.weight !== undefined ? { weight: labels.server.weight } : {}) });
+    loadBalancer.servers.push({ url: `${labels.server.scheme ?? 'http'}://${host}:${port}`, ...(labels.server.weight !== undefined ? { weight: labels.server.weight } : {}) });
   }
 
   const routers: Record<string, Router> = {};

@@ -25,8 +25,39 @@ export interface LoadBalancer {
   options: Record<string, string>;
 }
 
+/** A child of a weighted service (`services[].name`, `weight`, default 1: WRRService.SetDefaults). */
+export interface WeightedChild {
+  name: string;
+  weight: number;
+}
+
+/** `weighted`: smooth weighted round robin over other services (dynamic.WeightedRoundRobin). */
+export interface Weighted {
+  services: WeightedChild[];
+  /** `healthCheck: {}` present: children report their status to this service (and it to its parents). */
+  healthCheck: boolean;
+}
+
+/** `mirroring` (dynamic.Mirroring): `service` answers; each mirror gets a copy of `percent` % of requests. */
+export interface Mirroring {
+  service: string;
+  mirrors: { name: string; percent: number }[];
+  /** Default true (MirroringDefaultMirrorBody). */
+  mirrorBody: boolean;
+  /** Bytes; -1 (MirroringDefaultMaxBodySize) is unlimited. */
+  maxBodySize: number;
+  healthCheck: boolean;
+}
+
+/**
+ * A service has exactly one type in a valid configuration; more than one (or none) is an error
+ * reported when a router uses it (pkg/server/service/service.go BuildHTTP). Labels only make load
+ * balancers; the file provider makes all three.
+ */
 export interface Service {
-  loadBalancer: LoadBalancer;
+  loadBalancer?: LoadBalancer;
+  weighted?: Weighted;
+  mirroring?: Mirroring;
 }
 
 export interface DynamicConfig {
@@ -57,6 +88,11 @@ export function mergeable(a: LoadBalancer, b: LoadBalancer): boolean {
   return a.passHostHeader === b.passHostHeader && canonical(a.options) === canonical(b.options);
 }
 
+/** Which types a service declares, in Traefik's field order. */
+export function serviceTypes(service: Service): ('loadBalancer' | 'weighted' | 'mirroring')[] {
+  return (['loadBalancer', 'weighted', 'mirroring'] as const).filter((type) => service[type] !== undefined);
+}
+
 export interface MergeResult {
   config: DynamicConfig;
   /** Names defined more than once with different configurations: deleted for everyone. */
@@ -78,8 +114,8 @@ export function mergeConfigurations(parts: Record<string, DynamicConfig>): Merge
       const existing = config.services[name];
       if (!existing) {
         config.services[name] = structuredClone(service);
-      } else if (!mergeable(existing.loadBalancer, service.loadBalancer)) {
-        conflicts.services.add(name);
+      } else if (!existing.loadBalancer || !service.loadBalancer || !mergeable(existing.loadBalancer, service.loadBalancer)) {
+        if (canonical(existing) !== canonical(service)) conflicts.services.add(name);
       } else {
         const known = new Set(existing.loadBalancer.servers.map((server) => server.url));
         for (const server of service.loadBalancer.servers) {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, realpathSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,7 +24,13 @@ export interface TraefikStandInOptions {
    * Which provider: `docker` (labels on containers, engine events; the default) or `swarm` (v3's
    * `providers.swarm`: labels on services, polled). The options below are that provider's.
    */
-  provider?: 'docker' | 'swarm';
+  provider?: 'docker' | 'swarm' | 'file';
+  /**
+   * `providers.file`: a directory (watched, `watch` default true) or one file of dynamic
+   * configuration, beside the provider above (or alone with `provider: 'file'`). A stand-in in a
+   * container mounts the directory (or the file's directory) at the same path.
+   */
+  file?: { directory?: string; filename?: string; watch?: boolean };
   /** `providers.<provider>.network`: the default network for server URLs. */
   network?: string;
   /** `providers.<provider>.constraints`; use one to see only your own test's containers on a shared engine. */
@@ -69,9 +75,9 @@ export interface TraefikStandIn {
   logs(): Record<string, unknown>[];
   /** Where a detached stand-in writes its log. */
   logFile: string | undefined;
-  /** The provider the helpers below qualify names with (`@docker` or `@swarm`). */
-  provider: 'docker' | 'swarm';
-  /** `GET /api/http/services/<name>@<provider>`, or undefined on 404. */
+  /** The provider the helpers below qualify unqualified names with (`@docker`, `@swarm` or `@file`). */
+  provider: 'docker' | 'swarm' | 'file';
+  /** `GET /api/http/services/<name>@<provider>` (or the name as given when it has an `@`), or undefined on 404. */
   service(name: string): Promise<ServiceInfo | undefined>;
   router(name: string): Promise<RouterInfo | undefined>;
   /** Server URLs Traefik routes to for a service right now ([] when the service is absent). */
@@ -93,6 +99,28 @@ const MAIN = join(dirname(fileURLToPath(import.meta.url)), 'main.ts');
 /** The Traefik CLI flags equivalent to the options: the same flags start a real Traefik. */
 export function traefikArgs(options: TraefikStandInOptions, addresses: { web: string; traefik: string } = { web: '127.0.0.1:0', traefik: '127.0.0.1:0' }): string[] {
   const provider = `--providers.${options.provider ?? 'docker'}`;
+  const file = options.file;
+  if (options.provider === 'file' && !file) throw new Error("provider 'file' needs the file option");
+  const fileArgs = file
+    ? [
+        ...(file.directory ? [`--providers.file.directory=${file.directory}`] : []),
+        ...(file.filename ? [`--providers.file.filename=${file.filename}`] : []),
+        `--providers.file.watch=${file.watch ?? true}`,
+      ]
+    : [];
+  if (options.provider === 'file') {
+    return [
+      `--entryPoints.web.address=${addresses.web}`,
+      `--entryPoints.traefik.address=${addresses.traefik}`,
+      '--api.insecure=true',
+      '--ping=true',
+      '--metrics.prometheus=true',
+      ...fileArgs,
+      `--providers.providersThrottleDuration=${options.throttleMs ?? 2000}ms`,
+      `--log.level=${(options.logLevel ?? 'info').toUpperCase()}`,
+      ...(options.extraArgs ?? []),
+    ];
+  }
   return [
     `--entryPoints.web.address=${addresses.web}`,
     `--entryPoints.traefik.address=${addresses.traefik}`,
@@ -106,6 +134,7 @@ export function traefikArgs(options: TraefikStandInOptions, addresses: { web: st
     ...(options.constraints ? [`${provider}.constraints=${options.constraints}`] : []),
     ...(options.dockerHost ? [`${provider}.endpoint=${options.dockerHost}`] : []),
     ...(options.provider === 'swarm' && options.refreshMs !== undefined ? [`${provider}.refreshSeconds=${options.refreshMs}ms`] : []),
+    ...fileArgs,
     `--providers.providersThrottleDuration=${options.throttleMs ?? 2000}ms`,
     `--log.level=${(options.logLevel ?? 'info').toUpperCase()}`,
     ...(options.extraArgs ?? []),
@@ -118,11 +147,16 @@ const CONTAINER_PORTS = { web: 8000, traefik: 8080 };
 /** `docker run` arguments for a stand-in in a container on `network` (see TraefikStandInOptions.container). */
 async function containerCommand(name: string, network: string, options: TraefikStandInOptions): Promise<string[]> {
   const image = await ensureNodeBaseImage();
+  const modules = realpathSync(join(repoRoot, 'node_modules'));
+  const fileMount = options.file?.directory ?? (options.file?.filename ? dirname(options.file.filename) : undefined);
   const socket = options.dockerHost?.startsWith('unix://') ? options.dockerHost.slice('unix://'.length) : '/var/run/docker.sock';
   return [
     'run', '--rm', '-i', '--name', name, '--network', network,
     '--publish', `127.0.0.1::${CONTAINER_PORTS.web}`, '--publish', `127.0.0.1::${CONTAINER_PORTS.traefik}`,
     '--volume', `${socket}:/var/run/docker.sock`, '--volume', `${repoRoot}:${repoRoot}:ro`, '--workdir', repoRoot,
+    ...(fileMount ? ['--volume', `${fileMount}:${fileMount}:ro`] : []),
+    // A worktree whose node_modules is a link to another checkout's: mount that one too.
+    ...(modules !== join(repoRoot, 'node_modules') ? ['--volume', `${modules}:${modules}:ro`] : []),
     '--env', 'TRAEFIK_STANDIN_EXIT_WITH_PARENT=1', '--label', 'train-to-serve.test-support=traefik-stand-in',
     image, 'node', '--import', 'tsx', MAIN,
     ...traefikArgs({ ...options, dockerHost: undefined }, { web: `0.0.0.0:${CONTAINER_PORTS.web}`, traefik: `0.0.0.0:${CONTAINER_PORTS.traefik}` }),
@@ -179,7 +213,8 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
       if (exit !== undefined) throw new Error(`the Traefik stand-in exited with ${exit}: ${stderr.trim()}`);
       return lines.some((line) => line.msg === 'ready');
     },
-    30_000,
+    // Generous: on a saturated machine, starting node with tsx alone can take tens of seconds.
+    90_000,
     50,
   ).catch(async (error: Error) => {
     child.kill('SIGKILL');
@@ -202,8 +237,9 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
     if (!response.ok) throw new Error(`GET ${path}: ${response.status} ${await response.text()}`);
     return (await response.json()) as T;
   };
-  const service = (name: string) => api<ServiceInfo>(`/api/http/services/${encodeURIComponent(`${name}@${provider}`)}`);
-  const serverUrls = async (name: string) => ((await service(name))?.loadBalancer.servers ?? []).map((server) => server.url).sort();
+  const qualified = (name: string) => (name.includes('@') ? name : `${name}@${provider}`);
+  const service = (name: string) => api<ServiceInfo>(`/api/http/services/${encodeURIComponent(qualified(name))}`);
+  const serverUrls = async (name: string) => ((await service(name))?.loadBalancer?.servers ?? []).map((server) => server.url).sort();
 
   return {
     pid: child.pid!,
@@ -217,13 +253,13 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
     },
     logFile,
     service,
-    router: (name) => api<RouterInfo>(`/api/http/routers/${encodeURIComponent(`${name}@${provider}`)}`),
+    router: (name) => api<RouterInfo>(`/api/http/routers/${encodeURIComponent(qualified(name))}`),
     serverUrls,
     async waitForServers(name, urls, timeoutMs = ENGINE_WAIT_MS) {
       const wanted = [...urls].sort();
       let last: string[] = [];
       await waitFor(
-        `stand-in service ${name}@${provider} to list ${JSON.stringify(wanted)}`,
+        `stand-in service ${qualified(name)} to list ${JSON.stringify(wanted)}`,
         async () => {
           last = await serverUrls(name);
           return JSON.stringify(last) === JSON.stringify(wanted);
@@ -254,7 +290,7 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
       const counts: Record<string, number> = {};
       for (const line of text.split('\n')) {
         const match = /^traefik_service_requests_total\{(.*)\} (\S+)$/.exec(line);
-        if (!match || !match[1]!.includes(`service="${name}@${provider}"`)) continue;
+        if (!match || !match[1]!.includes(`service="${qualified(name)}"`)) continue;
         const code = /code="(\d+)"/.exec(match[1]!)![1]!;
         counts[code] = (counts[code] ?? 0) + Number(match[2]);
       }

@@ -50,7 +50,7 @@ describe('Traefik stand-in process', { timeout: 120_000 }, () => {
   });
 
   it.each([
-    [['--providers.file.directory=/etc/traefik/dynamic'], 'providers.file: not implemented by the Traefik stand-in (it implements providers.docker and providers.swarm)'],
+    [['--providers.consulCatalog=true'], 'providers.consulcatalog: not implemented by the Traefik stand-in (it implements providers.docker, providers.swarm and providers.file)'],
     [['--entryPoints.web.address=nowhere'], 'entryPoints.web.address: expected [host]:port, got "nowhere"'],
   ])('refuses %j with one clear line and exit code 2', async (args, message) => {
     const result = await new Promise<{ code: number; stderr: string }>((resolve) =>

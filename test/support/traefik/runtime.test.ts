@@ -52,7 +52,7 @@ describe('runtime statuses, as the API reports them', () => {
     const runtime = buildRuntime({ docker: config({ iris: router() }, []) }, ['web'], ['web']);
     expect(runtime.services['iris@docker']!.loadBalancer).toEqual({ passHostHeader: true });
     expect(runtime.services['iris@docker']!.serverStatus).toBeUndefined();
-    expect(runtime.routing.web![0]!.servers).toEqual([]);
+    expect(runtime.routing.web![0]!.node).toEqual({ kind: 'loadBalancer', name: 'iris@docker', servers: [], passHostHeader: true });
   });
 });
 
@@ -164,7 +164,8 @@ describe('static configuration (Traefik flags and file)', () => {
 
   it.each([
     [['--api=true'], /api.insecure=true/],
-    [['--providers.file.directory=/etc/traefik'], /providers.file: not implemented by the Traefik stand-in \(it implements providers.docker and providers.swarm\)/],
+    [['--providers.kubernetesCRD=true'], /providers.kubernetescrd: not implemented by the Traefik stand-in \(it implements providers.docker, providers.swarm and providers.file\)/],
+    [['--providers.file.watch=true'], /providers.file: set directory or filename/],
     [['--providers.docker.swarmMode=true'], /swarmMode: Traefik v2 spelling, not implemented by the stand-in; use v3's providers.swarm/],
     [['--providers.swarm.refreshSeconds=often'], /providers.swarm.refreshSeconds: expected a duration/],
     [['--providers.swarm.refreshSeconds=0'], /providers.swarm.refreshSeconds: must be greater than zero/],

@@ -1,5 +1,8 @@
-import type { DynamicConfig, Server } from './dynamic';
+import type { DynamicConfig, Service } from './dynamic';
 import { compileRule, type CompiledRule } from './expression';
+import { createServiceBuilder, qualify, serviceInfo, type ServiceInfo, type ServiceNode } from './services';
+
+export type { ServiceInfo, ServiceNode } from './services';
 
 /**
  * The runtime view Traefik's API serves and its router uses: every provider's configuration with
@@ -20,16 +23,6 @@ export interface RouterInfo {
   provider: string;
 }
 
-export interface ServiceInfo {
-  loadBalancer: { servers?: Server[]; passHostHeader: boolean } & Record<string, unknown>;
-  status: 'enabled';
-  usedBy: string[];
-  name: string;
-  provider: string;
-  type: 'loadbalancer';
-  serverStatus?: Record<string, 'UP'>;
-}
-
 export interface MiddlewareInfo {
   status: 'enabled';
   usedBy: string[];
@@ -44,7 +37,7 @@ export interface RoutingTarget {
   service: string;
   priority: number;
   rule: CompiledRule;
-  servers: Server[];
+  node: ServiceNode;
 }
 
 export interface Runtime {
@@ -53,11 +46,12 @@ export interface Runtime {
   middlewares: Record<string, MiddlewareInfo>;
   /** Entry point name → the routers attached to it, highest priority first. */
   routing: Record<string, RoutingTarget[]>;
+  /** Every service some router built, by qualified name (one balancer each). */
+  nodes: Map<string, ServiceNode>;
 }
 
-function qualify(name: string, provider: string): string {
-  return name.includes('@') ? name : `${name}@${provider}`;
-}
+/** Traefik's highest user-defined router priority (pkg/server/router/router.go maxUserPriority). */
+const MAX_USER_PRIORITY = Number.MAX_SAFE_INTEGER - 1000;
 
 /** Dotted lower-case option keys back into nested objects, for display. */
 function nest(options: Record<string, string>): Record<string, unknown> {
@@ -77,21 +71,14 @@ function nest(options: Record<string, string>): Record<string, unknown> {
  * @param defaultEntryPoints where routers without `entrypoints` attach
  */
 export function buildRuntime(configs: Record<string, DynamicConfig>, entryPoints: string[], defaultEntryPoints: string[]): Runtime {
-  const runtime: Runtime = { routers: {}, services: {}, middlewares: {}, routing: {} };
+  const runtime: Runtime = { routers: {}, services: {}, middlewares: {}, routing: {}, nodes: new Map() };
+  const serviceConfigs: Record<string, Service> = {};
   for (const entryPoint of entryPoints) runtime.routing[entryPoint] = [];
 
   for (const [provider, config] of Object.entries(configs)) {
     for (const [name, service] of Object.entries(config.services)) {
-      const { servers, passHostHeader, options } = service.loadBalancer;
-      runtime.services[qualify(name, provider)] = {
-        loadBalancer: { ...nest(options), ...(servers.length ? { servers: servers.map((s) => ({ ...s })) } : {}), passHostHeader },
-        status: 'enabled',
-        usedBy: [],
-        name: qualify(name, provider),
-        provider,
-        type: 'loadbalancer',
-        ...(servers.length ? { serverStatus: Object.fromEntries(servers.map((s) => [s.url, 'UP' as const])) } : {}),
-      };
+      runtime.services[qualify(name, provider)] = serviceInfo(qualify(name, provider), provider, service, nest);
+      serviceConfigs[qualify(name, provider)] = service;
     }
     for (const [name, options] of Object.entries(config.middlewares)) {
       const type = Object.keys(options)[0]?.split('.')[0] ?? 'unknown';
@@ -99,6 +86,7 @@ export function buildRuntime(configs: Record<string, DynamicConfig>, entryPoints
     }
   }
 
+  const builder = createServiceBuilder(serviceConfigs, runtime.services);
   for (const [provider, config] of Object.entries(configs)) {
     for (const [name, router] of Object.entries(config.routers)) {
       const qualified = qualify(name, provider);
@@ -120,16 +108,29 @@ export function buildRuntime(configs: Record<string, DynamicConfig>, entryPoints
       }
       const serviceName = qualify(router.service, provider);
       const service = runtime.services[serviceName];
-      if (!service) {
-        errors.push(`the service "${serviceName}" does not exist`);
-        disabled = true;
-      } else {
-        service.usedBy.push(qualified);
-      }
+      service?.usedBy.push(qualified);
       if (router.middlewares.length) {
         for (const middleware of router.middlewares) runtime.middlewares[qualify(middleware, provider)]?.usedBy.push(qualified);
         errors.push('middlewares are not implemented by the Traefik stand-in');
         disabled = true;
+      }
+      // Traefik's default priority is the rule's length (httpmuxer.GetRulePriority): longer rules win.
+      const priority = router.priority || router.rule.length;
+      if (priority > MAX_USER_PRIORITY) {
+        errors.push(`the router priority ${priority} exceeds the max user-defined priority ${MAX_USER_PRIORITY}`);
+        disabled = true;
+      }
+      let node: ServiceNode | undefined;
+      if (!router.service) {
+        errors.push('router must have either a service or child routers');
+        disabled = true;
+      } else if (using.length > 0) {
+        try {
+          node = builder.build(serviceName);
+        } catch (error) {
+          errors.push((error as Error).message);
+          disabled = true;
+        }
       }
       const tls = Object.fromEntries(Object.entries(router.options).filter(([key]) => key === 'tls' || key.startsWith('tls.')));
       runtime.routers[qualified] = {
@@ -145,22 +146,14 @@ export function buildRuntime(configs: Record<string, DynamicConfig>, entryPoints
         name: qualified,
         provider,
       };
-      if (!disabled && compiled && service) {
-        for (const entryPoint of using) {
-          runtime.routing[entryPoint]!.push({
-            router: qualified,
-            service: serviceName,
-            // Traefik's default priority is the rule's length: longer rules win.
-            priority: router.priority || router.rule.length,
-            rule: compiled,
-            servers: service.loadBalancer.servers ?? [],
-          });
-        }
+      if (!disabled && compiled && node) {
+        for (const entryPoint of using) runtime.routing[entryPoint]!.push({ router: qualified, service: serviceName, priority, rule: compiled, node });
       }
     }
   }
   for (const targets of Object.values(runtime.routing)) targets.sort((a, b) => b.priority - a.priority || a.router.localeCompare(b.router));
   for (const service of Object.values(runtime.services)) service.usedBy.sort();
+  runtime.nodes = builder.built;
   for (const middleware of Object.values(runtime.middlewares)) middleware.usedBy.sort();
   return runtime;
 }

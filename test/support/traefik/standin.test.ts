@@ -171,7 +171,7 @@ describe('Traefik stand-in: Docker provider rules', { timeout: 300_000 }, () => 
     expect(await health(starting.name)).not.toBe('healthy');
     expect(await strict.service('starting')).toBeUndefined();
     // With allowEmptyServices the router stays, over an empty service.
-    expect((await lenient.service('starting'))?.loadBalancer.servers).toBeUndefined();
+    expect((await lenient.service('starting'))?.loadBalancer?.servers).toBeUndefined();
     expect((await lenient.router('starting'))?.status).toBe('enabled');
 
     const drained = await run('drained', routingLabels('drained'));

@@ -5,11 +5,13 @@ import { handleApi, STAND_IN_VERSION } from './api';
 import type { BuildResult } from './docker-config';
 import { startDockerProvider, type RunningProvider } from './docker-provider';
 import { startSwarmProvider } from './swarm-provider';
+import { startFileProvider } from './file-provider';
 import { canonical, type DynamicConfig } from './dynamic';
-import { Balancer, createEntryPointHandler, type EntryPointState, type RequestRecord } from './proxy';
+import { createEntryPointHandler, createState, type EntryPointState, type RequestRecord, type ServiceRecord } from './proxy';
 import { buildRuntime, type Runtime } from './runtime';
 import type { StaticConfig } from './static-config';
 import { createThrottle, type Throttle } from './throttle';
+import { startHealthChecks } from './health';
 
 /**
  * The Traefik stand-in: entry points that route by the providers' configuration, the API, ping
@@ -37,6 +39,8 @@ function providerStarters(config: StaticConfig): Record<string, ProviderStarter>
   if (docker) starters.docker = (push, log) => startDockerProvider(docker.endpoint, docker, { configuration: push, log });
   const swarm = config.swarm;
   if (swarm) starters.swarm = (push, log) => startSwarmProvider(swarm.endpoint, swarm, { configuration: push, log });
+  const file = config.file;
+  if (file) starters.file = (push, log) => startFileProvider(file, { configuration: push, log });
   return starters;
 }
 
@@ -64,6 +68,11 @@ export async function startStandIn(config: StaticConfig, log: Logger): Promise<S
     serviceDuration: new Histogram({ name: 'traefik_service_request_duration_seconds', help: 'How long it took to process the request on a service, partitioned by status code, protocol, and method.', labelNames: [...labels, 'service'], buckets: [0.1, 0.3, 1.2, 5], registers: [registry] }),
     entryPointRequests: new Counter({ name: 'traefik_entrypoint_requests_total', help: 'How many HTTP requests processed on an entrypoint, partitioned by status code, protocol, and method.', labelNames: [...labels, 'entrypoint'], registers: [registry] }),
     entryPointDuration: new Histogram({ name: 'traefik_entrypoint_request_duration_seconds', help: 'How long it took to process the request on an entrypoint, partitioned by status code, protocol, and method.', labelNames: [...labels, 'entrypoint'], buckets: [0.1, 0.3, 1.2, 5], registers: [registry] }),
+    // The service metrics of pkg/observability/metrics/prometheus.go (addServicesLabels, on by default).
+    serviceRetries: new Counter({ name: 'traefik_service_retries_total', help: 'How many request retries happened on a service.', labelNames: ['service'], registers: [registry] }),
+    serviceServerUp: new Gauge({ name: 'traefik_service_server_up', help: 'service server is up, described by gauge value of 0 or 1.', labelNames: ['service', 'url'], registers: [registry] }),
+    // v3 has no per-service open connections (migrate/v2-to-v3-details.md "Open Connections Metric"): one gauge per entry point.
+    openConnections: new Gauge({ name: 'traefik_open_connections', help: 'How many open connections exist, by entryPoint and protocol', labelNames: ['entrypoint', 'protocol'], registers: [registry] }),
     reloads: new Counter({ name: 'traefik_config_reloads_total', help: 'Config reloads.', registers: [registry] }),
     lastReload: new Gauge({ name: 'traefik_config_last_reload_success', help: 'Last config reload success.', registers: [registry] }),
   };
@@ -71,7 +80,8 @@ export async function startStandIn(config: StaticConfig, log: Logger): Promise<S
   const entryPointNames = Object.keys(config.entryPoints);
   const defaultEntryPoints = entryPointNames.length > 1 ? entryPointNames.filter((name) => name !== 'traefik') : entryPointNames;
   const providerConfigs: Record<string, DynamicConfig> = {};
-  let state: EntryPointState = { runtime: buildRuntime({}, entryPointNames, defaultEntryPoints), balancers: new Map() };
+  let state: EntryPointState = createState(buildRuntime({}, entryPointNames, defaultEntryPoints));
+  let healthChecks = { stop() {} };
   let terminating = false;
   const bound: Record<string, string> = {};
 
@@ -84,15 +94,16 @@ export async function startStandIn(config: StaticConfig, log: Logger): Promise<S
     }
     providerConfigs[provider] = result.config;
     const runtime = buildRuntime(providerConfigs, entryPointNames, defaultEntryPoints);
-    const balancers = new Map(Object.entries(runtime.services).map(([name, service]) => [name, new Balancer(service.loadBalancer.servers ?? [])]));
-    state = { runtime, balancers };
+    healthChecks.stop();
+    state = createState(runtime);
+    healthChecks = startHealthChecks(state, { serverUp: (service, url, up) => metrics.serviceServerUp.set({ service, url }, up ? 1 : 0), log });
     metrics.reloads.inc();
     metrics.lastReload.set(Date.now() / 1000);
     log('info', 'Configuration applied', {
       providerName: provider,
       trigger,
       routers: Object.fromEntries(Object.entries(runtime.routers).map(([name, router]) => [name, router.status])),
-      services: Object.fromEntries(Object.entries(runtime.services).map(([name, service]) => [name, (service.loadBalancer.servers ?? []).map((s) => s.url)])),
+      services: Object.fromEntries(Object.entries(runtime.services).map(([name, service]) => [name, service.loadBalancer ? (service.loadBalancer.servers ?? []).map((s) => s.url) : (service.weighted ?? service.mirroring)])),
     });
   };
 
@@ -100,18 +111,22 @@ export async function startStandIn(config: StaticConfig, log: Logger): Promise<S
     const code = String(r.code);
     metrics.entryPointRequests.inc({ code, method: r.method, protocol: 'http', entrypoint: r.entryPoint });
     metrics.entryPointDuration.observe({ code, method: r.method, protocol: 'http', entrypoint: r.entryPoint }, r.seconds);
-    if (r.service) {
-      metrics.serviceRequests.inc({ code, method: r.method, protocol: 'http', service: r.service });
-      metrics.serviceDuration.observe({ code, method: r.method, protocol: 'http', service: r.service }, r.seconds);
-    }
+  };
+  const recordService = (r: ServiceRecord) => {
+    const code = String(r.code);
+    metrics.serviceRequests.inc({ code, method: r.method, protocol: 'http', service: r.service });
+    metrics.serviceDuration.observe({ code, method: r.method, protocol: 'http', service: r.service }, r.seconds);
   };
 
+  // /api/overview lists the providers of the static configuration (handler_overview.go getProviders:
+  // the non-nil fields of static.Providers, in field order), whether or not they started.
+  const configuredProviders = (['docker', 'swarm', 'file'] as const).filter((name) => config[name]).map((name) => name[0]!.toUpperCase() + name.slice(1));
   const servers: HttpServer[] = [];
   const agents: { destroy(): void }[] = [];
   const startDate = new Date().toISOString();
   for (const name of entryPointNames) {
     let port = 0;
-    const proxy = createEntryPointHandler(name, () => port, () => state, record);
+    const proxy = createEntryPointHandler(name, () => port, () => state, record, recordService);
     agents.push(proxy.agent);
     const server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
@@ -127,8 +142,12 @@ export async function startStandIn(config: StaticConfig, log: Logger): Promise<S
         });
         return;
       }
-      if (config.api && name === 'traefik' && handleApi({ runtime: () => state.runtime, entryPoints: () => bound, providers: Object.keys(providerConfigs).map((p) => p[0]!.toUpperCase() + p.slice(1)), startDate }, req, res)) return;
+      if (config.api && name === 'traefik' && handleApi({ runtime: () => state.runtime, entryPoints: () => bound, providers: configuredProviders, startDate }, req, res)) return;
       proxy.handler(req, res);
+    });
+    server.on('connection', (socket) => {
+      metrics.openConnections.inc({ entrypoint: name, protocol: 'TCP' });
+      socket.once('close', () => metrics.openConnections.dec({ entrypoint: name, protocol: 'TCP' }));
     });
     const { host, port: wanted } = bindAddress(config.entryPoints[name]!.address);
     await new Promise<void>((resolve, reject) => {
@@ -146,12 +165,21 @@ export async function startStandIn(config: StaticConfig, log: Logger): Promise<S
   for (const [name, start] of Object.entries(providerStarters(config))) {
     const throttle = createThrottle<{ result: ProviderResult; trigger: string }>(config.providersThrottleMs, ({ result, trigger }) => applyProvider(name, result, trigger));
     throttles.push(throttle);
-    providers.push(
-      await start((result, trigger) => {
-        log('debug', 'Provider event received', { providerName: name, trigger });
-        throttle.push({ result, trigger });
-      }, log),
-    );
+    const push = (result: ProviderResult, trigger: string) => {
+      log('debug', 'Provider event received', { providerName: name, trigger });
+      throttle.push({ result, trigger });
+    };
+    if (name !== 'file') {
+      providers.push(await start(push, log));
+      continue;
+    }
+    // Traefik's aggregator logs a provider that fails to start and runs on without it
+    // (e.g. providers.file.directory missing): routing from that provider is simply absent.
+    try {
+      providers.push(await start(push, log));
+    } catch (error) {
+      log('error', 'Cannot start the provider', { providerName: name, error: (error as Error).message });
+    }
   }
   log('info', `Traefik stand-in ${STAND_IN_VERSION} started`, { entryPoints: bound });
 
@@ -161,6 +189,7 @@ export async function startStandIn(config: StaticConfig, log: Logger): Promise<S
     configurations: () => ({ ...providerConfigs }),
     async close() {
       terminating = true;
+      healthChecks.stop();
       for (const provider of providers) provider.stop();
       for (const throttle of throttles) throttle.close();
       for (const agent of agents) agent.destroy();

@@ -2,6 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import { DEFAULT_RULE, type DockerProviderOptions } from './docker-config';
 import type { SwarmProviderOptions } from './swarm-config';
 import { compileConstraints } from './expression';
+import type { FileProviderOptions } from './file-provider';
 
 /**
  * The part of Traefik's static configuration the stand-in understands, read from the same sources
@@ -20,6 +21,8 @@ export interface StaticConfig {
   docker: (DockerProviderOptions & { endpoint: string | undefined; watch: boolean }) | undefined;
   /** v3's `providers.swarm`: labels on services, polled every `refreshSeconds`. */
   swarm: (SwarmProviderOptions & { endpoint: string | undefined; watch: boolean; refreshMs: number }) | undefined;
+  /** `providers.file`: `directory` or `filename`, `watch` (default true). */
+  file: FileProviderOptions | undefined;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -109,7 +112,7 @@ export function parseTraefikDuration(value: unknown, key: string): number {
   return Math.round(Number(match[1]) * unit);
 }
 
-const UNSUPPORTED_PROVIDERS = ['file', 'kubernetescrd', 'kubernetesingress', 'consulcatalog', 'ecs', 'nomad', 'http', 'redis', 'etcd', 'consul', 'zookeeper'];
+const UNSUPPORTED_PROVIDERS = ['kubernetescrd', 'kubernetesingress', 'consulcatalog', 'ecs', 'nomad', 'http', 'redis', 'etcd', 'consul', 'zookeeper'];
 
 export function readStaticConfig(args: string[], readFile: (path: string) => string): StaticConfig {
   const flags = flagsToTree(args);
@@ -145,7 +148,7 @@ export function readStaticConfig(args: string[], readFile: (path: string) => str
 
   const providers = (tree.providers as Tree | undefined) ?? {};
   for (const name of UNSUPPORTED_PROVIDERS) {
-    if (child(providers, name)) throw new StaticConfigError(`providers.${name}: not implemented by the Traefik stand-in (it implements providers.docker and providers.swarm)`);
+    if (child(providers, name)) throw new StaticConfigError(`providers.${name}: not implemented by the Traefik stand-in (it implements providers.docker, providers.swarm and providers.file)`);
   }
   const dockerTree = child(providers, 'docker');
   if (dockerTree && bool(dockerTree.swarmmode, 'providers.docker.swarmMode', false)) {
@@ -198,6 +201,19 @@ export function readStaticConfig(args: string[], readFile: (path: string) => str
     };
   }
 
+  const fileTree = child(providers, 'file');
+  let file: StaticConfig['file'];
+  if (fileTree) {
+    const directory = str(fileTree.directory, 'providers.file.directory') || undefined;
+    const filename = str(fileTree.filename, 'providers.file.filename') || undefined;
+    // Traefik reads the directory when both are given (buildConfiguration checks Directory first).
+    if (!directory && !filename) throw new StaticConfigError('providers.file: set directory or filename');
+    for (const key of Object.keys(fileTree)) {
+      if (!['directory', 'filename', 'watch', 'debugloggeneratedtemplate'].includes(key)) throw new StaticConfigError(`providers.file.${key}: unknown option`);
+    }
+    file = { directory, filename: directory ? undefined : filename, watch: bool(fileTree.watch, 'providers.file.watch', true) };
+  }
+
   const logLevel = (str(child(tree, 'log')?.level, 'log.level') ?? 'info').toLowerCase();
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) throw new StaticConfigError(`log.level: expected DEBUG, INFO, WARN or ERROR, got ${JSON.stringify(logLevel)}`);
 
@@ -209,6 +225,7 @@ export function readStaticConfig(args: string[], readFile: (path: string) => str
     providersThrottleMs: providers.providersthrottleduration === undefined ? 2000 : parseTraefikDuration(providers.providersthrottleduration, 'providers.providersThrottleDuration'),
     docker,
     swarm,
+    file,
     logLevel: logLevel as StaticConfig['logLevel'],
   };
 }

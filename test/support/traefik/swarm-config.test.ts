@@ -27,7 +27,7 @@ function service(over: Partial<SwarmServiceFacts> = {}, tasks: SwarmTaskFacts[] 
 }
 
 function urls(result: ReturnType<typeof buildSwarmConfiguration>, name = 'iris'): string[] | undefined {
-  return result.config.services[name]?.loadBalancer.servers.map((server) => server.url).sort();
+  return result.config.services[name]?.loadBalancer?.servers.map((server) => server.url).sort();
 }
 
 const without = (labels: Record<string, string>, key: string) => Object.fromEntries(Object.entries(labels).filter(([k]) => k !== key));
@@ -144,7 +144,7 @@ describe('defaults', () => {
     for (const global of [false, true]) {
       const result = buildSwarmConfiguration([service({ name: 'my_app', labels, global }, [task({ slot: global ? undefined : 1 })])], options);
       expect(result.config.routers['my-app']).toMatchObject({ rule: 'Host(`my-app`)', service: 'my-app' });
-      expect(result.config.services['my-app']?.loadBalancer.servers).toHaveLength(1);
+      expect(result.config.services['my-app']?.loadBalancer?.servers).toHaveLength(1);
     }
   });
 });

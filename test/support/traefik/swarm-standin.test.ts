@@ -117,7 +117,7 @@ describe('Traefik stand-in: Swarm provider rules on a real swarm', { timeout: 24
     const aUrls = await runningUrls(a, 2);
     await traefik.waitForServers('a', aUrls);
     const listed = (await traefik.service('a'))!;
-    listed.loadBalancer.servers?.sort((x, y) => x.url.localeCompare(y.url));
+    listed.loadBalancer?.servers?.sort((x, y) => x.url.localeCompare(y.url));
     expect(listed).toEqual({
       loadBalancer: { servers: aUrls.map((url) => ({ url })), passHostHeader: true },
       status: 'enabled',

@@ -1,0 +1,102 @@
+import { request } from 'node:http';
+import type { EntryPointState } from './proxy';
+import type { HealthCheckSpec, ServiceNode } from './services';
+import type { WeightedRoundRobin } from './wrr';
+
+/**
+ * Traefik's active health checks (pkg/healthcheck/healthcheck.go) and their propagation
+ * (service.go getWRRServiceHandler, wrr.go SetStatus, mirror.go RegisterStatusUpdater):
+ * - a load balancer with `healthCheck` probes each server every `interval` (default 30 s; the first
+ *   probe one interval after the configuration is applied: a ticker), with `timeout` (default 5 s);
+ *   a server is up when it answers 2xx or 3xx (or exactly `status` when set). Servers start UP
+ *   on every reload. The result goes to the balancer (a down server gets no requests), to the
+ *   API's `serverStatus`, and to `traefik_service_server_up{service,url}` (1 or 0);
+ * - a `weighted` service with `healthCheck: {}` hears from each child when the child as a whole
+ *   goes down (no server up) or back up, skips the down child, and tells its own parents in turn;
+ *   a `mirroring` service with `healthCheck: {}` passes on its main service's status.
+ */
+export interface HealthEvents {
+  serverUp(service: string, url: string, up: boolean): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
+}
+
+function probe(url: string, spec: HealthCheckSpec): Promise<string | undefined> {
+  const target = new URL(url);
+  if (spec.scheme) target.protocol = `${spec.scheme}:`;
+  if (spec.port) target.port = String(spec.port);
+  const path = spec.path.startsWith('/') ? spec.path : `/${spec.path}`;
+  return new Promise((resolve) => {
+    const req = request(
+      { host: target.hostname.replace(/^\[|\]$/g, ''), port: target.port || 80, path, method: spec.method, headers: { ...spec.headers, ...(spec.hostname ? { host: spec.hostname } : {}) }, timeout: spec.timeoutMs },
+      (res) => {
+        res.resume();
+        const code = res.statusCode ?? 0;
+        if (spec.status === 0 && (code < 200 || code >= 400)) resolve(`received error status code: ${code}`);
+        else if (spec.status !== 0 && code !== spec.status) resolve(`received error status code: ${code} expected status code: ${spec.status}`);
+        else resolve(undefined);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('context deadline exceeded')));
+    req.on('error', (error) => resolve(error.message));
+    req.end();
+  });
+}
+
+/** Starts the checks of one applied configuration; stop() before the next one starts. */
+export function startHealthChecks(state: EntryPointState, events: HealthEvents): { stop(): void } {
+  const timers: ReturnType<typeof setInterval>[] = [];
+  const updaters = new Map<string, ((up: boolean) => void)[]>();
+  let stopped = false;
+
+  const register = (node: ServiceNode, fn: (up: boolean) => void) => {
+    if (node.kind === 'mirroring') return register(node.main, fn);
+    const list = updaters.get(node.name) ?? [];
+    list.push(fn);
+    updaters.set(node.name, list);
+  };
+  const propagate = (name: string, up: boolean) => {
+    for (const fn of updaters.get(name) ?? []) fn(up);
+  };
+
+  for (const [name, node] of state.runtime.nodes) {
+    if (node.kind !== 'weighted' || !node.healthCheck) continue;
+    const balancer = state.balancers.get(name) as WeightedRoundRobin<ServiceNode> | undefined;
+    for (const child of node.children) {
+      register(child.node, (up) => {
+        events.log('debug', `Setting status of ${child.name} to ${up ? 'UP' : 'DOWN'}`, { serviceName: name });
+        if (balancer?.setStatus(child.name, up)) propagate(name, balancer.anyUp);
+      });
+    }
+  }
+
+  for (const [name, node] of state.runtime.nodes) {
+    if (node.kind !== 'loadBalancer' || !node.healthCheck) continue;
+    const spec = node.healthCheck;
+    const balancer = state.balancers.get(name) as WeightedRoundRobin<unknown> | undefined;
+    let checking = false;
+    timers.push(
+      setInterval(() => {
+        if (checking) return;
+        checking = true;
+        void (async () => {
+          for (const server of node.servers) {
+            const failure = await probe(server.url, spec);
+            if (stopped) return;
+            if (failure) events.log('warn', 'Health check failed.', { serviceName: name, targetURL: server.url, error: failure });
+            const info = state.runtime.services[name];
+            if (info?.serverStatus) info.serverStatus[server.url] = failure ? 'DOWN' : 'UP';
+            events.serverUp(name, server.url, !failure);
+            if (balancer?.setStatus(server.url, !failure)) propagate(name, balancer.anyUp);
+          }
+        })().finally(() => (checking = false));
+      }, spec.intervalMs),
+    );
+  }
+
+  return {
+    stop() {
+      stopped = true;
+      for (const timer of timers) clearInterval(timer);
+    },
+  };
+}
