@@ -13,7 +13,6 @@ import {
   type RemovalReport,
   type RequestCount,
   type ServerFailure,
-  type ServiceLock,
   type ServingEngine,
   type StartedServers,
 } from '../serving/engine';
@@ -210,11 +209,11 @@ export class DockerEngine implements ServingEngine {
     return readRequestCount(server.url);
   }
 
-  async tryLockService(service: string, log: Log): Promise<ServiceLock | undefined> {
+  async tryLockService(service: string, log: Log, leaseMs: number): Promise<DeployLock | undefined> {
     const servers = await listManagedContainers(this.docker, service);
     const image = servers.find((server) => server.imageId)?.imageId;
-    if (!image) return { release: async () => {} };
-    return acquireLock(this.docker, service, { image, leaseMs: 15 * 60_000, waitMs: 0, purpose: `retire of ${service}`, log });
+    if (!image) return { release: async () => {}, stillHeld: async () => true };
+    return acquireLock(this.docker, service, { image, leaseMs, waitMs: 0, purpose: `retire of ${service}`, log });
   }
 
   async drainAndRemove(server: ManagedServer, options: DrainOptions, log: Log): Promise<RemovalReport> {

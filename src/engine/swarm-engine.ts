@@ -14,7 +14,6 @@ import {
   type RemovalReport,
   type RequestCount,
   type ServerFailure,
-  type ServiceLock,
   type ServingEngine,
   type StartedServers,
 } from '../serving/engine';
@@ -365,8 +364,8 @@ export class SwarmEngine implements ServingEngine {
     return { readable: true, requests, inFlight };
   }
 
-  async tryLockService(service: string, log: Log): Promise<ServiceLock | undefined> {
-    return acquireStoreLock(swarmLockStore(this.docker, service), service, { leaseMs: 15 * 60_000, waitMs: 0, purpose: `retire of ${service}`, log });
+  async tryLockService(service: string, log: Log, leaseMs: number): Promise<DeployLock | undefined> {
+    return acquireStoreLock(swarmLockStore(this.docker, service), service, { leaseMs, waitMs: 0, purpose: `retire of ${service}`, log });
   }
 
   async drainAndRemove(server: ManagedServer, options: DrainOptions, log: Log): Promise<RemovalReport> {

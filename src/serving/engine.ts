@@ -59,10 +59,11 @@ export interface ServingEngine {
   readRequests(server: ManagedServer): Promise<RequestCount>;
 
   /**
-   * Take the service's deploy lock without waiting. Undefined: a deploy holds it right now (a lock
-   * whose holder is gone is taken over).
+   * Take the service's deploy lock without waiting, with a lease of `leaseMs` (sized from the
+   * work: the lock's record cannot be changed once taken). Undefined: a deploy holds it right now
+   * (a lock whose holder is gone is taken over).
    */
-  tryLockService(service: string, log: Log): Promise<ServiceLock | undefined>;
+  tryLockService(service: string, log: Log, leaseMs: number): Promise<DeployLock | undefined>;
 
   /** The drain protocol (TRAEFIK.md), then remove. A server that is already gone is `vanished`, not an error. */
   drainAndRemove(server: ManagedServer, options: DrainOptions, log: Log): Promise<RemovalReport>;

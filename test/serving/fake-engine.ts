@@ -10,7 +10,6 @@ import {
   type RemovalReport,
   type RequestCount,
   type ServerFailure,
-  type ServiceLock,
   type ServingEngine,
   type StartedServers,
 } from '../../src/serving/engine';
@@ -112,11 +111,21 @@ export class FakeEngine implements ServingEngine {
     return { readable: false, problem: 'fake' };
   }
 
-  async tryLockService(): Promise<ServiceLock | undefined> {
-    return { release: async () => {} };
+  /** Leases asked for by retire, by service. */
+  leases: Record<string, number> = {};
+  /** How many stillHeld checks answer true before the lock counts as taken over. */
+  heldChecks = Infinity;
+  /** Runs while retire waits out the in-use window (a concurrent deploy, say). */
+  duringWindow?: () => void;
+
+  async tryLockService(service: string, _log: Log, leaseMs: number): Promise<DeployLock | undefined> {
+    this.calls.push(`lock ${service}`);
+    this.leases[service] = leaseMs;
+    return { release: async () => void this.calls.push(`unlock ${service}`), stillHeld: async () => this.heldChecks-- > 0 };
   }
 
   async pruneImages(): Promise<PrunedImage[]> {
+    this.calls.push('prune');
     return [];
   }
 }
