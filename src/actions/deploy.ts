@@ -4,6 +4,8 @@ import { resolveCredentials } from '../registry/credentials';
 import { openServingEngine } from '../engine/select';
 import { parseDeployInputs, type DeployInputs } from '../serving/deploy-spec';
 import { deploySummary } from '../serving/report';
+import { runDeploy } from '../serving/deploy';
+import { checkFileRouting } from '../serving/file-routing';
 
 function getInputs(): DeployInputs {
   return {
@@ -27,6 +29,11 @@ function getInputs(): DeployInputs {
     'docker-host': input('docker-host'),
     'registry-username': input('registry-username'),
     'registry-password': secretInput('registry-password'),
+    routing: inputOrDefault('routing', 'labels'),
+    'routing-dir': input('routing-dir'),
+    'health-path': input('health-path'),
+    'keep-previous': input('keep-previous'),
+    rollback: inputOrDefault('rollback', 'false'),
   };
 }
 
@@ -45,7 +52,8 @@ async function main(): Promise<void> {
   const engine = await openServingEngine(spec.engine, spec.dockerHost);
   try {
     await engine.checkDeploy(spec);
-    const result = await engine.deploy(spec, log);
+    if (spec.routingChoice.dir) await checkFileRouting(spec.routingChoice.dir, spec.traefikApi);
+    const result = await runDeploy(engine, spec, log);
     setOutputs({
       containers: result.servers,
       removed: result.removed,

@@ -2,23 +2,21 @@ import type Docker from 'dockerode';
 import { InputError, ResourceError, quote } from '../inputs/errors';
 import { formatDuration } from '../inputs/parse';
 import { deployedServerIdentity, type DeploySpec } from '../serving/deploy-spec';
-import { planDeploy } from '../serving/deploy-plan';
-import { mapLimit } from '../async/pool';
-import { PARALLEL_REMOVALS } from '../serving/limit';
-import { warnUndrainable } from '../serving/drain-report';
 import {
   DeployError,
-  type DeployResult,
+  type DeployImage,
+  type DeployLock,
   type DrainOptions,
   type Log,
   type NewServer,
   type PrunedImage,
   type RemovalReport,
   type RequestCount,
-  type ServiceLock,
+  type ServerFailure,
   type ServingEngine,
+  type StartedServers,
 } from '../serving/engine';
-import { routingLabels, serverLabels, shortDigest } from '../serving/labels';
+import { routingLabels, serverLabels, versionServiceName } from '../serving/labels';
 import { checkRoutingAgainst } from '../serving/routing-check';
 import { serverContainerName } from '../serving/names';
 import type { ManagedServer } from '../serving/server';
@@ -27,7 +25,7 @@ import { connectEngine, type Engine } from './connection';
 import { STOP_TIMEOUT_S, lastLogLines, listManagedContainers, removeContainer, serverEnvironment, serverHealthcheck } from './containers';
 import { drainContainer } from './drain';
 import { deviceRequests, describeGpus } from './gpus';
-import { acquireLock, type HeldLock } from './lock';
+import { acquireLock } from './lock';
 import { ensureImage, type PulledImage } from './pull';
 import { readRequestCount } from './server-metrics';
 import { engineMessage, statusOf } from './errors';
@@ -37,19 +35,12 @@ import { ContainerWatch } from './watch';
 const NO_HEALTHCHECK_STEADY_MS = 2000;
 
 
-interface NewContainer {
-  id: string;
-  name: string;
-}
-
-interface ServerFailure {
-  container: NewContainer;
-  problem: string;
-}
-
 /** The Docker Engine: servers are containers that Traefik's Docker provider discovers by label. */
 export class DockerEngine implements ServingEngine {
   readonly kind = 'docker' as const;
+  readonly unit = 'server' as const;
+  /** Started servers' event watches, opened before their start and handed to waitServing. */
+  private readonly watches = new Map<StartedServers, ContainerWatch>();
   readonly endpoint: string;
   readonly docker: Docker;
 
@@ -73,7 +64,8 @@ export class DockerEngine implements ServingEngine {
       throw new ResourceError(`Docker Engine at ${this.endpoint}`, engineMessage(error));
     }
     if (spec.traefikApi) await new TraefikApi(spec.traefikApi).check();
-    checkRoutingAgainst(await listManagedContainers(this.docker, service), routingLabels(spec.routing), service);
+    // File routing gives every version labels of its own: nothing to conflict.
+    if (spec.routingChoice.mode === 'labels') checkRoutingAgainst(await listManagedContainers(this.docker, service), routingLabels(spec.routing), service);
   }
 
   /** Fail clearly when the engine cannot give containers GPUs, before any server exists. */
@@ -107,73 +99,44 @@ export class DockerEngine implements ServingEngine {
     }
   }
 
-  async deploy(spec: DeploySpec, log: Log): Promise<DeployResult> {
-    const t0 = Date.now();
-    const timings = { pullMs: 0, startMs: 0, healthyMs: 0, traefikMs: 0, drainMs: 0, totalMs: 0 };
-    const { service } = spec.routing;
-
-    let image = await ensureImage(this.docker, spec.image, spec.credentials);
-    timings.pullMs = Date.now() - t0;
-    log.info(`${image.pulled ? 'Pulled' : 'Found'} ${spec.image.text}${spec.image.text.includes(image.digest) ? '' : ` (digest ${image.digest})`} in ${formatDuration(timings.pullMs)}`);
+  async pullImage(spec: DeploySpec): Promise<DeployImage> {
+    const image = await ensureImage(this.docker, spec.image, spec.credentials);
     await this.checkGpus(spec, image);
-    if (!spec.healthCmd && !image.healthcheck) {
-      log.warning(`${spec.image.text} declares no HEALTHCHECK and no health-cmd was given: Traefik will route to each new server as soon as it starts, before the model is ready, and a drain cannot be confirmed`);
-    }
+    return deployImage(image);
+  }
 
+  async lockDeploy(spec: DeploySpec, image: DeployImage, log: Log): Promise<DeployLock> {
+    const { service } = spec.routing;
     const leaseMs = 2 * spec.healthTimeoutMs + 3 * spec.drainTimeoutMs + STOP_TIMEOUT_S * 1000 + 120_000;
     const lockOptions = { leaseMs, waitMs: leaseMs, purpose: `deploy of ${service}`, runUrl: spec.provenance.runUrl, log };
-    let lock: HeldLock;
     try {
       // The lock container uses the image, which keeps a concurrent retire from pruning it.
-      lock = (await acquireLock(this.docker, service, { ...lockOptions, image: image.id }))!;
+      return (await acquireLock(this.docker, service, { ...lockOptions, image: image.id }))!;
     } catch (error) {
       if (statusOf(error) !== 404) throw error;
       // Pruned between the pull and the lock: pull again.
-      image = await ensureImage(this.docker, spec.image, spec.credentials);
-      lock = (await acquireLock(this.docker, service, { ...lockOptions, image: image.id }))!;
-    }
-    try {
-      return await this.deployLocked(spec, image, lock, log, t0, timings);
-    } finally {
-      await lock.release();
+      const again = await ensureImage(this.docker, spec.image, spec.credentials);
+      return (await acquireLock(this.docker, service, { ...lockOptions, image: again.id }))!;
     }
   }
 
-  private async deployLocked(spec: DeploySpec, image: PulledImage, lock: HeldLock, log: Log, t0: number, timings: DeployResult['timings']): Promise<DeployResult> {
-    const { service, network, port } = spec.routing;
-    const existing = await listManagedContainers(this.docker, service);
-    const plan = planDeploy(existing, image.digest, spec.replicas, spec.strategy);
-    const reused: NewServer[] = plan.reuse.map((server) => ({ id: server.id, name: server.name, digest: server.digest, url: server.url, reused: true }));
-    if (plan.unchanged) {
-      log.info(`${service} already serves ${shortDigest(image.digest)} with ${plan.reuse.length} server(s): nothing to change`);
-      timings.totalMs = Date.now() - t0;
-      return { digest: image.digest, image: image.reference, servers: reused, removed: [], unchanged: true, timings };
-    }
-    for (const leftover of plan.clear) {
-      log.info(`Removing ${leftover.name}: same image, but ${leftover.state}${leftover.health !== 'none' ? `/${leftover.health}` : ''} (left by an earlier deploy)`);
-      await removeContainer(this.docker, leftover.id);
-    }
+  async removeServer(server: ManagedServer): Promise<void> {
+    await removeContainer(this.docker, server.id);
+  }
 
-    const startAt = Date.now();
-    const deployedAt = new Date();
-    const labels = serverLabels(spec.routing, deployedServerIdentity(spec, image.digest, deployedAt));
-    const hasHealthCheck = Boolean(spec.healthCmd ?? image.healthcheck);
-    const created: NewContainer[] = [];
-    const removeNew = async () => {
-      await Promise.all(created.map((container) => removeContainer(this.docker, container.id)));
-    };
-
-    let watch: ContainerWatch | undefined;
-    let confirmed = false;
+  async startServers(spec: DeploySpec, image: DeployImage, count: number, log: Log): Promise<StartedServers> {
+    const { service, network } = spec.routing;
+    const labels = serverLabels(spec.routing, deployedServerIdentity(spec, image.digest, new Date()), 'docker', spec.routingChoice.mode);
+    const started: StartedServers = { ids: [], names: [] };
     try {
-      for (let i = 0; i < plan.create; i++) {
+      for (let i = 0; i < count; i++) {
         const name = serverContainerName(service, image.digest);
         const container = await this.docker.createContainer({
           name,
           Image: image.reference.includes('@') ? image.reference : image.id,
           Env: serverEnvironment(spec, image.digest),
           Labels: labels,
-          ...serverHealthcheck(spec, Boolean(image.healthcheck)),
+          ...serverHealthcheck(spec, image.healthcheck),
           StopTimeout: STOP_TIMEOUT_S,
           HostConfig: {
             NetworkMode: network,
@@ -182,115 +145,60 @@ export class DockerEngine implements ServingEngine {
           },
           NetworkingConfig: { EndpointsConfig: { [network]: {} } },
         } as Docker.ContainerCreateOptions);
-        created.push({ id: container.id, name });
+        started.ids.push(container.id);
+        started.names.push(name);
       }
-      const fresh: NewServer[] = [];
-      if (created.length > 0) {
-        watch = await ContainerWatch.open(
-          this.docker,
-          created.map((container) => container.id),
-        );
-        for (const container of created) await this.docker.getContainer(container.id).start();
-        timings.startMs = Date.now() - startAt;
-        log.info(`Started ${created.map((c) => c.name).join(', ')}; waiting up to ${formatDuration(spec.healthTimeoutMs)} for ${hasHealthCheck ? 'healthy' : 'running'}`);
-
-        const healthyAt = Date.now();
-        const failure = await this.waitUntilServing(watch, created, spec.healthTimeoutMs, hasHealthCheck);
-        watch.close();
-        if (failure) throw await this.failDeploy(failure, created, image, removeNew);
-        timings.healthyMs = Date.now() - healthyAt;
-
-        for (const container of created) {
-          const info = await this.docker.getContainer(container.id).inspect();
-          const ip = info.NetworkSettings.Networks[network]?.IPAddress;
-          fresh.push({ id: container.id, name: container.name, digest: image.digest, url: ip ? `http://${ip}:${port}` : undefined, reused: false });
-        }
-        log.info(`Healthy: ${fresh.map((s) => `${s.name} (${s.url ?? 'no address'})`).join(', ')} after ${formatDuration(timings.healthyMs)}`);
-      } else {
-        log.info(`${reused.map((s) => s.name).join(', ')} already serve ${shortDigest(image.digest)}: no new server needed`);
-      }
-
-      if (spec.traefikApi) {
-        const traefikAt = Date.now();
-        // Every server the service will keep, new or reused, must be routed before the old ones go.
-        const urls = [...reused, ...fresh].map((server) => server.url).filter((url): url is string => Boolean(url));
-        const listed = await new TraefikApi(spec.traefikApi).waitForUp(service, urls, spec.healthTimeoutMs);
-        if (!listed) {
-          const problem = `Traefik (${spec.traefikApi}) did not list ${urls.join(', ')} UP for ${service}@docker within ${formatDuration(spec.healthTimeoutMs)} (is Traefik watching network ${network}?)`;
-          if (created.length === 0) throw new ResourceError(`Service ${service}`, `${problem}; the older servers were not touched`);
-          throw await this.failDeploy({ container: created[0]!, problem: `was healthy, but ${problem}` }, created, image, removeNew);
-        }
-        timings.traefikMs = Date.now() - traefikAt;
-        log.info(`Traefik lists ${urls.length} server(s) UP for ${service}@docker after ${formatDuration(timings.traefikMs)}`);
-      }
-
-      confirmed = true;
-      const drainAt = Date.now();
-      let removed: RemovalReport[] = [];
-      if (plan.drain.length > 0) {
-        if (!(await lock.stillHeld())) throw new ResourceError(`Service ${service}`, 'this deploy lost its lock (it outlived its lease and another run took it over); the older servers were left running');
-        removed = await this.drainAll(plan.drain, { drainTimeoutMs: spec.drainTimeoutMs, traefikApi: spec.traefikApi }, log);
-      } else if (spec.strategy === 'add' && existing.some((server) => server.digest !== image.digest)) {
-        log.info(`strategy add: ${existing.filter((s) => s.digest !== image.digest).length} older server(s) keep serving beside the new one(s) until retire removes them`);
-      }
-      timings.drainMs = Date.now() - drainAt;
-      timings.totalMs = Date.now() - t0;
-      return { digest: image.digest, image: image.reference, servers: [...reused, ...fresh], removed, unchanged: false, timings };
+      // Subscribed before the start, so no health change is missed.
+      this.watches.set(started, await ContainerWatch.open(this.docker, started.ids));
+      for (const id of started.ids) await this.docker.getContainer(id).start();
     } catch (error) {
-      watch?.close();
-      if (error instanceof DeployError) throw error;
-      // Anything else that broke before the new servers were confirmed: leave the service as it was.
-      if (!confirmed) await removeNew();
+      this.watches.get(started)?.close();
+      await Promise.all(started.ids.map((id) => removeContainer(this.docker, id)));
       throw error;
     }
+    const hasHealthCheck = Boolean(spec.healthCmd ?? image.healthcheck);
+    log.info(`Started ${started.names.join(', ')}; waiting up to ${formatDuration(spec.healthTimeoutMs)} for ${hasHealthCheck ? 'healthy' : 'running'}`);
+    return started;
   }
 
-  private async waitUntilServing(watch: ContainerWatch, created: NewContainer[], timeoutMs: number, hasHealthCheck: boolean): Promise<ServerFailure | undefined> {
-    // Without a health check, "ready" is running for a moment, so a server that exits at once is caught.
-    const steadyAfter = Date.now() + NO_HEALTHCHECK_STEADY_MS;
-    const outcomes = created.map((container) =>
-      watch.until<ServerFailure | 'ok'>(
-        container.id,
-        (status) => {
-          if (!status.exists) return { container, problem: 'was removed by someone else while starting' };
-          if (status.died) return { container, problem: `exited with code ${status.exitCode ?? '?'} before it became ${hasHealthCheck ? 'healthy' : 'ready'}` };
-          if (status.health === 'unhealthy') return { container, problem: `reported unhealthy${status.lastProbe ? ` (last probe: ${status.lastProbe})` : ''}` };
-          if (hasHealthCheck ? status.health === 'healthy' : status.state === 'running' && Date.now() >= steadyAfter) return 'ok';
-          return undefined;
-        },
-        timeoutMs,
-        (status) => ({ container, problem: `was not healthy within ${formatDuration(timeoutMs)} (health: ${status.health}${status.lastProbe ? `; last probe: ${status.lastProbe}` : ''})` }),
-      ),
-    );
-    // The first failure ends the wait: the others are removed with it.
-    return new Promise((resolve) => {
-      let pending = outcomes.length;
-      for (const outcome of outcomes) {
-        void outcome.then((result) => {
-          if (result !== 'ok') resolve(result);
-          else if (--pending === 0) resolve(undefined);
-        });
-      }
-    });
+  async waitServing(spec: DeploySpec, image: DeployImage, started: StartedServers): Promise<{ servers: NewServer[] } | { failure: ServerFailure }> {
+    const watch = this.watches.get(started) ?? (await ContainerWatch.open(this.docker, started.ids));
+    this.watches.delete(started);
+    const failure = await waitUntilServing(watch, started, spec.healthTimeoutMs, Boolean(spec.healthCmd ?? image.healthcheck)).finally(() => watch.close());
+    if (failure) return { failure };
+    const servers: NewServer[] = [];
+    for (const [i, id] of started.ids.entries()) {
+      const info = await this.docker.getContainer(id).inspect();
+      const ip = info.NetworkSettings.Networks[spec.routing.network]?.IPAddress;
+      servers.push({ id, name: started.names[i]!, digest: image.digest, url: ip ? `http://${ip}:${spec.routing.port}` : undefined, reused: false });
+    }
+    return { servers };
   }
 
-  private async failDeploy(failure: ServerFailure, created: NewContainer[], image: PulledImage, removeNew: () => Promise<void>): Promise<DeployError> {
-    const logs = await lastLogLines(this.docker, failure.container.id, 50);
-    await removeNew();
+  async discardStarted(started: StartedServers, image: DeployImage, failure: ServerFailure): Promise<DeployError> {
+    this.watches.get(started)?.close();
+    this.watches.delete(started);
+    const subject = Math.max(0, started.ids.indexOf(failure.id ?? ''));
+    const name = started.names[subject]!;
+    const logs = await lastLogLines(this.docker, started.ids[subject]!, 50);
+    await Promise.all(started.ids.map((id) => removeContainer(this.docker, id)));
     return new DeployError(
-      `New server ${failure.container.name} (${image.reference}) ${failure.problem}. ` +
-        `Removed the ${created.length} new server${created.length === 1 ? '' : 's'}; the older servers were not touched and keep serving.\n` +
-        `Last 50 log lines of ${failure.container.name}:\n${logs || '(no output)'}`,
+      `New server ${name} (${image.reference}) ${failure.problem}. ` +
+        `Removed the ${started.ids.length} new server${started.ids.length === 1 ? '' : 's'}; the older servers were not touched and keep serving.\n` +
+        `Last 50 log lines of ${name}:\n${logs || '(no output)'}`,
     );
   }
 
-  private async drainAll(servers: readonly ManagedServer[], options: DrainOptions, log: Log): Promise<RemovalReport[]> {
-    const reports = await mapLimit(servers, PARALLEL_REMOVALS, async (server) => {
-      log.info(`Draining ${server.name} (${shortDigest(server.digest)}, ${server.state}${server.health !== 'none' ? `/${server.health}` : ''})`);
-      return this.drainAndRemove(server, options, log);
-    });
-    warnUndrainable(reports, log);
-    return reports;
+  scaleVersion(): Promise<void> {
+    return Promise.reject(new Error('the Docker engine counts servers, not versions: nothing to scale'));
+  }
+
+  async serversOf(reused: readonly ManagedServer[]): Promise<NewServer[]> {
+    return reused.map((server) => ({ id: server.id, name: server.name, digest: server.digest, url: server.url, reused: true }));
+  }
+
+  confirmRouted(spec: DeploySpec, servers: readonly NewServer[]): Promise<string | undefined> {
+    return confirmListed(spec, servers, 'docker', `is Traefik watching network ${spec.routing.network}?`);
   }
 
   listServers(service?: string): Promise<ManagedServer[]> {
@@ -301,11 +209,11 @@ export class DockerEngine implements ServingEngine {
     return readRequestCount(server.url);
   }
 
-  async tryLockService(service: string, log: Log): Promise<ServiceLock | undefined> {
+  async tryLockService(service: string, log: Log, leaseMs: number): Promise<DeployLock | undefined> {
     const servers = await listManagedContainers(this.docker, service);
     const image = servers.find((server) => server.imageId)?.imageId;
-    if (!image) return { release: async () => {} };
-    return acquireLock(this.docker, service, { image, leaseMs: 15 * 60_000, waitMs: 0, purpose: `retire of ${service}`, log });
+    if (!image) return { release: async () => {}, stillHeld: async () => true };
+    return acquireLock(this.docker, service, { image, leaseMs, waitMs: 0, purpose: `retire of ${service}`, log });
   }
 
   async drainAndRemove(server: ManagedServer, options: DrainOptions, log: Log): Promise<RemovalReport> {
@@ -353,4 +261,48 @@ export function repositoryOf(reference: string): string {
 
 function ignore404(error: unknown): void {
   if (statusOf(error) !== 404) throw error;
+}
+
+/** Wait until every started container serves; the first failure ends the wait. */
+async function waitUntilServing(watch: ContainerWatch, started: StartedServers, timeoutMs: number, hasHealthCheck: boolean): Promise<ServerFailure | undefined> {
+  // Without a health check, "ready" is running for a moment, so a server that exits at once is caught.
+  const steadyAfter = Date.now() + NO_HEALTHCHECK_STEADY_MS;
+  const outcomes = started.ids.map((id) =>
+    watch.until<ServerFailure | 'ok'>(
+      id,
+      (status) => {
+        if (!status.exists) return { id, problem: 'was removed by someone else while starting' };
+        if (status.died) return { id, problem: `exited with code ${status.exitCode ?? '?'} before it became ${hasHealthCheck ? 'healthy' : 'ready'}` };
+        if (status.health === 'unhealthy') return { id, problem: `reported unhealthy${status.lastProbe ? ` (last probe: ${status.lastProbe})` : ''}` };
+        if (hasHealthCheck ? status.health === 'healthy' : status.state === 'running' && Date.now() >= steadyAfter) return 'ok';
+        return undefined;
+      },
+      timeoutMs,
+      (status) => ({ id, problem: `was not healthy within ${formatDuration(timeoutMs)} (health: ${status.health}${status.lastProbe ? `; last probe: ${status.lastProbe}` : ''})` }),
+    ),
+  );
+  return new Promise((resolve) => {
+    let pending = outcomes.length;
+    for (const outcome of outcomes) {
+      void outcome.then((result) => {
+        if (result !== 'ok') resolve(result);
+        else if (--pending === 0) resolve(undefined);
+      });
+    }
+  });
+}
+
+export function deployImage(image: PulledImage & { pulled: boolean }): DeployImage {
+  return { digest: image.digest, reference: image.reference, id: image.id, healthcheck: Boolean(image.healthcheck), pulled: image.pulled };
+}
+
+/** Label routing's confirmation: Traefik's API lists every server UP under `<service>@<provider>`. */
+export async function confirmListed(spec: DeploySpec, servers: readonly NewServer[], provider: 'docker' | 'swarm', hint: string): Promise<string | undefined> {
+  if (!spec.traefikApi) return undefined;
+  const urls = servers.map((server) => server.url).filter((url): url is string => Boolean(url));
+  // File routing: each version is its own Traefik service, which must be UP before it gets weight.
+  const name = spec.routingChoice.mode === 'file' && servers[0] ? versionServiceName(spec.routing.service, servers[0].digest) : spec.routing.service;
+  const listed = await new TraefikApi(spec.traefikApi, provider).waitForUp(name, urls, spec.healthTimeoutMs);
+  if (listed) return undefined;
+  return `Traefik (${spec.traefikApi}) did not list ${urls.join(', ')} UP for ${name}@${provider} within ${formatDuration(spec.healthTimeoutMs)} (${hint})`;
 }

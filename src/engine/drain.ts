@@ -48,6 +48,8 @@ export async function drainContainer(docker: Docker, server: ManagedServer, opti
     // caught by the engine's answers (404: gone; 409/304: not running).
     if (server.state !== 'running') {
       outcome = 'not-running';
+    } else if (options.withdrawn) {
+      outcome = 'withdrawn';
     } else if (server.health === 'starting' || server.health === 'unhealthy') {
       // Traefik routes only to healthy servers: nothing reaches this one.
       outcome = 'not-serving';

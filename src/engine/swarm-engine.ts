@@ -3,31 +3,29 @@ import { networkInterfaces } from 'node:os';
 import { InputError, ResourceError, quote } from '../inputs/errors';
 import { formatDuration } from '../inputs/parse';
 import type { DeploySpec } from '../serving/deploy-spec';
-import { planDeploy } from '../serving/deploy-plan';
-import { warnUndrainable } from '../serving/drain-report';
 import {
   DeployError,
-  type DeployResult,
+  type DeployImage,
+  type DeployLock,
   type DrainOptions,
   type Log,
   type NewServer,
   type PrunedImage,
   type RemovalReport,
   type RequestCount,
-  type ServiceLock,
+  type ServerFailure,
   type ServingEngine,
+  type StartedServers,
 } from '../serving/engine';
 import { LABELS, parseServerLabels, routingLabels, shortDigest } from '../serving/labels';
-import { mapLimit } from '../async/pool';
-import { PARALLEL_REMOVALS } from '../serving/limit';
 import { checkRoutingAgainst } from '../serving/routing-check';
 import type { ManagedServer } from '../serving/server';
 import { TraefikApi } from '../traefik/api';
 import { connectEngine, type Engine } from './connection';
 import { demuxLogs } from './containers';
-import { DockerEngine } from './docker-engine';
-import { acquireStoreLock, type HeldLock } from './lock';
-import { ensureImage, type PulledImage } from './pull';
+import { confirmListed, deployImage, DockerEngine } from './docker-engine';
+import { acquireStoreLock } from './lock';
+import { ensureImage } from './pull';
 import { readRequestCount } from './server-metrics';
 import { drainVersion, inspectService, listTasksOf, VanishedService } from './swarm-drain';
 import { swarmLockStore } from './swarm-lock';
@@ -61,6 +59,7 @@ interface NetworkFacts {
  */
 export class SwarmEngine implements ServingEngine {
   readonly kind = 'swarm' as const;
+  readonly unit = 'version' as const;
   readonly endpoint: string;
   readonly docker: Docker;
   /** This node's engine, for what Swarm leaves to each node: pulling and pruning images. */
@@ -145,7 +144,8 @@ export class SwarmEngine implements ServingEngine {
     }
     if (spec.traefikApi) await new TraefikApi(spec.traefikApi, 'swarm').check();
     const routed = (await this.listVersions(service)).map((version) => version.server).filter((server) => !server.labels[LABELS.draining]);
-    checkRoutingAgainst(routed, routingLabels(spec.routing, 'swarm'), service);
+    // File routing gives every version labels of its own: nothing to conflict.
+    if (spec.routingChoice.mode === 'labels') checkRoutingAgainst(routed, routingLabels(spec.routing, 'swarm'), service);
   }
 
   private async listVersions(service?: string): Promise<SwarmVersion[]> {
@@ -158,143 +158,86 @@ export class SwarmEngine implements ServingEngine {
     return services.map((s) => versionFromService(s, tasks));
   }
 
-  async deploy(spec: DeploySpec, log: Log): Promise<DeployResult> {
-    const t0 = Date.now();
-    const timings = { pullMs: 0, startMs: 0, healthyMs: 0, traefikMs: 0, drainMs: 0, totalMs: 0 };
-    const { service } = spec.routing;
+  async pullImage(spec: DeploySpec, log: Log): Promise<DeployImage> {
     await this.requireManager();
-
     // Pulled on this node to learn the digest (and so a task here starts at once); every node
     // that runs a task pulls it by that digest with the credentials the service was created with.
     const image = await ensureImage(this.docker, spec.image, spec.credentials);
-    timings.pullMs = Date.now() - t0;
-    log.info(`${image.pulled ? 'Pulled' : 'Found'} ${spec.image.text}${spec.image.text.includes(image.digest) ? '' : ` (digest ${image.digest})`} in ${formatDuration(timings.pullMs)}`);
     if (!image.reference.includes('@')) {
       log.warning(`${spec.image.text} comes from no registry (no manifest digest): only nodes that already hold it can run its tasks; push it to a registry and deploy it by digest`);
     }
-    if (!spec.healthCmd && !image.healthcheck) {
-      log.warning(`${spec.image.text} declares no HEALTHCHECK and no health-cmd was given: Swarm reports each task running, and Traefik routes to it, as soon as it starts, before the model is ready`);
-    }
-
-    const leaseMs = 2 * spec.healthTimeoutMs + 3 * spec.drainTimeoutMs + 180_000;
-    const lock = (await acquireStoreLock(swarmLockStore(this.docker, service), service, {
-      leaseMs,
-      waitMs: leaseMs,
-      purpose: `deploy of ${service}`,
-      runUrl: spec.provenance.runUrl,
-      log,
-    }))!;
-    try {
-      return await this.deployLocked(spec, image, lock, log, t0, timings);
-    } finally {
-      await lock.release();
-    }
+    return deployImage(image);
   }
 
-  private async deployLocked(spec: DeploySpec, image: PulledImage, lock: HeldLock, log: Log, t0: number, timings: DeployResult['timings']): Promise<DeployResult> {
-    const { service, network } = spec.routing;
-    const versions = await this.listVersions(service);
-    // One server per version: the version's own replicas are Swarm's business.
-    const plan = planDeploy(
-      versions.map((version) => version.server),
-      image.digest,
-      1,
-      spec.strategy,
+  async lockDeploy(spec: DeploySpec, _image: DeployImage, log: Log): Promise<DeployLock> {
+    const { service } = spec.routing;
+    const leaseMs = 2 * spec.healthTimeoutMs + 3 * spec.drainTimeoutMs + 180_000;
+    return (await acquireStoreLock(swarmLockStore(this.docker, service), service, { leaseMs, waitMs: leaseMs, purpose: `deploy of ${service}`, runUrl: spec.provenance.runUrl, log }))!;
+  }
+
+  async removeServer(server: ManagedServer): Promise<void> {
+    await this.removeService(server.id);
+  }
+
+  async startServers(spec: DeploySpec, image: DeployImage, _count: number, log: Log): Promise<StartedServers> {
+    const networkFacts = (await this.network(spec.routing.network))!;
+    const serviceSpec = versionServiceSpec(spec, { reference: image.reference, digest: image.digest, healthcheck: image.healthcheck }, new Date(), networkFacts.id);
+    const auth = spec.credentials ? { username: spec.credentials.username, password: spec.credentials.password, serveraddress: spec.image.registry } : undefined;
+    const handle = (await this.docker.createService(auth as unknown as Record<string, unknown>, serviceSpec as unknown as Docker.CreateServiceOptions)) as unknown as { id: string };
+    const hasHealthCheck = Boolean(spec.healthCmd ?? image.healthcheck);
+    log.info(`Created Swarm service ${serviceSpec.Name} with ${spec.replicas} task(s); waiting up to ${formatDuration(spec.healthTimeoutMs)} for ${hasHealthCheck ? 'them to pass their health check' : 'them to run'}`);
+    return { ids: [handle.id], names: [serviceSpec.Name] };
+  }
+
+  async waitServing(spec: DeploySpec, image: DeployImage, started: StartedServers): Promise<{ servers: NewServer[] } | { failure: ServerFailure }> {
+    const created = await inspectService(this.docker, started.ids[0]!);
+    const outcome = await this.waitForRollout(created, spec.replicas, spec.healthTimeoutMs, Boolean(spec.healthCmd ?? image.healthcheck));
+    if (outcome.kind !== 'running') return { failure: { id: outcome.kind === 'failed' ? outcome.task.ID : undefined, problem: outcome.problem } };
+    return { servers: this.tasksOf(await this.readVersion(created.ID), false) };
+  }
+
+  /** The failed version's task errors and last log lines; then the version is removed. */
+  async discardStarted(started: StartedServers, image: DeployImage, failure: ServerFailure): Promise<DeployError> {
+    const [id, name] = [started.ids[0]!, started.names[0]!];
+    const tasks = await listTasksOf(this.docker, [id]).catch(() => [] as SwarmTask[]);
+    const troubled = tasks.filter((task) => TASK_FAILURES.includes(task.Status.State)).map((task) => `  ${describeTask(name, task)}`);
+    const subject = tasks.find((task) => task.ID === failure.id) ?? tasks.find((task) => task.Status.ContainerStatus?.ContainerID) ?? tasks[0];
+    const logs = subject ? await this.taskLogs(subject.ID) : '';
+    await this.removeService(id).catch(() => {});
+    return new DeployError(
+      `New version ${name} (${image.reference}) ${failure.problem}. ` +
+        `Removed the Swarm service ${name}; the older versions were not touched and keep serving.\n` +
+        (troubled.length > 0 ? `Task errors:\n${troubled.join('\n')}\n` : '') +
+        (subject ? `Last 50 log lines of task ${taskName(name, subject)}:\n${logs || '(no output)'}` : ''),
     );
-    const byId = new Map(versions.map((version) => [version.server.id, version]));
-    let kept = plan.reuse[0] ? byId.get(plan.reuse[0].id) : undefined;
-    const rescale = kept !== undefined && kept.replicas !== spec.replicas;
-    if (plan.unchanged && !rescale) {
-      log.info(`${service} already serves ${shortDigest(image.digest)} with ${kept!.running.length} task(s) of ${kept!.server.name}: nothing to change`);
-      timings.totalMs = Date.now() - t0;
-      return { digest: image.digest, image: image.reference, servers: this.serversOf(kept!, new Set(kept!.running.map((task) => task.ID))), removed: [], unchanged: true, timings };
-    }
-    for (const leftover of plan.clear) {
-      log.info(`Removing ${leftover.name}: same image, but not serving (${leftover.state}; left by an earlier deploy)`);
-      await this.removeService(leftover.id);
-    }
+  }
 
-    let created: SwarmService | undefined;
-    let confirmed = false;
-    /** Tasks that served before this deploy: reported as reused. */
-    let earlier = new Set(kept?.running.map((task) => task.ID) ?? []);
-    try {
-      const startAt = Date.now();
-      if (kept && rescale) {
-        log.info(`${kept.server.name} already serves ${shortDigest(image.digest)}: scaling it from ${kept.replicas} to ${spec.replicas} task(s)`);
-        await this.scale(kept.service, spec.replicas);
-        timings.startMs = Date.now() - startAt;
-        const outcome = await this.waitForRollout(kept.service, spec.replicas, spec.healthTimeoutMs, false, new Set(kept.tasks.map((task) => task.ID)));
-        if (outcome.kind === 'failed') throw new ResourceError(`Service ${service}`, `scaling ${kept.server.name} to ${spec.replicas}: ${outcome.problem}`);
-        kept = await this.readVersion(kept.service.ID);
-        timings.healthyMs = Date.now() - startAt - timings.startMs;
-      } else if (!kept) {
-        const networkFacts = (await this.network(network))!;
-        const serviceSpec = versionServiceSpec(spec, { reference: image.reference, digest: image.digest, healthcheck: Boolean(image.healthcheck) }, new Date(), networkFacts.id);
-        const auth = spec.credentials ? { username: spec.credentials.username, password: spec.credentials.password, serveraddress: spec.image.registry } : undefined;
-        const handle = (await this.docker.createService(auth as unknown as Record<string, unknown>, serviceSpec as unknown as Docker.CreateServiceOptions)) as unknown as { id: string };
-        created = await inspectService(this.docker, handle.id);
-        timings.startMs = Date.now() - startAt;
-        const hasHealthCheck = Boolean(spec.healthCmd ?? image.healthcheck);
-        log.info(`Created Swarm service ${serviceSpec.Name} with ${spec.replicas} task(s); waiting up to ${formatDuration(spec.healthTimeoutMs)} for ${hasHealthCheck ? 'them to pass their health check' : 'them to run'}`);
-        const healthyAt = Date.now();
-        const outcome = await this.waitForRollout(created, spec.replicas, spec.healthTimeoutMs, hasHealthCheck);
-        if (outcome.kind !== 'running') throw await this.failDeploy(created, image, outcome.kind === 'failed' ? outcome : { problem: outcome.problem });
-        timings.healthyMs = Date.now() - healthyAt;
-        kept = await this.readVersion(created.ID);
-        earlier = new Set();
-      } else {
-        log.info(`${kept.server.name} already serves ${shortDigest(image.digest)}: no new version needed`);
-      }
-      const servers = this.serversOf(kept, earlier);
-      if (created) log.info(`Running: ${servers.map((s) => `${s.name} (${s.url ?? 'no address'})`).join(', ')} after ${formatDuration(timings.healthyMs)}`);
+  async scaleVersion(server: ManagedServer, spec: DeploySpec, log: Log): Promise<void> {
+    const version = await this.readVersion(server.id);
+    log.info(`${server.name} already serves ${shortDigest(server.digest)}: scaling it from ${version.replicas} to ${spec.replicas} task(s)`);
+    await this.scale(version.service, spec.replicas);
+    const outcome = await this.waitForRollout(version.service, spec.replicas, spec.healthTimeoutMs, false, new Set(version.tasks.map((task) => task.ID)));
+    if (outcome.kind === 'failed') throw new ResourceError(`Service ${spec.routing.service}`, `scaling ${server.name} to ${spec.replicas}: ${outcome.problem}`);
+  }
 
-      if (spec.traefikApi) {
-        const traefikAt = Date.now();
-        const urls = servers.map((server) => server.url).filter((url): url is string => Boolean(url));
-        const listed = await new TraefikApi(spec.traefikApi, 'swarm').waitForUp(service, urls, spec.healthTimeoutMs);
-        if (!listed) {
-          const problem = `Traefik (${spec.traefikApi}) did not list ${urls.join(', ')} UP for ${service}@swarm within ${formatDuration(spec.healthTimeoutMs)} (is Traefik's Swarm provider on, and attached to network ${network}?)`;
-          if (!created) throw new ResourceError(`Service ${service}`, `${problem}; the older versions were not touched`);
-          throw await this.failDeploy(created, image, { problem: `was running, but ${problem}` });
-        }
-        timings.traefikMs = Date.now() - traefikAt;
-        log.info(`Traefik lists ${urls.length} server(s) UP for ${service}@swarm after ${formatDuration(timings.traefikMs)}`);
-      }
+  async serversOf(reused: readonly ManagedServer[]): Promise<NewServer[]> {
+    const versions = await Promise.all(reused.map((server) => this.readVersion(server.id)));
+    return versions.flatMap((version) => this.tasksOf(version, true));
+  }
 
-      confirmed = true;
-      const drainAt = Date.now();
-      let removed: RemovalReport[] = [];
-      if (plan.drain.length > 0) {
-        if (!(await lock.stillHeld())) throw new ResourceError(`Service ${service}`, 'this deploy lost its lock (it outlived its lease and another run took it over); the older versions were left running');
-        removed = await mapLimit(plan.drain, PARALLEL_REMOVALS, (server) => {
-          log.info(`Draining ${server.name} (${shortDigest(server.digest)}, ${server.state})`);
-          return this.drainAndRemove(server, { drainTimeoutMs: spec.drainTimeoutMs, traefikApi: spec.traefikApi }, log);
-        });
-        warnUndrainable(removed, log);
-      } else if (spec.strategy === 'add' && versions.some((version) => version.server.digest !== image.digest)) {
-        log.info(`strategy add: ${versions.filter((v) => v.server.digest !== image.digest).length} older version(s) keep serving beside the new one until retire removes them`);
-      }
-      timings.drainMs = Date.now() - drainAt;
-      timings.totalMs = Date.now() - t0;
-      return { digest: image.digest, image: image.reference, servers, removed, unchanged: false, timings };
-    } catch (error) {
-      if (error instanceof DeployError) throw error;
-      // Anything else that broke before the new version was confirmed: leave the service as it was.
-      if (!confirmed && created) await this.removeService(created.ID).catch(() => {});
-      throw error;
-    }
+  confirmRouted(spec: DeploySpec, servers: readonly NewServer[]): Promise<string | undefined> {
+    return confirmListed(spec, servers, 'swarm', `is Traefik's Swarm provider on, and attached to network ${spec.routing.network}?`);
   }
 
   /** One NewServer per running task of the version: the tasks are what Traefik routes to. */
-  private serversOf(version: SwarmVersion, reused: ReadonlySet<string>): NewServer[] {
+  private tasksOf(version: SwarmVersion, reused: boolean): NewServer[] {
     const { network, port } = parseServerLabels(version.server.labels);
     return version.running.map((task) => ({
       id: task.ID,
       name: taskName(version.server.name, task),
       digest: version.server.digest,
       url: taskUrl(task, network, port),
-      reused: reused.has(task.ID),
+      reused,
     }));
   }
 
@@ -368,22 +311,6 @@ export class SwarmEngine implements ServingEngine {
     }
   }
 
-  /** The failed version's task errors and last log lines; then the version is removed. */
-  private async failDeploy(created: SwarmService, image: PulledImage, failure: { task?: SwarmTask; problem: string }): Promise<DeployError> {
-    const name = created.Spec.Name;
-    const tasks = await listTasksOf(this.docker, [created.ID]).catch(() => [] as SwarmTask[]);
-    const troubled = tasks.filter((task) => TASK_FAILURES.includes(task.Status.State)).map((task) => `  ${describeTask(name, task)}`);
-    const subject = failure.task ?? tasks.find((task) => task.Status.ContainerStatus?.ContainerID) ?? tasks[0];
-    const logs = subject ? await this.taskLogs(subject.ID) : '';
-    await this.removeService(created.ID).catch(() => {});
-    return new DeployError(
-      `New version ${name} (${image.reference}) ${failure.problem}. ` +
-        `Removed the Swarm service ${name}; the older versions were not touched and keep serving.\n` +
-        (troubled.length > 0 ? `Task errors:\n${troubled.join('\n')}\n` : '') +
-        (subject ? `Last 50 log lines of task ${taskName(name, subject)}:\n${logs || '(no output)'}` : ''),
-    );
-  }
-
   private async taskLogs(taskId: string): Promise<string> {
     try {
       const task = this.docker.getTask(taskId) as unknown as { logs(options: Record<string, unknown>): Promise<Buffer> };
@@ -437,8 +364,8 @@ export class SwarmEngine implements ServingEngine {
     return { readable: true, requests, inFlight };
   }
 
-  async tryLockService(service: string, log: Log): Promise<ServiceLock | undefined> {
-    return acquireStoreLock(swarmLockStore(this.docker, service), service, { leaseMs: 15 * 60_000, waitMs: 0, purpose: `retire of ${service}`, log });
+  async tryLockService(service: string, log: Log, leaseMs: number): Promise<DeployLock | undefined> {
+    return acquireStoreLock(swarmLockStore(this.docker, service), service, { leaseMs, waitMs: 0, purpose: `retire of ${service}`, log });
   }
 
   async drainAndRemove(server: ManagedServer, options: DrainOptions, log: Log): Promise<RemovalReport> {

@@ -44,7 +44,7 @@ export interface VersionImage {
  */
 export function versionServiceSpec(spec: DeploySpec, image: VersionImage, deployedAt: Date, networkId: string): SwarmServiceSpec {
   const { service } = spec.routing;
-  const labels = serverLabels(spec.routing, deployedServerIdentity(spec, image.digest, deployedAt), 'swarm');
+  const labels = serverLabels(spec.routing, deployedServerIdentity(spec, image.digest, deployedAt), 'swarm', spec.routingChoice.mode);
   const updateOrder = { Parallelism: 1, Delay: 0, Monitor: ms(UPDATE_MONITOR_MS), MaxFailureRatio: 0, Order: 'start-first' };
   return {
     Name: swarmServiceName(service, image.digest),
@@ -53,7 +53,8 @@ export function versionServiceSpec(spec: DeploySpec, image: VersionImage, deploy
       ContainerSpec: {
         Image: image.reference,
         Env: serverEnvironment(spec, image.digest),
-        StopSignal: spec.drainSignal,
+        // File routing withdraws a version before it stops, so the stop is a plain SIGTERM.
+        StopSignal: spec.routingChoice.mode === 'file' ? 'SIGTERM' : spec.drainSignal,
         StopGracePeriod: ms(stopGracePeriodMs(spec.drainTimeoutMs)),
         ...serverHealthcheck(spec, Boolean(image.healthcheck)),
       },

@@ -127,6 +127,7 @@ export function versionFromService(service: SwarmService, allTasks: readonly Swa
       health,
       url: running.map((task) => taskUrl(task, parsed.network, parsed.port)).find(Boolean),
       drainSignal: parsed.drainSignal ?? 'SIGUSR2',
+      replicas,
       labels,
     },
   };

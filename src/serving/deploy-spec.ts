@@ -7,6 +7,7 @@ import { parseGpus, type ServerGpus } from '../engine/gpus';
 import { parseDockerHost } from '../engine/connection';
 import type { Provenance, RoutingSettings, ServerIdentity } from './labels';
 import { parseServiceName, SWARM_SERVICE_NAME_MAX } from './names';
+import { parseFileDeployOptions, parseRoutingChoice, type FileDeployOptions, type RoutingChoice } from './routing-spec';
 
 /** deploy's inputs, keyed exactly as in actions/deploy/action.yml; optional ones undefined. */
 export interface DeployInputs {
@@ -30,6 +31,11 @@ export interface DeployInputs {
   'docker-host'?: string;
   'registry-username'?: string;
   'registry-password'?: string;
+  routing?: string;
+  'routing-dir'?: string;
+  'health-path'?: string;
+  'keep-previous'?: string;
+  rollback?: string;
 }
 
 export const ENGINES = ['docker', 'swarm'] as const;
@@ -62,6 +68,10 @@ export interface DeploySpec {
   dockerHost?: string;
   credentials?: RegistryCredentials;
   provenance: Provenance;
+  /** labels or file routing, and the routing directory for file. */
+  routingChoice: RoutingChoice;
+  /** health-path, keep-previous, rollback. */
+  options: FileDeployOptions;
 }
 
 /** Signals a server may take as "drain": not the ones a process cannot catch. */
@@ -184,6 +194,8 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
   if (engine === 'swarm') checkSwarmInputs(service, gpus);
   if (inputs['docker-host'] !== undefined) parseDockerHost(inputs['docker-host']);
   const credentials = parseCredentialInputs(inputs['registry-username'], inputs['registry-password']);
+  const routingChoice = parseRoutingChoice(inputs);
+  const options = parseFileDeployOptions(routingChoice, inputs);
   return {
     image,
     routing: { service, rule, entrypoints, port, network },
@@ -201,6 +213,8 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     dockerHost: inputs['docker-host'],
     credentials,
     provenance,
+    routingChoice,
+    options,
   };
 }
 

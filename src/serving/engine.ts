@@ -18,12 +18,39 @@ export interface ServingEngine {
   checkDeploy(spec: DeploySpec): Promise<void>;
 
   /**
-   * Start the new servers beside the old, wait until they serve (and, with `traefikApi`, until
-   * Traefik lists them UP), then under `replace` drain and remove the older servers. On failure of
-   * a new server: remove every new server, leave the old ones serving, throw a DeployError whose
-   * message carries the failed server's last log lines.
+   * How the engine counts servers: `server`, one ManagedServer per replica (a container);
+   * `version`, one ManagedServer per model version that runs `replicas` tasks (a Swarm service).
    */
-  deploy(spec: DeploySpec, log: Log): Promise<DeployResult>;
+  readonly unit: 'server' | 'version';
+
+  // The deploy steps, in the order runDeploy (src/serving/deploy.ts) takes them.
+
+  /** Pull (or find) the image, check the engine can run it (GPUs), learn its digest. */
+  pullImage(spec: DeploySpec, log: Log): Promise<DeployImage>;
+
+  /** Take the service's deploy lock, waiting for a live holder; the lock also keeps the image from being pruned. */
+  lockDeploy(spec: DeploySpec, image: DeployImage, log: Log): Promise<DeployLock>;
+
+  /** Remove a server that no one routes to (left by a killed deploy), without a drain. */
+  removeServer(server: ManagedServer, log: Log): Promise<void>;
+
+  /** Create and start `count` servers (`server` unit) or one version with `replicas` tasks (`version` unit). */
+  startServers(spec: DeploySpec, image: DeployImage, count: number, log: Log): Promise<StartedServers>;
+
+  /** Wait until the started servers serve (health check, readiness probe, or a steady run), or the first fails. */
+  waitServing(spec: DeploySpec, image: DeployImage, started: StartedServers): Promise<{ servers: NewServer[] } | { failure: ServerFailure }>;
+
+  /** Remove the started servers and return the error that names the failure with the failed server's last log lines. */
+  discardStarted(started: StartedServers, image: DeployImage, failure: ServerFailure): Promise<DeployError>;
+
+  /** `version` unit only: give a reused version `spec.replicas` tasks and wait until they run. */
+  scaleVersion(server: ManagedServer, spec: DeploySpec, log: Log): Promise<void>;
+
+  /** The serving servers behind reused ManagedServers, as a deploy reports them. */
+  serversOf(reused: readonly ManagedServer[], spec: DeploySpec): Promise<NewServer[]>;
+
+  /** Label routing: wait until Traefik's API lists `servers` UP; undefined, or the problem. */
+  confirmRouted(spec: DeploySpec, servers: readonly NewServer[]): Promise<string | undefined>;
 
   /** Every server labelled `train-to-serve.managed` (of one service when given). */
   listServers(service?: string): Promise<ManagedServer[]>;
@@ -32,10 +59,11 @@ export interface ServingEngine {
   readRequests(server: ManagedServer): Promise<RequestCount>;
 
   /**
-   * Take the service's deploy lock without waiting. Undefined: a deploy holds it right now (a lock
-   * whose holder is gone is taken over).
+   * Take the service's deploy lock without waiting, with a lease of `leaseMs` (sized from the
+   * work: the lock's record cannot be changed once taken). Undefined: a deploy holds it right now
+   * (a lock whose holder is gone is taken over).
    */
-  tryLockService(service: string, log: Log): Promise<ServiceLock | undefined>;
+  tryLockService(service: string, log: Log, leaseMs: number): Promise<DeployLock | undefined>;
 
   /** The drain protocol (docs/traefik.md), then remove. A server that is already gone is `vanished`, not an error. */
   drainAndRemove(server: ManagedServer, options: DrainOptions, log: Log): Promise<RemovalReport>;
@@ -62,15 +90,53 @@ export interface ServiceLock {
   release(): Promise<void>;
 }
 
+/** A lock held for a whole deploy. */
+export interface DeployLock extends ServiceLock {
+  /** False once another run took the lock over (its lease ran out): nothing destructive may follow. */
+  stillHeld(): Promise<boolean>;
+}
+
+/** The image a deploy runs, as its engine found it. */
+export interface DeployImage {
+  /** The manifest digest from the registry, or the engine's image id when it came from no registry. */
+  digest: string;
+  /** What servers are created from (`repo@sha256:…` when the digest is known). */
+  reference: string;
+  /** The engine's image id. */
+  id: string;
+  /** The image declares a HEALTHCHECK. */
+  healthcheck: boolean;
+  pulled: boolean;
+}
+
+/** Servers a deploy started and has not confirmed yet: engine ids (containers, or the one Swarm service). */
+export interface StartedServers {
+  ids: string[];
+  names: string[];
+}
+
+/** Why a new server does not serve; `id` names the one whose log explains it. */
+export interface ServerFailure {
+  id?: string;
+  problem: string;
+}
+
 export interface DrainOptions {
   drainTimeoutMs: number;
   /** Traefik's API: when given, wait until the server's URL left the service. */
   traefikApi?: string;
+  /**
+   * File routing: the caller already took the server out of the routing table, saw Traefik apply
+   * it and waited for its requests to finish: stop it (SIGTERM, then the grace period) and remove it.
+   */
+  withdrawn?: boolean;
 }
 
 export type DrainOutcome =
   /** Reported unhealthy after the signal (and, with the API, left Traefik). */
   | 'drained'
+  /** File routing: out of the routing table, no request in flight, then stopped. */
+  | 'withdrawn'
   /** Still healthy after drain-timeout: stopped anyway. */
   | 'ignored-signal'
   /** No health check to flip: Traefik routes to it until it stops. */

@@ -76,6 +76,32 @@ export function routingLabels(routing: RoutingSettings, provider: LabelProvider 
   };
 }
 
+/** `iris-3f2a9c1b7d4e`: a version's own Traefik service and pinned router under file routing. */
+export function versionServiceName(service: string, digest: string): string {
+  return `${service}-${shortDigest(digest)}`;
+}
+
+/** The header a client sends to call one version on purpose, through its pinned router. */
+export const VERSION_HEADER = 'X-Model-Version';
+
+/**
+ * File routing: a version's own labels. Its service `<service>-<version>` (port, network) and a
+ * pinned router, the service's rule plus the version header, so a client can keep calling one
+ * version. The main router and the weights live in the routing file, so versions never share a
+ * label and never conflict.
+ */
+export function versionRoutingLabels(routing: RoutingSettings, digest: string, provider: LabelProvider = 'docker'): Record<string, string> {
+  const name = versionServiceName(routing.service, digest);
+  return {
+    'traefik.enable': 'true',
+    [networkLabel(provider)]: routing.network,
+    [`traefik.http.routers.${name}.rule`]: `(${routing.rule}) && Header(\`${VERSION_HEADER}\`, \`${shortDigest(digest)}\`)`,
+    [`traefik.http.routers.${name}.entrypoints`]: routing.entrypoints.join(','),
+    [`traefik.http.routers.${name}.service`]: name,
+    [`traefik.http.services.${name}.loadbalancer.server.port`]: String(routing.port),
+  };
+}
+
 /** Every `traefik.*` label on a container: the part Traefik compares between servers. */
 export function traefikLabelsOf(labels: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(labels).filter(([key]) => key.startsWith('traefik.')));
@@ -126,8 +152,9 @@ export function toolkitLabels(server: ServerIdentity): Record<string, string> {
 }
 
 /** All labels of a new server: Traefik's routing labels and the toolkit's. */
-export function serverLabels(routing: RoutingSettings, server: ServerIdentity, provider: LabelProvider = 'docker'): Record<string, string> {
-  return { ...routingLabels(routing, provider), ...toolkitLabels(server) };
+export function serverLabels(routing: RoutingSettings, server: ServerIdentity, provider: LabelProvider = 'docker', mode: 'labels' | 'file' = 'labels'): Record<string, string> {
+  const traefik = mode === 'file' ? versionRoutingLabels(routing, server.digest, provider) : routingLabels(routing, provider);
+  return { ...traefik, ...toolkitLabels(server) };
 }
 
 /** What retire learns from a container's labels; undefined fields were missing or unreadable. */
@@ -157,7 +184,9 @@ export function parseServerLabels(labels: Record<string, string> | undefined): P
   const get = (key: string) => labels?.[key] || undefined;
   const service = get(LABELS.service);
   const expiresText = get(LABELS.expiresAt);
-  const port = service ? Number(get(`traefik.http.services.${service}.loadbalancer.server.port`)) : Number.NaN;
+  // Label routing names the Traefik service after the service; file routing after the version.
+  const portKey = Object.keys(labels ?? {}).find((key) => service !== undefined && key.startsWith(`traefik.http.services.${service}`) && key.endsWith('.loadbalancer.server.port'));
+  const port = portKey ? Number(get(portKey)) : Number.NaN;
   const pr = Number(get(LABELS.pr));
   return {
     managed: get(LABELS.managed) === 'true',

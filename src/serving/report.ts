@@ -7,6 +7,7 @@ import type { RetireEntry, RetireResult } from './retire';
 
 const OUTCOME_TEXT: Record<RemovalReport['outcome'], string> = {
   drained: 'drained',
+  withdrawn: 'withdrawn from routing, idle: stopped',
   'ignored-signal': 'ignored the drain signal: stopped',
   'no-health-check': 'no health check: stopped',
   'not-running': 'was not running',

@@ -27,6 +27,8 @@ export interface ManagedServer {
   /** `http://<ip>:<port>` on the service's network, as Traefik lists it; undefined when not attached. */
   url?: string;
   drainSignal: string;
+  /** `version` unit engines (Swarm): the replica count the version is meant to run. */
+  replicas?: number;
   /** The server's own labels (routing labels included). */
   labels: Record<string, string>;
 }

@@ -75,6 +75,35 @@ export class TraefikApi {
     };
   }
 
+  /** The providers Traefik runs (`GET /api/overview`: `providers: ["Docker", "File"]`). */
+  async providers(): Promise<string[]> {
+    const response = await this.get('/api/overview');
+    if (!response.ok) throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET /api/overview answered ${response.status}`);
+    const body = (await response.json().catch(() => ({}))) as { providers?: unknown };
+    return Array.isArray(body.providers) ? body.providers.map(String) : [];
+  }
+
+  /** A weighted service's children as Traefik applied them (`name@file`), or undefined when it has none. */
+  async weighted(fullName: string): Promise<{ name: string; weight: number }[] | undefined> {
+    const response = await this.get(`/api/http/services/${encodeURIComponent(fullName)}`);
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return undefined;
+    }
+    if (!response.ok) throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET /api/http/services/${fullName} answered ${response.status}`);
+    const body = (await response.json()) as { weighted?: { services?: { name?: string; weight?: number }[] } };
+    return body.weighted?.services?.map((entry) => ({ name: String(entry.name ?? ''), weight: entry.weight ?? 1 }));
+  }
+
+  /** Wait until the weighted service lists exactly `wanted` (name → weight). Returns false at the deadline. */
+  async waitForWeights(fullName: string, wanted: readonly { name: string; weight: number }[], timeoutMs: number, intervalMs = 200): Promise<boolean> {
+    const key = (list: readonly { name: string; weight: number }[]) => list.map((entry) => `${entry.name}=${entry.weight}`).sort().join(',');
+    return poll(timeoutMs, intervalMs, async () => {
+      const found = await this.weighted(fullName);
+      return Boolean(found && key(found) === key(wanted));
+    });
+  }
+
   /** Wait until every URL is listed and UP. Returns false at the deadline. */
   async waitForUp(service: string, urls: readonly string[], timeoutMs: number, intervalMs = 200): Promise<boolean> {
     return poll(timeoutMs, intervalMs, async () => {

@@ -1,0 +1,57 @@
+import { get } from 'node:http';
+
+/**
+ * Traefik's Prometheus metrics per service (`metrics.prometheus`, served on the `traefik` entry
+ * point beside the API by default): `traefik_service_requests_total{code,method,protocol,service}`
+ * counts requests a service answered, `traefik_service_open_connections{method,protocol,service}`
+ * the ones in progress. Services are named with their provider (`iris-3f2a9c1b7d4e@docker`).
+ */
+export interface ServiceFigures {
+  requests: number;
+  open: number;
+}
+
+/** Largest /metrics answer read: Traefik's is a few hundred kB even with many services. */
+const MAX_BYTES = 8 * 1024 * 1024;
+
+/** Sum each named metric's samples whose `service` label is `service`. Missing samples are 0. */
+export function serviceFigures(text: string, service: string): ServiceFigures {
+  const figures = { requests: 0, open: 0 };
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^(traefik_service_requests_total|traefik_service_open_connections)\{(.*)\}\s+(\S+)/.exec(line);
+    if (!match) continue;
+    const labels = new Map([...match[2]!.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1]!, m[2]!.replace(/\\(.)/g, '$1')]));
+    if (labels.get('service') !== service) continue;
+    const value = Number(match[3]);
+    if (!Number.isFinite(value)) continue;
+    if (match[1] === 'traefik_service_requests_total') figures.requests += value;
+    else figures.open += value;
+  }
+  return figures;
+}
+
+/** GET `<url>` (Traefik's /metrics) and read one service's figures; undefined when unreadable. */
+export async function readServiceFigures(metricsUrl: string, service: string, timeoutMs = 3000): Promise<ServiceFigures | undefined> {
+  const text = await new Promise<string | undefined>((resolve) => {
+    const request = get(metricsUrl, { agent: false, timeout: timeoutMs }, (response) => {
+      if (response.statusCode !== 200) {
+        response.resume();
+        resolve(undefined);
+        return;
+      }
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+        if (body.length > MAX_BYTES) request.destroy();
+      });
+      response.on('end', () => resolve(body));
+      response.on('error', () => resolve(undefined));
+    });
+    request.on('timeout', () => request.destroy());
+    request.on('error', () => resolve(undefined));
+  });
+  if (text === undefined || !text.includes('traefik_')) return undefined;
+  return serviceFigures(text, service);
+}

@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { failureMessage, runAction, type ActionRunResult } from '../support/action-runner';
+import { docker } from '../support/docker-cli';
+import { waitFor } from '../support/ports';
+import { buildPlainServer } from '../support/plain-server';
+import { startRegistry, type TestRegistry } from '../support/registry';
+import { startTraefikStandIn, type TraefikStandIn } from '../support/traefik';
+import { startLoad, type LoadResult } from '../support/traefik/load';
+
+/**
+ * routing: file against the real engine, a real registry and the Traefik stand-in running the
+ * Docker provider beside a watched file provider directory, with a server image that ignores
+ * SIGUSR2 and has no HEALTHCHECK (test/support/plain-server.ts). Under 8 clients: the same replace
+ * drops requests in label mode and none in file mode; keep-previous and rollback flip weights.
+ */
+const run = randomBytes(3).toString('hex');
+const prefix = `ttsr${run}`;
+const network = `tts-routing-${run}`;
+const routingDir = mkdtempSync(join(tmpdir(), 'tts-routing-dir-'));
+chmodSync(routingDir, 0o755);
+let registry: TestRegistry;
+let traefik: TraefikStandIn;
+const images: Record<string, string> = {};
+
+async function publish(name: string): Promise<void> {
+  const local = await buildPlainServer(`localhost/tts-routing-${run}/plain:${name}`, name);
+  const reference = `${registry.host}/acme/plain-${run}:${name}`;
+  await docker(['tag', local, reference]);
+  const out = await docker(['push', reference]);
+  await docker(['rmi', reference, local]);
+  images[name] = `${registry.host}/acme/plain-${run}@${/digest: (sha256:[a-f0-9]{64})/.exec(out)![1]}`;
+}
+const short = (image: string) => image.slice(image.indexOf('@sha256:') + 8, image.indexOf('@sha256:') + 20);
+
+function deploy(service: string, image: string, inputs: Record<string, string> = {}): Promise<ActionRunResult> {
+  return runAction('deploy', {
+    inputs: {
+      image,
+      service,
+      rule: `Host(\`${service}.test\`)`,
+      network,
+      'traefik-api': traefik.apiUrl,
+      'registry-username': registry.username,
+      'registry-password': registry.password,
+      'health-timeout': '60s',
+      'drain-timeout': '20s',
+      ...inputs,
+    },
+    // A serving host under load (this suite runs beside others on two cores) is slow, not broken.
+    timeoutMs: 400_000,
+  });
+}
+
+const fileInputs = { routing: 'file', 'routing-dir': routingDir, 'health-path': '/ready' };
+
+function get(service: string, headers: Record<string, string> = {}): Promise<{ status: number; version?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${traefik.webUrl}/predict`, { method: 'POST', headers: { host: `${service}.test`, ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        let version: string | undefined;
+        try {
+          version = (JSON.parse(text) as { model?: { version?: string } }).model?.version;
+        } catch {
+          // not the server's JSON
+        }
+        resolve({ status: res.statusCode ?? 0, version });
+      });
+    });
+    req.on('error', reject);
+    req.end('{}');
+  });
+}
+
+/** Replace v1 by v2 under 8 clients; the traffic seen from the first to the last request. */
+async function replaceUnderLoad(service: string, inputs: Record<string, string>): Promise<{ traffic: LoadResult; result: ActionRunResult }> {
+  const first = await deploy(service, images.v1!, inputs);
+  expect(failureMessage(first), first.log).toBeUndefined();
+  await waitFor('v1 to answer through Traefik', async () => (await get(service)).status === 200, 30_000);
+  const load = startLoad({ url: traefik.webUrl, host: `${service}.test`, concurrency: 8 });
+  await waitFor('requests to flow', async () => load.current().ok > 40, 30_000);
+  const result = await deploy(service, images.v2!, inputs);
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const traffic = await load.stop();
+  console.log(`[routing] ${inputs.routing ?? 'labels'} replace under 8 clients: ${traffic.ok} ok, ${traffic.failed} failed ${JSON.stringify(traffic.outcomes)}`);
+  return { traffic, result };
+}
+
+beforeAll(async () => {
+  registry = await startRegistry({ auth: 'basic' });
+  await docker(['network', 'create', network]);
+  traefik = await startTraefikStandIn({ network, constraints: `LabelRegex(\`train-to-serve.service\`, \`^${prefix}\`)`, file: { directory: routingDir } });
+  await docker(['login', '-u', registry.username, '--password-stdin', registry.host], { input: registry.password });
+  await publish('v1');
+  await publish('v2');
+  await docker(['logout', registry.host]);
+}, 300_000);
+
+afterAll(async () => {
+  const mine = (await docker(['ps', '-aq', '--filter', `name=${prefix}`]).catch(() => '')).split('\n').filter(Boolean);
+  if (mine.length > 0) await docker(['rm', '-f', '-v', ...mine]).catch(() => {});
+  await traefik?.stop();
+  await docker(['network', 'rm', network]).catch(() => {});
+  await registry?.stop();
+  await docker(['rmi', ...Object.values(images)]).catch(() => {});
+});
+
+describe('routing: file with a server that ignores SIGUSR2 and has no HEALTHCHECK', () => {
+  it('label mode drops requests when that server is replaced under load (the reason file mode exists)', async () => {
+    const { traffic, result } = await replaceUnderLoad(`${prefix}-l`, {});
+    expect(failureMessage(result), result.log).toBeUndefined();
+    expect(result.log).toMatch(/had no health check/);
+    expect(traffic.failed, JSON.stringify(traffic.outcomes)).toBeGreaterThan(0);
+  }, 900_000);
+
+  it('file mode replaces it under 8 clients with no failed request, keeps the previous version for an instant rollback, and flips back', async () => {
+    const service = `${prefix}-f`;
+    const { traffic, result } = await replaceUnderLoad(service, { ...fileInputs, 'keep-previous': '1h' });
+    expect(failureMessage(result), result.log).toBeUndefined();
+    expect(traffic.failed, JSON.stringify(traffic)).toBe(0);
+    expect(traffic.ok).toBeGreaterThan(0);
+
+    // The table: the main router over v2 alone; v1 kept at weight 0, still reachable when pinned.
+    const table = readFileSync(join(routingDir, `${service}.yml`), 'utf8');
+    expect(table).toContain(`${service}-${short(images.v2!)}@docker`);
+    expect(table).not.toContain(`name: ${service}-${short(images.v1!)}@docker`);
+    expect(await traefik.serverUrls(`${service}-${short(images.v1!)}`)).toHaveLength(1);
+    expect(await get(service)).toMatchObject({ status: 200, version: 'v2' });
+    expect(await get(service, { 'X-Model-Version': short(images.v1!) })).toMatchObject({ status: 200, version: 'v1' });
+
+    // Rollback under load: no pull, no start, weights flip back.
+    const load = startLoad({ url: traefik.webUrl, host: `${service}.test`, concurrency: 8 });
+    await waitFor('requests to flow', async () => load.current().ok > 40, 30_000);
+    const back = await deploy(service, images.v2!, { ...fileInputs, rollback: 'true', 'keep-previous': '1h' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const during = await load.stop();
+    console.log(`[routing] rollback under 8 clients: ${during.ok} ok, ${during.failed} failed ${JSON.stringify(during.outcomes)}`);
+    expect(failureMessage(back), back.log).toBeUndefined();
+    expect(back.log).toContain('no pull, no start');
+    expect(back.log).not.toMatch(/Pulled|Started/);
+    expect(during.failed, JSON.stringify(during)).toBe(0);
+    for (let i = 0; i < 10; i++) expect(await get(service)).toMatchObject({ status: 200, version: 'v1' });
+  }, 1_200_000);
+
+  it('refuses bad routing inputs with a one-line error, changing nothing', async () => {
+    const service = `${prefix}-bad`;
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ routing: 'file' }, /Input "routing-dir": is required with routing: file/],
+      [{ ...fileInputs, 'routing-dir': join(routingDir, 'missing') }, /Input "routing-dir": .* does not exist/],
+      [{ ...fileInputs, rule: 'Host(`a`' }, /Input "rule"/],
+      [{ ...fileInputs, rollback: 'true' }, /Input "rollback": no previous version is kept/],
+      [{ routing: 'ribbons' }, /Input "routing"/],
+    ];
+    for (const [inputs, message] of cases) {
+      const result = await deploy(service, images.v1!, inputs);
+      expect(failureMessage(result)).toMatch(message);
+      expect(failureMessage(result)!.split('\n')).toHaveLength(1);
+    }
+    expect((await docker(['ps', '-aq', '--filter', `label=train-to-serve.service=${service}`])).trim()).toBe('');
+  }, 300_000);
+});

@@ -1,0 +1,47 @@
+import { buildImage, ensureNodeBaseImage } from './docker-cli';
+
+/**
+ * A prediction server as most ML teams run one, not the project's reference server: node as
+ * PID 1 with no SIGUSR2 handler (the kernel ignores the signal for PID 1, so the label-mode drain
+ * signal does nothing), no HEALTHCHECK, no curl. It answers `/ready` 503 until its "model" loaded
+ * (`READY_AFTER_MS`), `/predict` after a short think time so requests are in flight, and closes
+ * gracefully on SIGTERM (stops accepting, finishes in-flight requests, exits).
+ */
+const SERVER = `
+const http = require('node:http');
+const started = Date.now();
+const readyAfter = Number(process.env.READY_AFTER_MS || 1500);
+const version = process.env.PLAIN_VERSION || 'unknown';
+const digest = process.env.TRAIN_TO_SERVE_IMAGE_DIGEST || 'unknown';
+let served = 0;
+let inFlight = 0;
+const server = http.createServer((req, res) => {
+  if (req.url === '/ready') {
+    res.writeHead(Date.now() - started >= readyAfter ? 200 : 503).end();
+    return;
+  }
+  if (req.url === '/metrics') {
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('# TYPE http_requests_total counter\\nhttp_requests_total ' + served + '\\nhttp_requests_in_flight ' + inFlight + '\\n');
+    return;
+  }
+  inFlight++;
+  req.resume();
+  req.on('end', () => setTimeout(() => {
+    served++;
+    inFlight--;
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ predictions: [0], model: { digest, version } }));
+  }, 20));
+});
+server.keepAliveTimeout = 5000;
+server.listen(8080);
+process.on('SIGTERM', () => { server.close(() => process.exit(0)); server.closeIdleConnections(); setTimeout(() => process.exit(0), 20000).unref(); });
+`;
+
+/** Build the plain server as `reference`; `version` makes each build a different image. */
+export async function buildPlainServer(reference: string, version: string): Promise<string> {
+  const base = await ensureNodeBaseImage();
+  return buildImage(reference, {
+    Dockerfile: `FROM ${base}\nCOPY server.cjs /srv/server.cjs\nENV PLAIN_VERSION=${version}\nEXPOSE 8080\nCMD ["node", "/srv/server.cjs"]\n`,
+    'server.cjs': SERVER,
+  });
+}
