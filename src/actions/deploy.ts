@@ -29,6 +29,8 @@ function getInputs(): DeployInputs {
     'docker-host': input('docker-host'),
     'registry-username': input('registry-username'),
     'registry-password': secretInput('registry-password'),
+    'node-registry-username': input('node-registry-username'),
+    'node-registry-password': secretInput('node-registry-password'),
   };
 }
 

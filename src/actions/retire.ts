@@ -16,12 +16,13 @@ function getInputs(): RetireInputs {
     'prune-images': inputOrDefault('prune-images', 'true'),
     engine: inputOrDefault('engine', 'docker'),
     'docker-host': input('docker-host'),
+    'node-prune-image': input('node-prune-image'),
   };
 }
 
 async function main(): Promise<void> {
   const spec = parseRetireInputs(getInputs());
-  const engine = await openServingEngine(spec.engine, spec.dockerHost);
+  const engine = await openServingEngine(spec.engine, spec.dockerHost, { nodePruneImage: spec.nodePruneImage });
   try {
     const result = await runRetire(engine, spec, log);
     log.info(retireLogTable(retireRows(result)));

@@ -29,6 +29,8 @@ export interface DeployInputs {
   'docker-host'?: string;
   'registry-username'?: string;
   'registry-password'?: string;
+  'node-registry-username'?: string;
+  'node-registry-password'?: string;
 }
 
 export const ENGINES = ['docker', 'swarm'] as const;
@@ -60,6 +62,11 @@ export interface DeploySpec {
   engine: EngineKind;
   dockerHost?: string;
   credentials?: RegistryCredentials;
+  /**
+   * engine swarm: the credential Swarm keeps with the service for every later pull on any node
+   * (a task rescheduled onto a node without the image). Defaults to `credentials`.
+   */
+  nodeCredentials?: RegistryCredentials;
   provenance: Provenance;
 }
 
@@ -187,6 +194,12 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
   if (Boolean(username) !== Boolean(password)) {
     throw new InputError(username ? 'registry-password' : 'registry-username', 'registry-username and registry-password go together: give both or neither');
   }
+  const nodeUsername = inputs['node-registry-username']?.trim();
+  const nodePassword = inputs['node-registry-password'];
+  if (Boolean(nodeUsername) !== Boolean(nodePassword)) {
+    throw new InputError(nodeUsername ? 'node-registry-password' : 'node-registry-username', 'node-registry-username and node-registry-password go together: give both or neither');
+  }
+  if (nodeUsername && engine !== 'swarm') throw new InputError('node-registry-username', 'applies to engine swarm only (with engine docker, nothing pulls after deploy)');
   return {
     image,
     routing: { service, rule, entrypoints, port, network },
@@ -203,6 +216,7 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     engine,
     dockerHost: inputs['docker-host'],
     credentials: username && password ? { username, password } : undefined,
+    nodeCredentials: nodeUsername && nodePassword ? { username: nodeUsername, password: nodePassword } : undefined,
     provenance,
   };
 }

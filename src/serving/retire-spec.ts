@@ -2,6 +2,8 @@ import { parseBoolean, parseDuration, parseEnum, parseInteger } from '../inputs/
 import { parseDockerHost } from '../engine/connection';
 import { ENGINES, parseTraefikApi, type EngineKind } from './deploy-spec';
 import { parseServiceName } from './names';
+import { parseGivenImage } from '../image/reference';
+import { InputError } from '../inputs/errors';
 
 /** retire's inputs, keyed exactly as in actions/retire/action.yml; optional ones undefined. */
 export interface RetireInputs {
@@ -15,6 +17,7 @@ export interface RetireInputs {
   'prune-images': string;
   engine: string;
   'docker-host'?: string;
+  'node-prune-image'?: string;
 }
 
 export interface RetireSpec {
@@ -28,6 +31,8 @@ export interface RetireSpec {
   pruneImages: boolean;
   engine: EngineKind;
   dockerHost?: string;
+  /** engine swarm: an image with a Docker CLI, run on every node to prune images there. */
+  nodePruneImage?: string;
 }
 
 export function parseRetireInputs(inputs: RetireInputs): RetireSpec {
@@ -42,7 +47,9 @@ export function parseRetireInputs(inputs: RetireInputs): RetireSpec {
     pruneImages: parseBoolean('prune-images', inputs['prune-images']),
     engine: parseEnum('engine', inputs.engine, ENGINES),
     dockerHost: inputs['docker-host'],
+    nodePruneImage: inputs['node-prune-image'] !== undefined ? parseGivenImage(inputs['node-prune-image'], 'node-prune-image').text : undefined,
   };
+  if (spec.nodePruneImage !== undefined && spec.engine !== 'swarm') throw new InputError('node-prune-image', 'applies to engine swarm only (with engine docker, the runner prunes its own engine)');
   if (spec.dockerHost !== undefined) parseDockerHost(spec.dockerHost);
   return spec;
 }

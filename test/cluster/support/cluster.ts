@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { repoRoot } from '../../support/action-runner';
-import { docker } from '../../support/docker-cli';
+import { DOCKER, docker } from '../../support/docker-cli';
 import { waitFor } from '../../support/ports';
 
 /**
@@ -133,4 +134,50 @@ export async function restartNode(node: ClusterNode): Promise<void> {
     120_000,
     500,
   );
+}
+
+/**
+ * An image with a Docker CLI (Debian's, with the libraries ldd lists), imported on every node
+ * under a local name: what retire's `node-prune-image` runs on each node. A local name is never
+ * pulled; Swarm runs it from each node's own image store (the pre-pulled image a user would use
+ * is `docker:<version>-cli`).
+ */
+export async function ensureDockerCliImage(cluster: Cluster): Promise<string> {
+  const reference = 'localhost/train-to-serve/docker-cli:1';
+  const root = mkdtempSync(join(tmpdir(), 'tts-docker-cli-'));
+  try {
+    const binary = realpathSync(DOCKER);
+    const place = (source: string, target: string) => {
+      mkdirSync(join(root, dirname(target)), { recursive: true });
+      copyFileSync(realpathSync(source), join(root, target));
+    };
+    place(binary, '/usr/bin/docker');
+    const ldd = await new Promise<string>((resolve, reject) => execFile('ldd', [binary], (error, stdout) => (error ? reject(error) : resolve(stdout))));
+    for (const match of ldd.matchAll(/(\/\S+)\s+\(0x/g)) place(match[1]!, match[1]!);
+    mkdirSync(join(root, 'tmp'), { recursive: true });
+    const tar = await new Promise<Buffer>((resolve, reject) => execFile('tar', ['-C', root, '-c', '.'], { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+    for (const node of cluster.nodes) {
+      await docker(['import', '--change', 'ENV PATH=/usr/bin', '-', reference], { input: tar, env: { DOCKER_HOST: node.endpoint } });
+    }
+    return reference;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** Whether a node's engine holds an image. */
+export async function nodeHasImage(node: ClusterNode, reference: string): Promise<boolean> {
+  return onNode(node, ['image', 'inspect', reference]).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function setAvailability(node: ClusterNode, availability: 'active' | 'drain'): Promise<void> {
+  await docker(['node', 'update', '--availability', availability, node.name]);
+}
+
+/** Whether the swarm holds a service's deploy lock (a Swarm config), asked of one manager. */
+export async function lockExists(node: ClusterNode, service: string): Promise<boolean> {
+  return (await onNode(node, ['config', 'ls', '--filter', `name=tts-lock-${service}`, '--format', '{{.Name}}'])).split('\n').includes(`tts-lock-${service}`);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { failureMessage, runAction, type ActionRunResult } from '../../support/action-runner';
+import { failureMessage, startAction, type ActionRunResult, type StartedAction } from '../../support/action-runner';
 import { docker } from '../../support/docker-cli';
 import { ensureModelImage, irisModel, type ModelImageOptions } from '../../support/server-image';
 import { removeOverlayNetwork, removeServices } from '../../support/swarm';
@@ -21,7 +21,10 @@ export interface ClusterRun {
   images: Record<string, string>;
   publish(name: string, model?: Record<string, unknown>, options?: ModelImageOptions): Promise<string>;
   deploy(service: string, image: string, inputs?: Record<string, string>, env?: Record<string, string>): Promise<ActionRunResult>;
+  /** The same deploy, started: for a test that acts while it runs. */
+  startDeploy(service: string, image: string, inputs?: Record<string, string>, env?: Record<string, string>): StartedAction;
   retire(service: string, inputs?: Record<string, string>, env?: Record<string, string>): Promise<ActionRunResult>;
+  startRetire(service: string, inputs?: Record<string, string>, env?: Record<string, string>): StartedAction;
   cleanup(): Promise<void>;
 }
 
@@ -59,7 +62,10 @@ export async function startClusterRun(tag: string): Promise<ClusterRun> {
       return images[name];
     },
     deploy(service, image, inputs = {}, env = {}) {
-      return runAction('deploy', {
+      return self.startDeploy(service, image, inputs, env).result;
+    },
+    startDeploy(service, image, inputs = {}, env = {}) {
+      return startAction('deploy', {
         inputs: {
           image,
           service,
@@ -77,7 +83,10 @@ export async function startClusterRun(tag: string): Promise<ClusterRun> {
       });
     },
     retire(service, inputs = {}, env = {}) {
-      return runAction('retire', { inputs: { service, engine: 'swarm', 'traefik-api': traefik.apiUrl, 'drain-timeout': '20s', ...inputs }, env });
+      return self.startRetire(service, inputs, env).result;
+    },
+    startRetire(service, inputs = {}, env = {}) {
+      return startAction('retire', { inputs: { service, engine: 'swarm', 'traefik-api': traefik.apiUrl, 'drain-timeout': '20s', ...inputs }, env });
     },
     async cleanup() {
       await traefik.stop();

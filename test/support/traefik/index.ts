@@ -186,7 +186,7 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
       if (exit !== undefined) throw new Error(`the Traefik stand-in exited with ${exit}: ${stderr.trim()}`);
       return lines.some((line) => line.msg === 'ready');
     },
-    30_000,
+    ENGINE_WAIT_MS,
     50,
   ).catch(async (error: Error) => {
     child.kill('SIGKILL');
