@@ -1,5 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { failureMessage } from '../support/action-runner';
+import { failureMessage, repoRoot } from '../support/action-runner';
 import { docker } from '../support/docker-cli';
 import { waitFor } from '../support/ports';
 import { ENGINE_WAIT_MS } from '../support/server-image';
@@ -97,6 +101,51 @@ describe('engine swarm on three nodes: managers, drains, pruning, a lost node', 
     // v2 stays everywhere it was, node1 included, where no container uses it: a service names it.
     for (const node of run.cluster.nodes) expect(await nodeHasImage(node, run.images.v2!), `${node.name}\n${retired.log}`).toBe(true);
     await setAvailability(node3, 'active');
+  });
+
+  it('a task rescheduled after the job ended pulls with node-registry-*; with the job token alone the pull is refused', async () => {
+    const htpasswd = join(repoRoot, '.tmp/cluster/registry/htpasswd');
+    const before = readFileSync(htpasswd, 'utf8');
+    const job = { username: `job-${run.prefix}`, password: `ghs_${randomBytes(12).toString('hex')}` };
+    appendFileSync(htpasswd, execFileSync('htpasswd', ['-Bbn', job.username, job.password], { encoding: 'utf8' }));
+    const plain = `${run.prefix}-tok`;
+    const lasting = `${run.prefix}-pull`;
+    const jobInputs = { replicas: '1', 'registry-username': job.username, 'registry-password': job.password };
+    try {
+      // Images no node but node1 holds; both versions start on node1.
+      await run.publish('cred-a');
+      await run.publish('cred-b');
+      await setAvailability(node2, 'drain');
+      await setAvailability(node3, 'drain');
+      const withToken = await run.deploy(plain, run.images['cred-a']!, jobInputs);
+      expectDeployed(withToken);
+      expect(withToken.log).toContain('a GitHub job token stops working when this job ends');
+      const { registry } = run.cluster;
+      const withLasting = await run.deploy(lasting, run.images['cred-b']!, { ...jobInputs, 'node-registry-username': registry.username, 'node-registry-password': registry.password });
+      expectDeployed(withLasting);
+      expect(withLasting.log).not.toContain('a GitHub job token stops working');
+      expect(withLasting.masked).toContain(registry.password);
+
+      // The job ends: its token stops working. Then node1 is drained, so both tasks move to nodes without the images.
+      writeFileSync(htpasswd, before);
+      await waitFor('the registry to refuse the job token', async () => (await fetch(`http://${registry.host}/v2/`, { headers: { authorization: `Basic ${Buffer.from(`${job.username}:${job.password}`).toString('base64')}` } })).status === 401, ENGINE_WAIT_MS, 200);
+      await setAvailability(node2, 'active');
+      await setAvailability(node3, 'active');
+      await setAvailability(node1, 'drain');
+      const lastingName = versionName(lasting, run.images['cred-b']!);
+      await waitFor('the version with the lasting credential to run on node2 or node3', async () => (await placedTasks(lastingName)).some((task) => task.node !== 'node1' && task.state === 'running'), ENGINE_WAIT_MS, 500);
+      const tokenName = versionName(plain, run.images['cred-a']!);
+      let errors = '';
+      await waitFor('the version with the job token to fail its pull on another node', async () => {
+        errors = await docker(['service', 'ps', '--no-trunc', '--format', '{{.Node}} {{.CurrentState}} {{.Error}}', tokenName]);
+        return /node[23] Rejected .*(unauthorized|authentication required|no basic auth|denied|No such image)/i.test(errors);
+      }, ENGINE_WAIT_MS, 500);
+      console.log(`after the job token expired: ${lastingName} on ${(await placedTasks(lastingName)).map((task) => `${task.node} (${task.state})`).join(', ')}; ${tokenName}:\n${errors}`);
+      expect((await placedTasks(tokenName)).some((task) => task.state === 'running')).toBe(false);
+    } finally {
+      writeFileSync(htpasswd, before);
+      for (const node of run.cluster.nodes) await setAvailability(node, 'active').catch(() => {});
+    }
   });
 
   it('a node killed while a deploy waits for health: the deploy converges on the nodes left or fails with the old version serving, never both routed', async () => {
