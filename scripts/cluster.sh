@@ -2,7 +2,8 @@
 # A three-node Docker Swarm on one machine, for the cluster tests (docs/cluster.md).
 #
 #   bash scripts/cluster.sh up     start it; writes .tmp/cluster/cluster.env (the nodes' endpoints)
-#   bash scripts/cluster.sh down   remove everything `up` made (containers, volumes, network, image)
+#   bash scripts/cluster.sh down   remove the containers, volumes and network `up` made (the node
+#                                  image, localhost/train-to-serve/cluster-node:1, stays for next time)
 #
 # Each node is a privileged container running the host's own dockerd (Debian's docker.io), made
 # from the installed binaries and the libraries ldd lists (`docker import`, nothing pulled), with
