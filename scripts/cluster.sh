@@ -5,7 +5,7 @@
 #   bash scripts/cluster.sh down   remove the containers, volumes and network `up` made (the node
 #                                  image, localhost/train-to-serve/cluster-node:1, stays for next time)
 #
-# Each node is a privileged container running the host's own dockerd (Debian's docker.io), made
+# Each node is a container (with what --privileged gives, minus CAP_SYS_RESOURCE) running the host's own dockerd (Debian's docker.io), made
 # from the installed binaries and the libraries ldd lists (`docker import`, nothing pulled), with
 # /var/lib/docker on a volume of its own (overlay2 on a volume, not on the container's overlay).
 # The nodes sit on a bridge network this script creates, each in its own network namespace, and
