@@ -38,12 +38,19 @@ export async function startClusterRun(tag: string): Promise<ClusterRun> {
   const images: Record<string, string> = {};
   await docker(['network', 'create', '--driver', 'overlay', '--attachable', network]);
   await docker(['login', '-u', registry.username, '--password-stdin', registry.host], { input: registry.password });
-  const traefik = await startTraefikStandIn({
-    provider: 'swarm',
-    container: { network, address: cluster.nodes[0]!.ip },
-    network,
-    constraints: `LabelRegex(\`train-to-serve.service\`, \`^${prefix}\`)`,
-    refreshMs: 1000,
+  const standIn = () =>
+    startTraefikStandIn({
+      provider: 'swarm',
+      container: { network, address: cluster.nodes[0]!.ip },
+      network,
+      constraints: `LabelRegex(\`train-to-serve.service\`, \`^${prefix}\`)`,
+      refreshMs: 1000,
+    });
+  // A container's attach to an overlay network is a round trip to the managers, which a loaded
+  // machine can make time out ("attaching to network failed ... context deadline exceeded").
+  const traefik = await standIn().catch((error: Error) => {
+    if (!/attaching to network failed/.test(error.message)) throw error;
+    return standIn();
   });
 
   const self: ClusterRun = {
