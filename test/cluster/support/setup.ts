@@ -12,6 +12,8 @@ import { readCluster, useCluster, type Cluster } from './cluster';
  * network on node1, polling node1's engine as Traefik's Swarm provider does, and model images in
  * the cluster's registry (pushed from node1, then untagged there, so deploys really pull).
  */
+const ACTION_TIMEOUT_MS = 280_000;
+
 export interface ClusterRun {
   cluster: Cluster;
   prefix: string;
@@ -72,7 +74,9 @@ export async function startClusterRun(tag: string): Promise<ClusterRun> {
       return self.startDeploy(service, image, inputs, env).result;
     },
     startDeploy(service, image, inputs = {}, env = {}) {
+      // Three nested engines on the same cores: an action may take minutes on a loaded machine.
       return startAction('deploy', {
+        timeoutMs: ACTION_TIMEOUT_MS,
         inputs: {
           image,
           service,
@@ -93,7 +97,7 @@ export async function startClusterRun(tag: string): Promise<ClusterRun> {
       return self.startRetire(service, inputs, env).result;
     },
     startRetire(service, inputs = {}, env = {}) {
-      return startAction('retire', { inputs: { service, engine: 'swarm', 'traefik-api': traefik.apiUrl, 'drain-timeout': '20s', ...inputs }, env });
+      return startAction('retire', { timeoutMs: ACTION_TIMEOUT_MS, inputs: { service, engine: 'swarm', 'traefik-api': traefik.apiUrl, 'drain-timeout': '20s', ...inputs }, env });
     },
     async cleanup() {
       await traefik.stop();
