@@ -34,6 +34,8 @@ function getInputs(): DeployInputs {
     'health-path': input('health-path'),
     'keep-previous': input('keep-previous'),
     rollback: inputOrDefault('rollback', 'false'),
+    'node-registry-username': input('node-registry-username'),
+    'node-registry-password': secretInput('node-registry-password'),
   };
 }
 

@@ -18,12 +18,13 @@ function getInputs(): RetireInputs {
     'docker-host': input('docker-host'),
     routing: inputOrDefault('routing', 'labels'),
     'routing-dir': input('routing-dir'),
+    'node-prune-image': input('node-prune-image'),
   };
 }
 
 async function main(): Promise<void> {
   const spec = parseRetireInputs(getInputs());
-  const engine = await openServingEngine(spec.engine, spec.dockerHost);
+  const engine = await openServingEngine(spec.engine, spec.dockerHost, { nodePruneImage: spec.nodePruneImage });
   try {
     const result = await runRetire(engine, spec, log);
     log.info(retireLogTable(retireRows(result)));

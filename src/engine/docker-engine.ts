@@ -224,7 +224,8 @@ export class DockerEngine implements ServingEngine {
     return report;
   }
 
-  async pruneImages(seen: readonly ManagedServer[], retired: readonly ManagedServer[], log: Log): Promise<PrunedImage[]> {
+  /** `keepDigests`: manifest digests to keep even when no container here uses them (a Swarm service may run them here later). */
+  async pruneImages(seen: readonly ManagedServer[], retired: readonly ManagedServer[], log: Log, keepDigests: ReadonlySet<string> = new Set()): Promise<PrunedImage[]> {
     const repositories = new Set(seen.map((server) => repositoryOf(server.image)));
     const retiredImages = new Set(retired.map((server) => server.imageId).filter(Boolean));
     const inUse = new Set((await this.docker.listContainers({ all: true })).map((container) => container.ImageID));
@@ -232,6 +233,7 @@ export class DockerEngine implements ServingEngine {
     const pruned: PrunedImage[] = [];
     for (const image of images) {
       if (inUse.has(image.Id)) continue;
+      if ((image.RepoDigests ?? []).some((ref) => keepDigests.has(ref.slice(ref.indexOf('@') + 1)))) continue;
       const references = [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((ref) => !ref.startsWith('<none>'));
       // Only the toolkit's own references go; an image also known under another name stays, untagged from ours.
       const ours = references.filter((ref) => repositories.has(repositoryOf(ref)));

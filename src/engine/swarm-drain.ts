@@ -122,7 +122,13 @@ export async function drainVersion(context: SwarmDrainContext, server: ManagedSe
       if (statusOf(error) === 404) throw new VanishedService();
       throw new Error(engineMessage(error));
     }
-    await stopLocalContainers(docker, local, stopGraceMsOf(service) + 10_000);
+    const deadline = Date.now() + stopGraceMsOf(service) + 10_000;
+    await stopLocalContainers(docker, local, deadline - Date.now());
+    const left = await waitForTasksGone(docker, service.ID, deadline - Date.now());
+    if (left.length > 0) {
+      const note = `${left.length} task(s) of ${server.name} had not stopped on node(s) ${left.join(', ')} when the wait ended; Swarm removes them when those nodes answer`;
+      warning = warning ? `${warning}; ${note}` : note;
+    }
     return report(outcome, warning);
   } catch (error) {
     if (error instanceof VanishedService) return report('vanished');
@@ -157,6 +163,30 @@ async function stopLocalContainers(docker: Docker, ids: string[], timeoutMs: num
       if (!exists) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+  }
+}
+
+/**
+ * After the service is gone, until Swarm has removed its tasks on every node: each node's agent
+ * stops its task (the stop signal, SIGKILL after the grace period) and reports it, and only then
+ * does the task leave the managers' store. Tasks on a node that is down are not waited for (Swarm
+ * cannot reach it; it removes them when the node comes back). Returns the hostnames of the nodes
+ * still holding a task when the time was up.
+ */
+export async function waitForTasksGone(docker: Docker, serviceId: string, timeoutMs: number): Promise<string[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const tasks = await listTasksOf(docker, [serviceId]).catch(() => [] as SwarmTask[]);
+    let waiting: SwarmTask[] = [];
+    if (tasks.length > 0) {
+      const nodes = (await docker.listNodes()) as { ID: string; Description?: { Hostname?: string }; Status?: { State?: string } }[];
+      const ready = new Map(nodes.filter((node) => node.Status?.State === 'ready').map((node) => [node.ID, node.Description?.Hostname ?? node.ID]));
+      waiting = tasks.filter((task) => task.NodeID && ready.has(task.NodeID) && task.Status.ContainerStatus?.ContainerID);
+      if (Date.now() >= deadline || waiting.length === 0) return [...new Set(waiting.map((task) => ready.get(task.NodeID!)!))];
+    } else {
+      return [];
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
 

@@ -29,6 +29,7 @@ import { ensureImage } from './pull';
 import { readRequestCount } from './server-metrics';
 import { drainVersion, inspectService, listTasksOf, VanishedService } from './swarm-drain';
 import { swarmLockStore } from './swarm-lock';
+import { pruneSwarmImages } from './swarm-prune';
 import { versionServiceSpec } from './swarm-spec';
 import { engineMessage, statusOf } from './errors';
 import { assessRollout, describeTask, inSubnet, summarizeTasks, TASK_FAILURES, taskName, taskUrl, versionFromService, type SwarmService, type SwarmTask, type SwarmVersion } from './swarm-state';
@@ -67,14 +68,21 @@ export class SwarmEngine implements ServingEngine {
   private readonly networks = new Map<string, Promise<NetworkFacts | undefined>>();
   private localNodeId?: string;
 
-  constructor(readonly engine: Engine) {
+  /**
+   * @param nodePruneImage retire's `node-prune-image`: an image with a Docker CLI that prunes
+   * images on every node (src/engine/swarm-prune.ts); without it, only this node is pruned.
+   */
+  constructor(
+    readonly engine: Engine,
+    private readonly nodePruneImage?: string,
+  ) {
     this.docker = engine.docker;
     this.endpoint = engine.endpoint;
     this.node = new DockerEngine(engine);
   }
 
-  static async connect(dockerHost: string | undefined): Promise<SwarmEngine> {
-    const engine = new SwarmEngine(await connectEngine(dockerHost));
+  static async connect(dockerHost: string | undefined, nodePruneImage?: string): Promise<SwarmEngine> {
+    const engine = new SwarmEngine(await connectEngine(dockerHost), nodePruneImage);
     await engine.requireManager();
     return engine;
   }
@@ -166,6 +174,9 @@ export class SwarmEngine implements ServingEngine {
     if (!image.reference.includes('@')) {
       log.warning(`${spec.image.text} comes from no registry (no manifest digest): only nodes that already hold it can run its tasks; push it to a registry and deploy it by digest`);
     }
+    if (spec.credentials && !spec.nodeCredentials && /^ghs_/.test(spec.credentials.password)) {
+      log.warning(`Swarm keeps registry-password with the service for later pulls on any node (a task rescheduled onto a node without the image); a GitHub job token stops working when this job ends, and such a pull then fails: give node-registry-username and node-registry-password, a read-only credential that lives on`);
+    }
     return deployImage(image);
   }
 
@@ -182,7 +193,9 @@ export class SwarmEngine implements ServingEngine {
   async startServers(spec: DeploySpec, image: DeployImage, _count: number, log: Log): Promise<StartedServers> {
     const networkFacts = (await this.network(spec.routing.network))!;
     const serviceSpec = versionServiceSpec(spec, { reference: image.reference, digest: image.digest, healthcheck: image.healthcheck }, new Date(), networkFacts.id);
-    const auth = spec.credentials ? { username: spec.credentials.username, password: spec.credentials.password, serveraddress: spec.image.registry } : undefined;
+    // Swarm keeps this credential with the service for every later pull on any node.
+    const pullCredential = spec.nodeCredentials ?? spec.credentials;
+    const auth = pullCredential ? { username: pullCredential.username, password: pullCredential.password, serveraddress: spec.image.registry } : undefined;
     const handle = (await this.docker.createService(auth as unknown as Record<string, unknown>, serviceSpec as unknown as Docker.CreateServiceOptions)) as unknown as { id: string };
     const hasHealthCheck = Boolean(spec.healthCmd ?? image.healthcheck);
     log.info(`Created Swarm service ${serviceSpec.Name} with ${spec.replicas} task(s); waiting up to ${formatDuration(spec.healthTimeoutMs)} for ${hasHealthCheck ? 'them to pass their health check' : 'them to run'}`);
@@ -376,9 +389,9 @@ export class SwarmEngine implements ServingEngine {
     return report;
   }
 
-  /** Swarm has no cluster-wide image removal: this prunes the node the runner talks to. */
+  /** This node's images, then with `node-prune-image` every node's (src/engine/swarm-prune.ts). */
   pruneImages(seen: readonly ManagedServer[], retired: readonly ManagedServer[], log: Log): Promise<PrunedImage[]> {
-    return this.node.pruneImages(seen, retired, log);
+    return pruneSwarmImages({ docker: this.docker, node: this.node, nodePruneImage: this.nodePruneImage }, seen, retired, log);
   }
 }
 

@@ -11,6 +11,15 @@ import type { SwarmServiceSpec } from './swarm-state';
  */
 export const SWARM_ROUTING_SETTLE_MS = 20_000;
 
+/**
+ * Swarm kills and replaces a task whose health check fails (docker mode only stops routing to
+ * the container), so a probe that merely ran slow on a loaded node costs a restart and the
+ * requests in flight. Swarm tasks' probes get more time and tries than docker mode's (3 s, 2):
+ * a task must fail for about half a minute before Swarm replaces it. Readiness is unchanged (one
+ * passing probe), and drains do not use the health check on Swarm (routing is withdrawn instead).
+ */
+export const SWARM_PROBE = { timeoutMs: 10_000, retries: 3 };
+
 /** How long Swarm waits before restarting a task that exited while it should run. */
 const RESTART_DELAY_MS = 5000;
 /** After each task an update replaced, how long Swarm watches it before it counts as updated. */
@@ -46,6 +55,7 @@ export function versionServiceSpec(spec: DeploySpec, image: VersionImage, deploy
   const { service } = spec.routing;
   const labels = serverLabels(spec.routing, deployedServerIdentity(spec, image.digest, deployedAt), 'swarm', spec.routingChoice.mode);
   const updateOrder = { Parallelism: 1, Delay: 0, Monitor: ms(UPDATE_MONITOR_MS), MaxFailureRatio: 0, Order: 'start-first' };
+  const { Healthcheck } = serverHealthcheck(spec, Boolean(image.healthcheck));
   return {
     Name: swarmServiceName(service, image.digest),
     Labels: labels,
@@ -56,7 +66,7 @@ export function versionServiceSpec(spec: DeploySpec, image: VersionImage, deploy
         // File routing withdraws a version before it stops, so the stop is a plain SIGTERM.
         StopSignal: spec.routingChoice.mode === 'file' ? 'SIGTERM' : spec.drainSignal,
         StopGracePeriod: ms(stopGracePeriodMs(spec.drainTimeoutMs)),
-        ...serverHealthcheck(spec, Boolean(image.healthcheck)),
+        ...(Healthcheck ? { Healthcheck: { ...Healthcheck, Timeout: ms(SWARM_PROBE.timeoutMs), Retries: SWARM_PROBE.retries } } : {}),
       },
       RestartPolicy: { Condition: 'any', Delay: ms(RESTART_DELAY_MS), MaxAttempts: 0 },
       Networks: [{ Target: networkId }],

@@ -36,6 +36,8 @@ export interface DeployInputs {
   'health-path'?: string;
   'keep-previous'?: string;
   rollback?: string;
+  'node-registry-username'?: string;
+  'node-registry-password'?: string;
 }
 
 export const ENGINES = ['docker', 'swarm'] as const;
@@ -67,6 +69,11 @@ export interface DeploySpec {
   engine: EngineKind;
   dockerHost?: string;
   credentials?: RegistryCredentials;
+  /**
+   * engine swarm: the credential Swarm keeps with the service for every later pull on any node
+   * (a task rescheduled onto a node without the image). Defaults to `credentials`.
+   */
+  nodeCredentials?: RegistryCredentials;
   provenance: Provenance;
   /** labels or file routing, and the routing directory for file. */
   routingChoice: RoutingChoice;
@@ -196,6 +203,12 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
   const credentials = parseCredentialInputs(inputs['registry-username'], inputs['registry-password']);
   const routingChoice = parseRoutingChoice(inputs);
   const options = parseFileDeployOptions(routingChoice, inputs);
+  const nodeUsername = inputs['node-registry-username']?.trim();
+  const nodePassword = inputs['node-registry-password'];
+  if (Boolean(nodeUsername) !== Boolean(nodePassword)) {
+    throw new InputError(nodeUsername ? 'node-registry-password' : 'node-registry-username', 'node-registry-username and node-registry-password go together: give both or neither');
+  }
+  if (nodeUsername && engine !== 'swarm') throw new InputError('node-registry-username', 'applies to engine swarm only (with engine docker, nothing pulls after deploy)');
   return {
     image,
     routing: { service, rule, entrypoints, port, network },
@@ -212,6 +225,7 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     engine,
     dockerHost: inputs['docker-host'],
     credentials,
+    nodeCredentials: nodeUsername && nodePassword ? { username: nodeUsername, password: nodePassword } : undefined,
     provenance,
     routingChoice,
     options,

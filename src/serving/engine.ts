@@ -183,6 +183,8 @@ export interface DeployResult {
 export interface PrunedImage {
   id: string;
   references: string[];
+  /** engine swarm: the node it was removed from, when not the one the runner talks to. */
+  node?: string;
 }
 
 /** A new server failed: its message names it and carries its last log lines. */

@@ -3,6 +3,8 @@ import { parseDockerHost } from '../engine/connection';
 import { ENGINES, parseTraefikApi, type EngineKind } from './deploy-spec';
 import { parseServiceName } from './names';
 import { parseRoutingChoice } from './routing-spec';
+import { parseGivenImage } from '../image/reference';
+import { InputError } from '../inputs/errors';
 
 /** retire's inputs, keyed exactly as in actions/retire/action.yml; optional ones undefined. */
 export interface RetireInputs {
@@ -18,6 +20,7 @@ export interface RetireInputs {
   'docker-host'?: string;
   routing?: string;
   'routing-dir'?: string;
+  'node-prune-image'?: string;
 }
 
 export interface RetireSpec {
@@ -33,6 +36,8 @@ export interface RetireSpec {
   dockerHost?: string;
   /** routing: file: the directory holding the routing files. */
   routingDir?: string;
+  /** engine swarm: an image with a Docker CLI, run on every node to prune images there. */
+  nodePruneImage?: string;
 }
 
 export function parseRetireInputs(inputs: RetireInputs): RetireSpec {
@@ -48,7 +53,9 @@ export function parseRetireInputs(inputs: RetireInputs): RetireSpec {
     engine: parseEnum('engine', inputs.engine, ENGINES),
     dockerHost: inputs['docker-host'],
     routingDir: parseRoutingChoice(inputs).dir,
+    nodePruneImage: inputs['node-prune-image'] !== undefined ? parseGivenImage(inputs['node-prune-image'], 'node-prune-image').text : undefined,
   };
+  if (spec.nodePruneImage !== undefined && spec.engine !== 'swarm') throw new InputError('node-prune-image', 'applies to engine swarm only (with engine docker, the runner prunes its own engine)');
   if (spec.dockerHost !== undefined) parseDockerHost(spec.dockerHost);
   return spec;
 }

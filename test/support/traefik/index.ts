@@ -45,9 +45,11 @@ export interface TraefikStandInOptions {
    * Run the stand-in in a container attached to this network, as Traefik runs in a swarm: a
    * Swarm task's address is on the swarm's overlay network, which the host cannot reach. The
    * container mounts the engine's socket and this checkout (read-only); its entry points are
-   * published on loopback, so `webUrl` and `apiUrl` work as usual.
+   * published on loopback, so `webUrl` and `apiUrl` work as usual. With `address` (an engine
+   * inside the test cluster, whose loopback this host cannot reach), they are published on every
+   * interface of that engine's machine and reached at `address`.
    */
-  container?: { network: string };
+  container?: { network: string; address?: string };
   /** `providers.providersThrottleDuration` in ms (default 2000, Traefik's default). */
   throttleMs?: number;
   /** `providers.docker.endpoint`, e.g. unix:///var/run/docker.sock (default: DOCKER_HOST or the default socket). */
@@ -150,9 +152,10 @@ async function containerCommand(name: string, network: string, options: TraefikS
   const modules = realpathSync(join(repoRoot, 'node_modules'));
   const fileMount = options.file?.directory ?? (options.file?.filename ? dirname(options.file.filename) : undefined);
   const socket = options.dockerHost?.startsWith('unix://') ? options.dockerHost.slice('unix://'.length) : '/var/run/docker.sock';
+  const bind = options.container?.address ? '0.0.0.0' : '127.0.0.1';
   return [
     'run', '--rm', '-i', '--name', name, '--network', network,
-    '--publish', `127.0.0.1::${CONTAINER_PORTS.web}`, '--publish', `127.0.0.1::${CONTAINER_PORTS.traefik}`,
+    '--publish', `${bind}::${CONTAINER_PORTS.web}`, '--publish', `${bind}::${CONTAINER_PORTS.traefik}`,
     '--volume', `${socket}:/var/run/docker.sock`, '--volume', `${repoRoot}:${repoRoot}:ro`, '--workdir', repoRoot,
     ...(fileMount ? ['--volume', `${fileMount}:${fileMount}:ro`] : []),
     // A worktree whose node_modules is a link to another checkout's: mount that one too.
@@ -226,7 +229,8 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
   const published = async (address: string): Promise<string> => {
     if (!containerName) return address;
     const port = Number(address.slice(address.lastIndexOf(':') + 1));
-    return (await docker(['port', containerName, `${port}/tcp`])).trim().split('\n')[0]!;
+    const published = (await docker(['port', containerName, `${port}/tcp`])).trim().split('\n')[0]!;
+    return options.container?.address ? `${options.container.address}:${published.slice(published.lastIndexOf(':') + 1)}` : published;
   };
   const entryPoints = Object.fromEntries(await Promise.all(Object.entries(ready.entryPoints).map(async ([name, address]) => [name, `http://${await published(address)}`] as const)));
   const apiUrl = entryPoints.traefik!;
