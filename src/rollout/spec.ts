@@ -139,3 +139,10 @@ export function parseProgressiveInputs(inputs: ProgressiveInputs): ProgressiveSp
   }
   return spec;
 }
+
+/** How long a rollout holds at most: the deploy lock's lease must outlast it. */
+export function rolloutDurationMs(progressive: ProgressiveSpec | undefined): number {
+  if (!progressive) return 0;
+  const held = progressive.canary.steps.filter((weight) => weight < 100).length * progressive.canary.stepDurationMs;
+  return held + (progressive.shadow?.durationMs ?? 0);
+}
