@@ -16,6 +16,8 @@ function getInputs(): RetireInputs {
     'prune-images': inputOrDefault('prune-images', 'true'),
     engine: inputOrDefault('engine', 'docker'),
     'docker-host': input('docker-host'),
+    routing: inputOrDefault('routing', 'labels'),
+    'routing-dir': input('routing-dir'),
   };
 }
 

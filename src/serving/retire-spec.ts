@@ -2,6 +2,7 @@ import { parseBoolean, parseDuration, parseEnum, parseInteger } from '../inputs/
 import { parseDockerHost } from '../engine/connection';
 import { ENGINES, parseTraefikApi, type EngineKind } from './deploy-spec';
 import { parseServiceName } from './names';
+import { parseRoutingChoice } from './routing-spec';
 
 /** retire's inputs, keyed exactly as in actions/retire/action.yml; optional ones undefined. */
 export interface RetireInputs {
@@ -15,6 +16,8 @@ export interface RetireInputs {
   'prune-images': string;
   engine: string;
   'docker-host'?: string;
+  routing?: string;
+  'routing-dir'?: string;
 }
 
 export interface RetireSpec {
@@ -28,6 +31,8 @@ export interface RetireSpec {
   pruneImages: boolean;
   engine: EngineKind;
   dockerHost?: string;
+  /** routing: file: the directory holding the routing files. */
+  routingDir?: string;
 }
 
 export function parseRetireInputs(inputs: RetireInputs): RetireSpec {
@@ -42,6 +47,7 @@ export function parseRetireInputs(inputs: RetireInputs): RetireSpec {
     pruneImages: parseBoolean('prune-images', inputs['prune-images']),
     engine: parseEnum('engine', inputs.engine, ENGINES),
     dockerHost: inputs['docker-host'],
+    routingDir: parseRoutingChoice(inputs).dir,
   };
   if (spec.dockerHost !== undefined) parseDockerHost(spec.dockerHost);
   return spec;

@@ -101,8 +101,19 @@ export function renderRoutingFile(table: RoutingTable): string {
   return `${STATE_PREFIX}${JSON.stringify(state)}\n# Written by train-to-serve deploy/retire: changes made by hand are replaced on the next deploy.\n${stringifyYaml({ http: { routers: { [name]: router }, services } })}`;
 }
 
+/** The main router's rule and entry points, as the file holds them (retire rewrites the file without deploy's inputs). */
+function routerOf(text: string): { rule: string; entrypoints: string[] } | undefined {
+  try {
+    const doc = parseYaml(text) as { http?: { routers?: Record<string, { rule?: string; entryPoints?: string[] }> } } | null;
+    const router = Object.values(doc?.http?.routers ?? {})[0];
+    return router?.rule ? { rule: router.rule, entrypoints: router.entryPoints ?? [] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The backends and state the toolkit last wrote, or undefined when the file does not exist. */
-export async function readRoutingState(path: string): Promise<{ backends: Backend[]; kept: Record<string, string>; mirror?: RoutingTable['mirror']; rollout?: unknown } | undefined> {
+export async function readRoutingState(path: string): Promise<{ backends: Backend[]; kept: Record<string, string>; mirror?: RoutingTable['mirror']; router?: { rule: string; entrypoints: string[] }; rollout?: unknown } | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -114,7 +125,7 @@ export async function readRoutingState(path: string): Promise<{ backends: Backen
   if (line) {
     try {
       const state = JSON.parse(line.slice(STATE_PREFIX.length)) as { backends?: Backend[]; kept?: Record<string, string>; mirror?: RoutingTable['mirror']; rollout?: unknown };
-      return { backends: state.backends ?? [], kept: state.kept ?? {}, mirror: state.mirror, rollout: state.rollout };
+      return { backends: state.backends ?? [], kept: state.kept ?? {}, mirror: state.mirror, router: routerOf(text), rollout: state.rollout };
     } catch {
       // Fall through to the YAML itself.
     }
