@@ -6,6 +6,7 @@ import { parseDeployInputs, type DeployInputs } from '../serving/deploy-spec';
 import { deploySummary } from '../serving/report';
 import { runDeploy } from '../serving/deploy';
 import { checkFileRouting } from '../serving/file-routing';
+import { renderRolloutSummary, rolloutOutputs } from '../rollout/summary';
 
 function getInputs(): DeployInputs {
   return {
@@ -36,6 +37,13 @@ function getInputs(): DeployInputs {
     rollback: inputOrDefault('rollback', 'false'),
     'node-registry-username': input('node-registry-username'),
     'node-registry-password': secretInput('node-registry-password'),
+    steps: input('steps'),
+    'step-duration': input('step-duration'),
+    analysis: input('analysis'),
+    'mirror-percent': input('mirror-percent'),
+    'shadow-duration': input('shadow-duration'),
+    'after-shadow': input('after-shadow'),
+    'traefik-metrics': input('traefik-metrics'),
   };
 }
 
@@ -55,7 +63,13 @@ async function main(): Promise<void> {
   try {
     await engine.checkDeploy(spec);
     if (spec.routingChoice.dir) await checkFileRouting(spec.routingChoice.dir, spec.traefikApi);
-    const result = await runDeploy(engine, spec, log);
+    const result = await runDeploy(engine, spec, log, {
+      // Written before the deploy goes on or fails, so a rolled-back canary still reports its steps.
+      onRollout: async (rollout) => {
+        setOutputs(rolloutOutputs(rollout));
+        await writeSummary(renderRolloutSummary(rollout));
+      },
+    });
     setOutputs({
       containers: result.servers,
       removed: result.removed,

@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { rolloutDurationMs } from '../rollout/spec';
 import { InputError, ResourceError, quote } from '../inputs/errors';
 import { formatDuration } from '../inputs/parse';
 import { deployedServerIdentity, type DeploySpec } from '../serving/deploy-spec';
@@ -107,7 +108,7 @@ export class DockerEngine implements ServingEngine {
 
   async lockDeploy(spec: DeploySpec, image: DeployImage, log: Log): Promise<DeployLock> {
     const { service } = spec.routing;
-    const leaseMs = 2 * spec.healthTimeoutMs + 3 * spec.drainTimeoutMs + STOP_TIMEOUT_S * 1000 + 120_000;
+    const leaseMs = 2 * spec.healthTimeoutMs + 3 * spec.drainTimeoutMs + STOP_TIMEOUT_S * 1000 + 120_000 + rolloutDurationMs(spec.progressive);
     const lockOptions = { leaseMs, waitMs: leaseMs, purpose: `deploy of ${service}`, runUrl: spec.provenance.runUrl, log };
     try {
       // The lock container uses the image, which keeps a concurrent retire from pruning it.

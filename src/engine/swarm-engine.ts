@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import { rolloutDurationMs } from '../rollout/spec';
 import { networkInterfaces } from 'node:os';
 import { InputError, ResourceError, quote } from '../inputs/errors';
 import { formatDuration } from '../inputs/parse';
@@ -182,7 +183,7 @@ export class SwarmEngine implements ServingEngine {
 
   async lockDeploy(spec: DeploySpec, _image: DeployImage, log: Log): Promise<DeployLock> {
     const { service } = spec.routing;
-    const leaseMs = 2 * spec.healthTimeoutMs + 3 * spec.drainTimeoutMs + 180_000;
+    const leaseMs = 2 * spec.healthTimeoutMs + 3 * spec.drainTimeoutMs + 180_000 + rolloutDurationMs(spec.progressive);
     return (await acquireStoreLock(swarmLockStore(this.docker, service), service, { leaseMs, waitMs: leaseMs, purpose: `deploy of ${service}`, runUrl: spec.provenance.runUrl, log }))!;
   }
 

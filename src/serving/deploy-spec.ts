@@ -8,6 +8,7 @@ import { parseDockerHost } from '../engine/connection';
 import type { Provenance, RoutingSettings, ServerIdentity } from './labels';
 import { parseServiceName, SWARM_SERVICE_NAME_MAX } from './names';
 import { parseFileDeployOptions, parseRoutingChoice, type FileDeployOptions, type RoutingChoice } from './routing-spec';
+import { parseProgressiveInputs, PROGRESSIVE_STRATEGIES, type ProgressiveInputs, type ProgressiveSpec } from '../rollout/spec';
 
 /** deploy's inputs, keyed exactly as in actions/deploy/action.yml; optional ones undefined. */
 export interface DeployInputs {
@@ -38,6 +39,13 @@ export interface DeployInputs {
   rollback?: string;
   'node-registry-username'?: string;
   'node-registry-password'?: string;
+  steps?: string;
+  'step-duration'?: string;
+  analysis?: string;
+  'mirror-percent'?: string;
+  'shadow-duration'?: string;
+  'after-shadow'?: string;
+  'traefik-metrics'?: string;
 }
 
 export const ENGINES = ['docker', 'swarm'] as const;
@@ -79,6 +87,8 @@ export interface DeploySpec {
   routingChoice: RoutingChoice;
   /** health-path, keep-previous, rollback. */
   options: FileDeployOptions;
+  /** strategy canary or shadow (strategy is then `replace`: what the promotion does). */
+  progressive?: ProgressiveSpec;
 }
 
 /** Signals a server may take as "drain": not the ones a process cannot catch. */
@@ -188,7 +198,8 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
   const port = parseInteger('port', inputs.port, { min: 1, max: 65535 });
   const network = parseNetworkName('network', required(raw, 'network'));
   const replicas = parseInteger('replicas', inputs.replicas, { min: 1, max: 64 });
-  const strategy = parseEnum('strategy', inputs.strategy, STRATEGIES);
+  const strategyChoice = parseEnum('strategy', inputs.strategy, [...STRATEGIES, ...PROGRESSIVE_STRATEGIES]);
+  const strategy: Strategy = strategyChoice === 'add' ? 'add' : 'replace';
   const ttlMs = parseDurationOrNever('ttl', inputs.ttl);
   const healthTimeoutMs = parseDuration('health-timeout', inputs['health-timeout']);
   const drainTimeoutMs = parseDuration('drain-timeout', inputs['drain-timeout']);
@@ -209,6 +220,8 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     throw new InputError(nodeUsername ? 'node-registry-password' : 'node-registry-username', 'node-registry-username and node-registry-password go together: give both or neither');
   }
   if (nodeUsername && engine !== 'swarm') throw new InputError('node-registry-username', 'applies to engine swarm only (with engine docker, nothing pulls after deploy)');
+  const progressive = parseProgressiveInputs(inputs as ProgressiveInputs);
+  if (progressive && options.rollback) throw new InputError('rollback', `flips weights back to a kept version; it cannot run as a ${progressive.strategy}`);
   return {
     image,
     routing: { service, rule, entrypoints, port, network },
@@ -229,6 +242,7 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     provenance,
     routingChoice,
     options,
+    ...(progressive ? { progressive } : {}),
   };
 }
 

@@ -10,6 +10,13 @@ import { PARALLEL_REMOVALS } from './limit';
 import { warnUndrainable } from './drain-report';
 import { waitReady } from './readiness';
 import { isServing, type ManagedServer } from './server';
+import { runFileRollout } from '../rollout/deploy-rollout';
+import type { RolloutResult } from '../rollout/rollout';
+
+/** What a caller learns during a deploy: a canary's or shadow's result, before the deploy fails or goes on. */
+export interface DeployHooks {
+  onRollout?(result: RolloutResult): Promise<void>;
+}
 
 /**
  * deploy, for every engine and both routings: pull, lock, plan on a fresh listing, clear
@@ -23,7 +30,7 @@ import { isServing, type ManagedServer } from './server';
  * file moves all weight to the new version, Traefik's API confirms it applied, the old version's
  * in-flight requests finish, and only then is it stopped, or kept at weight 0 for `keep-previous`.
  */
-export async function runDeploy(engine: ServingEngine, spec: DeploySpec, log: Log): Promise<DeployResult> {
+export async function runDeploy(engine: ServingEngine, spec: DeploySpec, log: Log, hooks: DeployHooks = {}): Promise<DeployResult> {
   const t0 = Date.now();
   const timings = { pullMs: 0, startMs: 0, healthyMs: 0, traefikMs: 0, drainMs: 0, totalMs: 0 };
   const file = fileRoutingOf(spec, engine.kind);
@@ -113,6 +120,7 @@ export async function runDeploy(engine: ServingEngine, spec: DeploySpec, log: Lo
       let drain = plan.drain;
       if (file) {
         if (!(await lock.stillHeld())) throw lostLock(service);
+        if (spec.progressive) await progressive(file, table, all, servers, started);
         drain = await publishTable(file, table, plan.drain, kept.keptUntil, now);
         drain = [...drain, ...kept.expired];
       }
@@ -145,6 +153,24 @@ export async function runDeploy(engine: ServingEngine, spec: DeploySpec, log: Lo
       if (!confirmed && started) await engine.discardStarted(started, image, { problem: 'was removed' }).catch(() => {});
       throw error;
     }
+  }
+
+  /**
+   * canary or shadow: the steps and their analysis, between the new servers serving and the
+   * promotion. Rolled back → the new version's servers are removed and the deploy fails.
+   */
+  async function progressive(file: FileRouting, table: RoutingState, all: readonly ManagedServer[], servers: NewServer[], started: StartedServers | undefined): Promise<void> {
+    const outcome = await runFileRollout({ spec, progressive: spec.progressive!, file, table, digest: image.digest, version: shortDigest(image.digest), newServers: servers, existing: all, log });
+    if (!outcome) return;
+    await hooks.onRollout?.(outcome);
+    if (!(await lock.stillHeld())) throw lostLock(spec.routing.service);
+    if (outcome.verdict === 'promoted') return;
+    const failed = outcome.failed!;
+    const problem = `failed the ${spec.progressive!.strategy} analysis ${failed.phase === 'shadow' ? 'while shadowing' : `at ${failed.weight}%`}: ${failed.result.rule.text} (${failed.result.reason ?? `${failed.result.value} against ${failed.result.threshold}`}); all traffic is back on the stable version`;
+    if (started) throw await engine.discardStarted(started, image, { problem });
+    const leftovers = all.filter((server) => server.digest === image.digest);
+    await mapLimit(leftovers, PARALLEL_REMOVALS, (server) => engine.drainAndRemove(server, { drainTimeoutMs: spec.drainTimeoutMs, traefikApi: spec.traefikApi, withdrawn: true }, log));
+    throw new DeployError(`${shortDigest(image.digest)} ${problem}`);
   }
 
   /**

@@ -18,6 +18,10 @@ export interface RoutingState {
   backends: Backend[];
   /** version (12 hex) → ISO time until which it is kept for a rollback. */
   kept: Record<string, string>;
+  /** Shadow traffic to a version (src/rollout). */
+  mirror?: { service: string; percent: number };
+  /** A canary or shadow in progress (src/rollout/rollout.ts Progress). */
+  rollout?: unknown;
 }
 
 /**
@@ -62,7 +66,7 @@ export class FileRouting {
     await this.write(state);
     const weighted = state.backends.filter((backend) => backend.weight > 0).map((backend) => ({ name: backend.service, weight: backend.weight }));
     if (this.api) {
-      const applied = await this.api.waitForWeights(`${this.routing.service}@file`, weighted, timeoutMs);
+      const applied = await this.api.waitForWeights(`${this.routing.service}${state.mirror ? '-weighted' : ''}@file`, weighted, timeoutMs);
       if (!applied) {
         if (before.backends.some((backend) => backend.weight > 0)) await this.write(before).catch(() => {});
         throw new ResourceError(
@@ -81,7 +85,7 @@ export class FileRouting {
   private async write(state: RoutingState): Promise<void> {
     const { service, rule, entrypoints } = this.routing;
     try {
-      await writeRoutingFile(this.dir, { service, rule, entrypoints, backends: state.backends, kept: state.kept });
+      await writeRoutingFile(this.dir, { service, rule, entrypoints, backends: state.backends, kept: state.kept, mirror: state.mirror, rollout: state.rollout });
     } catch (error) {
       if (error instanceof RoutingFileError) throw new InputError('rule', error.message);
       throw new ResourceError(`Routing file ${this.path}`, `cannot be written (${(error as Error).message})`);

@@ -36,6 +36,8 @@ export interface RoutingTable {
   mirror?: { service: string; percent: number };
   /** Toolkit state: version → ISO time until which its servers are kept for a rollback. */
   kept?: Record<string, string>;
+  /** Toolkit state: a canary or shadow in progress (src/rollout), written in the same atomic rename as its weights. */
+  rollout?: unknown;
 }
 
 const STATE_PREFIX = '# train-to-serve-state: ';
@@ -95,7 +97,7 @@ export function renderRoutingFile(table: RoutingTable): string {
     [weightedName]: { weighted: { services: table.backends.filter((b) => b.weight > 0).map((b) => ({ name: b.service, weight: b.weight })) } },
   };
   if (table.mirror) services[name] = { mirroring: { service: weightedName, mirrors: [{ name: table.mirror.service, percent: table.mirror.percent }] } };
-  const state = { kept: table.kept ?? {}, backends: table.backends, ...(table.mirror ? { mirror: table.mirror } : {}) };
+  const state = { kept: table.kept ?? {}, backends: table.backends, ...(table.mirror ? { mirror: table.mirror } : {}), ...(table.rollout !== undefined ? { rollout: table.rollout } : {}) };
   return `${STATE_PREFIX}${JSON.stringify(state)}\n# Written by train-to-serve deploy/retire: changes made by hand are replaced on the next deploy.\n${stringifyYaml({ http: { routers: { [name]: router }, services } })}`;
 }
 
@@ -111,7 +113,7 @@ function routerOf(text: string): { rule: string; entrypoints: string[] } | undef
 }
 
 /** The backends and state the toolkit last wrote, or undefined when the file does not exist. */
-export async function readRoutingState(path: string): Promise<{ backends: Backend[]; kept: Record<string, string>; mirror?: RoutingTable['mirror']; router?: { rule: string; entrypoints: string[] } } | undefined> {
+export async function readRoutingState(path: string): Promise<{ backends: Backend[]; kept: Record<string, string>; mirror?: RoutingTable['mirror']; router?: { rule: string; entrypoints: string[] }; rollout?: unknown } | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -122,8 +124,8 @@ export async function readRoutingState(path: string): Promise<{ backends: Backen
   const line = text.split('\n').find((l) => l.startsWith(STATE_PREFIX));
   if (line) {
     try {
-      const state = JSON.parse(line.slice(STATE_PREFIX.length)) as { backends?: Backend[]; kept?: Record<string, string>; mirror?: RoutingTable['mirror'] };
-      return { backends: state.backends ?? [], kept: state.kept ?? {}, mirror: state.mirror, router: routerOf(text) };
+      const state = JSON.parse(line.slice(STATE_PREFIX.length)) as { backends?: Backend[]; kept?: Record<string, string>; mirror?: RoutingTable['mirror']; rollout?: unknown };
+      return { backends: state.backends ?? [], kept: state.kept ?? {}, mirror: state.mirror, router: routerOf(text), rollout: state.rollout };
     } catch {
       // Fall through to the YAML itself.
     }
