@@ -18,7 +18,7 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function modelDir(files: Record<string, string> = { 'model.json': JSON.stringify(irisModel()) }): string {
+export function modelDir(files: Record<string, string | Buffer> = { 'model.json': JSON.stringify(irisModel()) }): string {
   const dir = mkdtempSync(join(tmpdir(), 'tts-model-'));
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   return dir;
