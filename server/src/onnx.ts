@@ -92,6 +92,9 @@ type Ort = typeof import('onnxruntime-node');
 
 async function runtimeModule(runtime: OnnxRuntime): Promise<Ort> {
   const name = runtime === 'native' ? 'onnxruntime-node' : 'onnxruntime-web';
+  // ONNX Runtime 1.30's native library starts a telemetry client that tries HTTPS uploads; a
+  // prediction server sends nothing anywhere unless told to. Set before the library loads.
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
   try {
     const mod = (await import(name)) as Ort & { default?: Ort };
     return mod.default ?? mod;
