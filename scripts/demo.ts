@@ -20,7 +20,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { failureMessage, repoRoot, runAction, type ActionRunOptions, type ActionRunResult } from '../test/support/action-runner';
+import { failureMessage, runAction, type ActionRunOptions, type ActionRunResult } from '../test/support/action-runner';
 import { DOCKER, docker } from '../test/support/docker-cli';
 import { startGitHubApi, type GitHubApi } from '../test/support/github-api';
 import { freePort, waitFor } from '../test/support/ports';

@@ -116,7 +116,9 @@ function cudaInstalled(): boolean {
 async function createSession(ort: Ort, bytes: Buffer, runtime: OnnxRuntime, provider: OnnxProvider, source: string, log: (fields: Record<string, unknown>) => void) {
   const create = async (providers: string[]) => {
     try {
-      return await ort.InferenceSession.create(bytes, { executionProviders: providers, graphOptimizationLevel: 'all' });
+      // No spinning: a server runs many requests at once, and intra-op threads that spin while
+      // waiting for work take the cores the other requests (and the HTTP loop) need.
+      return await ort.InferenceSession.create(bytes, { executionProviders: providers, graphOptimizationLevel: 'all', extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } });
     } catch (error) {
       throw new ModelError(`${source}: ONNX Runtime cannot load it (${String((error as Error).message ?? error).split('\n')[0]})`);
     }

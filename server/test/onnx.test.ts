@@ -1,27 +1,15 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../../test/support/action-runner';
 import { int64Model, tabularClassifier, unsupportedOpModel } from '../../test/support/onnx-models';
 import { oip } from '../../test/support/open-inference';
+import { pythonReference } from '../../test/support/ort-reference';
 import { modelDir, predict, startServer, type ServerProcess } from './server-process';
 
 // ONNX models in the bundled server (a real process, real onnxruntime-node), compared with ONNX
 // Runtime's own Python package on the same inputs (the .venv that scripts/python-env.sh makes).
 
-const PYTHON = join(repoRoot, '.venv/bin/python');
 /** float32 models: the two runtimes may order the float operations differently. */
 const TOLERANCE = 1e-6;
-
-export function pythonReference(model: string, inputs: unknown[]): Promise<{ version: string; outputs: { name: string; shape: number[]; data: number[] }[] }> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(PYTHON, [join(repoRoot, 'test/support/python/ort_reference.py')], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`ort_reference.py: ${stderr || error.message} (run scripts/python-env.sh)`));
-      else resolve(JSON.parse(stdout) as never);
-    });
-    child.stdin!.end(JSON.stringify({ model, inputs }));
-  });
-}
 
 const sidecar = { name: 'flowers', features: ['a', 'b', 'c', 'd'], classes: ['x', 'y', 'z'], output: 'logits', scores: 'logits' };
 const rows = [
