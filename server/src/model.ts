@@ -43,7 +43,8 @@ function finiteArray(value: unknown, length: number, source: string, what: strin
   return value as number[];
 }
 
-function nameList(value: unknown, source: string, what: string): string[] {
+/** A non-empty list of distinct non-empty names, or a ModelError naming `what` in `source`. */
+export function nameList(value: unknown, source: string, what: string): string[] {
   if (!Array.isArray(value) || value.length === 0) fail(source, `${what} must be a non-empty array of names`);
   value.forEach((entry, index) => {
     if (typeof entry !== 'string' || entry === '') fail(source, `${what}[${index}] must be a non-empty string`);

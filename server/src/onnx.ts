@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { ModelError, type Prediction, type Provenance } from './model';
+import { ModelError, nameList, type Prediction, type Provenance } from './model';
 import { BadRequest } from './request';
 import { classify } from './classify';
 import type { ServedModel } from './served';
@@ -34,12 +34,6 @@ function fail(source: string, problem: string): never {
   throw new ModelError(`${source}: ${problem}`);
 }
 
-function names(value: unknown, source: string, field: string): string[] {
-  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => typeof v === 'string' && v !== '')) fail(source, `${field} must be a non-empty array of non-empty strings`);
-  if (new Set(value).size !== value.length) fail(source, `${field} has duplicate names`);
-  return value as string[];
-}
-
 export function parseSidecar(text: string, source = SIDECAR_FILE): Sidecar {
   let raw: unknown;
   try {
@@ -54,8 +48,8 @@ export function parseSidecar(text: string, source = SIDECAR_FILE): Sidecar {
   if (unknown) fail(source, `unknown field ${JSON.stringify(unknown)} (known: ${known.join(', ')})`);
   const sidecar: Sidecar = {};
   if (doc.name !== undefined) sidecar.name = typeof doc.name === 'string' && /^[\w.-]{1,100}$/.test(doc.name) ? doc.name : fail(source, 'name must be 1 to 100 letters, digits, ".", "_" or "-"');
-  if (doc.features !== undefined) sidecar.features = names(doc.features, source, 'features');
-  if (doc.classes !== undefined) sidecar.classes = names(doc.classes, source, 'classes');
+  if (doc.features !== undefined) sidecar.features = nameList(doc.features, source, 'features');
+  if (doc.classes !== undefined) sidecar.classes = nameList(doc.classes, source, 'classes');
   if (doc.output !== undefined) sidecar.output = typeof doc.output === 'string' && doc.output !== '' ? doc.output : fail(source, 'output must be the name of one of the model outputs');
   if (doc.scores !== undefined && doc.scores !== 'logits' && doc.scores !== 'probabilities') fail(source, `scores must be "logits" or "probabilities", got ${JSON.stringify(doc.scores)}`);
   if (doc.scores !== undefined) sidecar.scores = doc.scores as 'logits' | 'probabilities';

@@ -1,10 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, symlinkSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { repoRoot } from './action-runner';
-import { buildImage, docker, imageExists } from './docker-cli';
+import { buildImage, imageExists, importRootfs } from './docker-cli';
 
 /**
  * Python serving images built from local files, without pulling anything (the recipe in
@@ -96,11 +96,7 @@ export async function ensurePythonBaseImage(): Promise<string> {
     mkdirSync(join(root, 'etc'), { recursive: true });
     writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/usr/sbin/nologin\napp:x:1000:1000:app:/home/app:/usr/sbin/nologin\n');
     writeFileSync(join(root, 'etc/group'), 'root:x:0:\napp:x:1000:\n');
-    const tar = spawn('tar', ['-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const chunks: Buffer[] = [];
-    for await (const chunk of tar.stdout!) chunks.push(chunk as Buffer);
-    await docker(['import', '--change', 'ENV PATH=/opt/venv/bin:/usr/bin:/bin', '--change', 'ENV PYTHONDONTWRITEBYTECODE=1', '-', reference], { input: Buffer.concat(chunks) });
-    return reference;
+    return await importRootfs(root, reference, ['ENV PATH=/opt/venv/bin:/usr/bin:/bin', 'ENV PYTHONDONTWRITEBYTECODE=1']);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
