@@ -57,7 +57,8 @@ export async function startServer(env: Record<string, string> = {}, options: { w
       child.kill(signal);
     },
   };
-  if (options.waitReady ?? true) await server.waitForEvent('ready');
+  // An upper bound only: loading ONNX Runtime on a busy machine has taken over 10 s.
+  if (options.waitReady ?? true) await server.waitForEvent('ready', 120_000);
   return server;
 }
 
