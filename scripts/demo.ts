@@ -39,7 +39,8 @@ const network = `tts-demo-${run}`;
 const service = `${example.name}-${run}`;
 const host = `${example.name}.demo.localhost`;
 const owner = 'acme';
-const repo = example.name;
+// The GitHub repository (the stand-in's default); images are named after the example.
+const repo = 'iris';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
 const dim = (s: string) => (process.stdout.isTTY ? `\x1b[2m${s}\x1b[0m` : s);
@@ -217,7 +218,7 @@ async function main(): Promise<void> {
     if (!keep) cleanups.push(() => proxy.stop());
 
     const registryAuth = { 'registry-username': registry.username, 'registry-password': registry.password };
-    const image = `${registry.host}/${owner}/${repo}`;
+    const image = `${registry.host}/${owner}/${example.name}`;
     const deployInputs = {
       service,
       rule: `Host(\`${host}\`)`,
