@@ -11,7 +11,8 @@
  * prediction servers, every action bundle. Stand-ins (named as such): GitHub's REST API, and
  * Traefik unless a `traefik` binary is on PATH or the engine holds a Traefik image.
  *
- * Flags: --keep (leave registry, Traefik and servers running), --traefik=auto|standin|binary|image.
+ * Flags: --example iris|pytorch (scripts/demo-examples.ts; iris by default), --keep (leave
+ * registry, Traefik and servers running), --traefik=auto|standin|binary|image.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
@@ -19,23 +20,26 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { failureMessage, repoRoot, runAction, type ActionRunOptions, type ActionRunResult } from '../test/support/action-runner';
+import { failureMessage, runAction, type ActionRunOptions, type ActionRunResult } from '../test/support/action-runner';
 import { DOCKER, docker } from '../test/support/docker-cli';
 import { startGitHubApi, type GitHubApi } from '../test/support/github-api';
 import { freePort, waitFor } from '../test/support/ports';
 import { startRegistry, type TestRegistry } from '../test/support/registry';
 import { ensureServerImage } from '../test/support/server-image';
 import { startTraefikStandIn, traefikArgs } from '../test/support/traefik';
+import { chooseExample, type DemoVersion } from './demo-examples';
 
 const args = process.argv.slice(2);
 const keep = args.includes('--keep');
 const traefikChoice = (args.find((a) => a.startsWith('--traefik='))?.split('=')[1] ?? 'auto') as 'auto' | 'standin' | 'binary' | 'image';
 
+const example = chooseExample(args);
 const run = randomBytes(3).toString('hex');
 const network = `tts-demo-${run}`;
-const service = `iris-${run}`;
-const host = 'iris.demo.localhost';
+const service = `${example.name}-${run}`;
+const host = `${example.name}.demo.localhost`;
 const owner = 'acme';
+// The GitHub repository (the stand-in's default); images are named after the example.
 const repo = 'iris';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
@@ -145,7 +149,7 @@ function send(webUrl: string, path: string, body?: unknown): Promise<{ status: n
 function loadLoop(webUrl: string) {
   let stopped = false;
   const counts = { sent: 0, failed: 0, byModel: new Map<string, number>() };
-  const sample = { instances: [[5.9, 3.0, 5.1, 1.8]] };
+  const sample = { instances: [example.samples[0]!.values] };
   const loop = (async () => {
     while (!stopped) {
       counts.sent += 1;
@@ -173,16 +177,12 @@ function loadLoop(webUrl: string) {
 
 // ---------------------------------------------------------------------------------------------
 
-interface Version {
-  label: string;
-  pr: number;
-  epochs: number;
-}
-
 async function main(): Promise<void> {
-  console.log(bold('train-to-serve demo: the whole pipeline on this machine'));
+  console.log(bold(`train-to-serve demo: the whole pipeline on this machine, example ${example.name} (${example.describeModel})`));
   const python = await commandExists('python3');
   if (!python) throw new StepFailed('python3 is missing: the example training script (examples/iris/train.py) needs it. Install it: apt-get install -y python3');
+  const missing = example.missing();
+  if (missing) throw new StepFailed(missing);
 
   const cleanups: (() => Promise<unknown>)[] = [];
   let registry: TestRegistry | undefined;
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
 
     const baseImage = `${registry.host}/acme/prediction-server:1`;
     await step('Reference prediction server image, pushed as the base image', async () => {
-      const local = await ensureServerImage();
+      const local = await ensureServerImage({ onnx: example.onnx });
       const config = join(work, 'docker-config');
       mkdirSync(config);
       await docker(['--config', config, 'login', '-u', registry!.username, '--password-stdin', registry!.host], { input: registry!.password });
@@ -210,7 +210,7 @@ async function main(): Promise<void> {
       await docker(['--config', config, 'push', baseImage]);
       await docker(['rmi', baseImage]);
       return local;
-    }, (local) => `${baseImage} (built from ${local}: node + dist/server/index.mjs, nothing pulled)`);
+    }, (local) => `${baseImage} (built from ${local}: node + dist/server/index.mjs${example.onnx ? ' + ONNX Runtime (linux/x64 only)' : ''}, nothing pulled)`);
 
     await docker(['network', 'create', '--label', `train-to-serve.demo=${run}`, network]);
     cleanups.push(() => docker(['network', 'rm', network]).catch(() => ''));
@@ -218,7 +218,7 @@ async function main(): Promise<void> {
     if (!keep) cleanups.push(() => proxy.stop());
 
     const registryAuth = { 'registry-username': registry.username, 'registry-password': registry.password };
-    const image = `${registry.host}/${owner}/${repo}`;
+    const image = `${registry.host}/${owner}/${example.name}`;
     const deployInputs = {
       service,
       rule: `Host(\`${host}\`)`,
@@ -239,12 +239,12 @@ async function main(): Promise<void> {
     }
 
     /** PR opened → train → gate → publish; merged → promote. Returns the promoted image, or undefined when the gate refused it. */
-    const release = async (version: Version, expectGate: 'pass' | 'fail'): Promise<string | undefined> => {
+    const release = async (version: DemoVersion, expectGate: 'pass' | 'fail'): Promise<string | undefined> => {
       console.log(bold(`\n${version.label}: pull request #${version.pr} (${version.epochs} epochs)`));
       const headSha = randomBytes(20).toString('hex');
       github!.addPullRequest({ number: version.pr, headSha, headRef: `train-${version.label}` });
       const workspace = join(work, version.label);
-      cpSync(join(repoRoot, 'examples/iris'), workspace, { recursive: true });
+      cpSync(example.dir, workspace, { recursive: true });
       const prEvent = {
         name: 'pull_request',
         payload: {
@@ -257,7 +257,7 @@ async function main(): Promise<void> {
       const env = { GITHUB_API_URL: github!.url, GITHUB_REPOSITORY: `${owner}/${repo}`, GITHUB_SHA: headSha, GITHUB_REF: `refs/pull/${version.pr}/merge`, SOURCE_DATE_EPOCH: '1764000000' };
 
       const trained = await step(`train   (gpus: none; a GPU runner sets gpus: all)`, () =>
-        action('train', { workspace, env, event: prEvent, inputs: { run: `python3 train.py --model-dir model --metrics metrics.json --epochs ${version.epochs}`, gpus: 'none' } }),
+        action('train', { workspace, env, event: prEvent, inputs: { run: example.trainCommand(version.epochs), gpus: 'none' } }),
         (r) => {
           const m = JSON.parse(r.outputs.metrics ?? '{}') as Record<string, number>;
           return `accuracy ${m.accuracy}, loss ${m.loss}, in ${r.outputs['duration-seconds']} s; provenance in model/training.json`;
@@ -272,7 +272,7 @@ async function main(): Promise<void> {
           event: prEvent,
           inputs: {
             metrics: 'metrics.json',
-            rules: ['accuracy >= 0.9', 'accuracy >= baseline - 0.01', 'loss <= baseline * 1.25'].join('\n'),
+            rules: example.rules.join('\n'),
             baseline: `${image}:production`,
             'github-token': githubToken,
             ...registryAuth,
@@ -302,16 +302,25 @@ async function main(): Promise<void> {
       return promoted.outputs.image;
     };
 
-    const v1 = await release({ label: 'v1', pr: 1, epochs: 100 }, 'pass');
+    const [first, second, undertrained] = example.versions;
+    const v1 = await release(first, 'pass');
     await step(`deploy  v1 (new server joins Traefik once healthy)`, () => action('deploy', { inputs: { ...deployInputs, image: v1! } }), (r) => describeContainers(r));
     await step('predictions through Traefik', async () => {
       const lines: string[] = [];
-      for (const instance of [[5.1, 3.5, 1.4, 0.2], [6.0, 2.7, 5.1, 1.6], [6.7, 3.0, 5.2, 2.3]]) {
+      for (const { values: instance, expected } of example.samples) {
         const response = await send(proxy.webUrl, '/predict', { instances: [instance] });
         if (response.status !== 200) throw new StepFailed(`POST /predict answered ${response.status}: ${response.text}`);
         const body = JSON.parse(response.text) as { predictions: { class: string; probabilities: Record<string, number> }[]; model: { name: string; digest: string } };
         const [prediction] = body.predictions;
-        lines.push(`POST /predict ${JSON.stringify(instance)} → ${prediction!.class} (p=${prediction!.probabilities[prediction!.class]!.toFixed(3)}), model ${body.model.digest.slice(0, 19)}…`);
+        const shown = instance.length > 8 ? `[${instance.slice(0, 6).join(',')},… ${instance.length} values]` : JSON.stringify(instance);
+        lines.push(`POST /predict ${shown} → ${prediction!.class} (p=${prediction!.probabilities[prediction!.class]!.toFixed(3)}; expected ${expected}), model ${body.model.digest.slice(0, 19)}…`);
+      }
+      if (example.onnx) {
+        const model = JSON.parse((await send(proxy.webUrl, '/model')).text) as { name: string };
+        const infer = await send(proxy.webUrl, `/v2/models/${model.name}/infer`, { inputs: [{ name: 'image', shape: [1, 1, 8, 8], datatype: 'FP32', data: example.samples[1]!.values }] });
+        if (infer.status !== 200) throw new StepFailed(`POST /v2/models/${model.name}/infer answered ${infer.status}: ${infer.text}`);
+        const output = (JSON.parse(infer.text) as { outputs: { name: string; shape: number[] }[] }).outputs[0]!;
+        lines.push(`POST /v2/models/${model.name}/infer (Open Inference Protocol, image FP32 [1,1,8,8]) → ${output.name} [${output.shape.join(',')}]`);
       }
       const container = (await docker(['ps', '-q', '--filter', `label=train-to-serve.service=${service}`])).split('\n')[0]!;
       const logLine = (await docker(['logs', '--tail', '1', container])).trim();
@@ -319,7 +328,7 @@ async function main(): Promise<void> {
       return lines.join('\n');
     }, (text) => text);
 
-    const v2 = await release({ label: 'v2', pr: 2, epochs: 600 }, 'pass');
+    const v2 = await release(second, 'pass');
     const load = loadLoop(proxy.webUrl);
     await step(`deploy  v2 beside v1 (strategy: add, the seed’s horizontal mode)`, () => action('deploy', { inputs: { ...deployInputs, image: v2!, strategy: 'add' } }), (r) => describeContainers(r));
     await step('retire  (v1 expired: drained, then removed; v2 is the newest healthy and stays)', () =>
@@ -334,13 +343,13 @@ async function main(): Promise<void> {
     console.log(`    requests during deploy v2 + retire v1: ${counts.sent}, failed: ${counts.failed}; answered by ${[...counts.byModel].map(([m, n]) => `${m}… ×${n}`).join(', ')}`);
     if (counts.failed > 0) throw new StepFailed(`${counts.failed} requests failed while servers were added and retired`);
 
-    await release({ label: 'v3', pr: 3, epochs: 3 }, 'fail');
+    await release(undertrained, 'fail');
     console.log('    nothing published: production still serves v2');
 
     console.log(bold(`\nDone in ${seconds(Date.now() - started)}.`));
     if (keep) {
       console.log(`Left running (--keep): registry http://${registry.host}, Traefik API ${proxy.apiUrl}, web ${proxy.webUrl} (Host: ${host}), containers labelled train-to-serve.service=${service}, network ${network}.`);
-      console.log(`Try: curl -H 'Host: ${host}' -d '{"instances":[[5.1,3.5,1.4,0.2]]}' ${proxy.webUrl}/predict`);
+      console.log(`Try: curl -H 'Host: ${host}' -d '${JSON.stringify({ instances: [example.samples[0]!.values] })}' ${proxy.webUrl}/predict`);
       cleanups.length = 0;
     }
   } finally {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure the real parts the tests and the demo use are installed and running: the Docker
-# Engine, the CNCF distribution registry, skopeo, htpasswd and openssl. On a bare Debian machine
+# Engine, the CNCF distribution registry, skopeo, htpasswd and openssl, and the Python parts
+# (scripts/python-env.sh). On a bare Debian machine
 # (as root) it installs them from Debian's packages and starts dockerd in the background.
 set -euo pipefail
 
@@ -39,4 +40,7 @@ if ! "$docker_cli" info >/dev/null 2>&1; then
   done
   "$docker_cli" info >/dev/null 2>&1 || { echo "test-env: dockerd did not start; see $log" >&2; exit 1; }
 fi
+
+# PyTorch, scikit-learn and ONNX Runtime for Python (the ONNX and PyTorch example tests).
+bash "$(dirname "$0")/python-env.sh"
 exit 0

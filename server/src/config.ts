@@ -14,6 +14,10 @@ export interface ServerConfig {
    */
   keepAliveTimeoutMs: number;
   predictionLog: boolean;
+  /** ONNX models: `native` (onnxruntime-node, the default) or `wasm` (onnxruntime-web, if installed). */
+  onnxRuntime: 'native' | 'wasm';
+  /** ONNX models: `auto` (CUDA when installed, else CPU, logged), `cpu` or `cuda` (required). */
+  onnxProvider: 'auto' | 'cpu' | 'cuda';
   imageDigest: string | undefined;
   gitSha: string | undefined;
 }
@@ -29,6 +33,13 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name}: expected ${min} to ${max}, got ${value}`);
   return value;
+}
+
+function choice<T extends string>(env: NodeJS.ProcessEnv, name: string, values: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (!(values as readonly string[]).includes(raw)) throw new ConfigError(`${name}: expected ${values.map((v) => `"${v}"`).join(' or ')}, got ${JSON.stringify(env[name])}`);
+  return raw as T;
 }
 
 function optional(env: NodeJS.ProcessEnv, name: string): string | undefined {
@@ -48,6 +59,8 @@ export function readConfig(env: NodeJS.ProcessEnv): ServerConfig {
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_SECONDS', 25, 0, 3600) * 1000,
     keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_SECONDS', 95, 1, 3600) * 1000,
     predictionLog: log === 'stdout',
+    onnxRuntime: choice(env, 'ONNX_RUNTIME', ['native', 'wasm'] as const, 'native'),
+    onnxProvider: choice(env, 'ONNX_PROVIDER', ['auto', 'cpu', 'cuda'] as const, 'auto'),
     imageDigest: optional(env, 'TRAIN_TO_SERVE_IMAGE_DIGEST'),
     gitSha: optional(env, 'TRAIN_TO_SERVE_GIT_SHA'),
   };

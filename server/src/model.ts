@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { classify, type Prediction } from './classify';
+
+export type { Prediction } from './classify';
 
 /**
  * The model format the reference server loads: `model.json`, written by examples/iris/train.py
@@ -26,11 +26,6 @@ export interface LinearClassifier {
   bias: number[];
 }
 
-export interface Prediction {
-  class: string;
-  probabilities: Record<string, number>;
-}
-
 export class ModelError extends Error {
   override readonly name = 'ModelError';
 }
@@ -48,7 +43,8 @@ function finiteArray(value: unknown, length: number, source: string, what: strin
   return value as number[];
 }
 
-function nameList(value: unknown, source: string, what: string): string[] {
+/** A non-empty list of distinct non-empty names, or a ModelError naming `what` in `source`. */
+export function nameList(value: unknown, source: string, what: string): string[] {
   if (!Array.isArray(value) || value.length === 0) fail(source, `${what} must be a non-empty array of names`);
   value.forEach((entry, index) => {
     if (typeof entry !== 'string' || entry === '') fail(source, `${what}[${index}] must be a non-empty string`);
@@ -98,16 +94,7 @@ export function predict(model: LinearClassifier, values: readonly number[]): Pre
     for (let j = 0; j < row.length; j++) sum += row[j]! * ((values[j]! - mean[j]!) / scale[j]!);
     return sum;
   });
-  const top = Math.max(...logits);
-  const exps = logits.map((logit) => Math.exp(logit - top));
-  const total = exps.reduce((a, b) => a + b, 0);
-  const probabilities: Record<string, number> = {};
-  let best = 0;
-  model.classes.forEach((name, c) => {
-    probabilities[name] = exps[c]! / total;
-    if (exps[c]! > exps[best]!) best = c;
-  });
-  return { class: model.classes[best]!, probabilities };
+  return classify(model.classes, logits, false);
 }
 
 /** Provenance the train action writes beside the model (`training.json`); every field optional. */
@@ -139,36 +126,4 @@ export function parseProvenance(text: string, source = TRAINING_FILE): Provenanc
     runUrl: pickString(record, 'runUrl', 'run_url', 'run.url'),
     trainedAt: pickString(record, 'finishedAt', 'endedAt', 'end', 'completedAt'),
   };
-}
-
-export interface LoadedModel {
-  model: LinearClassifier;
-  /** sha256 of model.json's bytes: names exactly the weights being served. */
-  digest: string;
-  path: string;
-  provenance: Provenance;
-}
-
-/** Read `<dir>/model.json` (required) and `<dir>/training.json` (optional). */
-export async function loadModelDir(dir: string): Promise<LoadedModel> {
-  const path = join(dir, MODEL_FILE);
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new ModelError(
-      code === 'ENOENT' ? `${path}: no model found (set MODEL_DIR, or put the model's ${MODEL_FILE} in ${dir})` : `${path}: cannot read (${(error as Error).message})`,
-    );
-  }
-  const model = parseModel(bytes.toString('utf8'), path);
-  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  let provenance: Provenance = {};
-  const trainingPath = join(dir, TRAINING_FILE);
-  const training = await readFile(trainingPath, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw new ModelError(`${trainingPath}: cannot read (${error.message})`);
-  });
-  if (training !== undefined) provenance = parseProvenance(training, trainingPath);
-  return { model, digest, path, provenance };
 }

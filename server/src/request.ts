@@ -1,4 +1,3 @@
-import type { LinearClassifier } from './model';
 
 /**
  * The body of `POST /predict`:
@@ -26,26 +25,37 @@ export interface PredictRequest {
   instances: unknown[];
 }
 
-function describe(value: unknown): string {
+/** A JSON value in a few words, for error messages. */
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}…` : value)}`;
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }
 
-function instanceRow(model: LinearClassifier, instance: unknown, where: string): number[] {
-  const { features } = model;
+/** What an instance must look like: `width` numbers, or an object keyed by `features` when known. */
+export interface InstanceShape {
+  features?: readonly string[] | undefined;
+  /** Numbers per instance; defaults to the number of features. */
+  width?: number;
+}
+
+function instanceRow(shape: InstanceShape, instance: unknown, where: string): number[] {
+  const features = shape.features;
+  const width = shape.width ?? features?.length ?? 0;
+  const named = (j: number) => (features ? ` (${features[j]})` : '');
   if (Array.isArray(instance)) {
-    if (instance.length !== features.length) {
-      throw new BadRequest(`${where}: expected ${features.length} values (${features.join(', ')}), got ${instance.length}`);
+    if (instance.length !== width) {
+      throw new BadRequest(`${where}: expected ${width} values${features ? ` (${features.join(', ')})` : ''}, got ${instance.length}`);
     }
     return instance.map((value, j) => {
-      if (typeof value !== 'number' || !Number.isFinite(value)) throw new BadRequest(`${where}[${j}] (${features[j]}): expected a number, got ${describe(value)}`);
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw new BadRequest(`${where}[${j}]${named(j)}: expected a number, got ${describe(value)}`);
       return value;
     });
   }
+  if (!features) throw new BadRequest(`${where}: expected an array of ${width} numbers, got ${describe(instance)}`);
   if (typeof instance !== 'object' || instance === null) {
-    throw new BadRequest(`${where}: expected an object of feature values or an array of ${features.length} numbers, got ${describe(instance)}`);
+    throw new BadRequest(`${where}: expected an object of feature values or an array of ${width} numbers, got ${describe(instance)}`);
   }
   const record = instance as Record<string, unknown>;
   const unknown = Object.keys(record).filter((key) => !features.includes(key));
@@ -58,7 +68,7 @@ function instanceRow(model: LinearClassifier, instance: unknown, where: string):
   });
 }
 
-export function parsePredictRequest(model: LinearClassifier, body: string, maxBatch: number): PredictRequest {
+export function parsePredictRequest(model: InstanceShape, body: string, maxBatch: number): PredictRequest {
   let doc: unknown;
   try {
     doc = JSON.parse(body);

@@ -4,8 +4,10 @@ import type { AddressInfo } from 'node:net';
 import type { ServerConfig } from './config';
 import { logLine, type Writer } from './log';
 import { createMetrics, type ServerMetrics } from './metrics';
-import { loadModelDir, predict, type LoadedModel } from './model';
+import { loadModelDir } from './load';
 import { BadRequest, parsePredictRequest } from './request';
+import type { ServedModel } from './served';
+import { handleV2 } from './v2';
 
 /**
  * loading → ready → draining (SIGUSR2) → stopping (SIGTERM). Readiness (`/healthz`) is 200 only
@@ -18,9 +20,9 @@ export interface PredictionServer {
   readonly http: Server;
   readonly metrics: ServerMetrics;
   phase(): Phase;
-  model(): LoadedModel | undefined;
+  model(): ServedModel | undefined;
   listen(): Promise<AddressInfo>;
-  load(): Promise<LoadedModel>;
+  load(): Promise<ServedModel>;
   drain(): void;
   /** Stop accepting, let in-flight requests finish (up to the shutdown timeout), close. */
   stop(): Promise<{ timedOut: boolean; unfinished: number }>;
@@ -31,7 +33,7 @@ const REQUEST_ID = /^[\w.:@/+=-]{1,200}$/;
 export function createPredictionServer(config: ServerConfig, write: Writer): PredictionServer {
   const metrics = createMetrics();
   let phase: Phase = 'loading';
-  let loaded: LoadedModel | undefined;
+  let loaded: ServedModel | undefined;
   let active = 0;
   let idle: (() => void) | undefined;
 
@@ -71,7 +73,12 @@ export function createPredictionServer(config: ServerConfig, write: Writer): Pre
     });
   }
 
-  async function handlePredict(req: IncomingMessage, res: ServerResponse, requestId: string, started: bigint): Promise<void> {
+  /**
+   * A prediction request (`/predict` or the protocol's `/infer`): counted in
+   * model_server_predict_requests_total (the in-use signal), timed, and answered with the JSON
+   * `answer` returns, or with `{error}` and the BadRequest's status.
+   */
+  async function counted(req: IncomingMessage, res: ServerResponse, requestId: string, started: bigint, answer: (model: ServedModel, body: string) => Promise<unknown>): Promise<void> {
     metrics.inFlight.inc();
     let status = 500;
     try {
@@ -84,31 +91,9 @@ export function createPredictionServer(config: ServerConfig, write: Writer): Pre
       if (type !== undefined && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
         throw new BadRequest(`Content-Type must be application/json, got ${JSON.stringify(type)}`, 415);
       }
-      const { model, digest } = loaded;
-      const request = parsePredictRequest(model, await readBody(req), config.maxBatchSize);
-      const predictions = request.rows.map((row) => predict(model, row));
-      // Logged before answering: a prediction someone received is always in the log.
-      if (config.predictionLog) {
-        const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
-        let lines = '';
-        predictions.forEach((output, index) => {
-          lines += logLine('prediction', {
-            requestId,
-            model: model.name,
-            modelDigest: digest,
-            ...(config.imageDigest ? { imageDigest: config.imageDigest } : {}),
-            index,
-            batchSize: predictions.length,
-            latencyMs: Math.round(latencyMs * 1000) / 1000,
-            input: request.instances[index],
-            output,
-          });
-        });
-        write(lines);
-      }
-      for (const prediction of predictions) metrics.predictions.inc({ class: prediction.class });
+      const body = await answer(loaded, await readBody(req));
       status = 200;
-      send(res, status, { predictions, model: { name: model.name, digest }, requestId });
+      send(res, status, body);
     } catch (error) {
       if (error instanceof BadRequest) {
         status = error.status;
@@ -125,16 +110,50 @@ export function createPredictionServer(config: ServerConfig, write: Writer): Pre
     }
   }
 
+  const latencyMs = (started: bigint) => Math.round((Number(process.hrtime.bigint() - started) / 1e6) * 1000) / 1000;
+
+  function handlePredict(req: IncomingMessage, res: ServerResponse, requestId: string, started: bigint): Promise<void> {
+    return counted(req, res, requestId, started, async (model, body) => {
+      if (!model.classes) throw new BadRequest(`this model has no classes (an ONNX model names them in model.onnx.json), so /predict cannot label its outputs: use POST /v2/models/${model.name}/infer`);
+      const request = parsePredictRequest(model, body, config.maxBatchSize);
+      const predictions = await model.predict(request.rows);
+      // Logged before answering: a prediction someone received is always in the log.
+      if (config.predictionLog) {
+        const latency = latencyMs(started);
+        let lines = '';
+        predictions.forEach((output, index) => {
+          lines += logLine('prediction', {
+            requestId,
+            model: model.name,
+            modelDigest: model.digest,
+            ...(config.imageDigest ? { imageDigest: config.imageDigest } : {}),
+            index,
+            batchSize: predictions.length,
+            latencyMs: latency,
+            input: request.instances[index],
+            output,
+          });
+        });
+        write(lines);
+      }
+      for (const prediction of predictions) metrics.predictions.inc({ class: prediction.class });
+      return { predictions, model: { name: model.name, digest: model.digest }, requestId };
+    });
+  }
+
   function modelView(): Record<string, unknown> {
     if (!loaded) return { status: phase };
-    const { model, digest, provenance } = loaded;
+    const { name, digest, provenance, format, formatVersion, features, classes, inputs, outputs, device } = loaded;
     return {
-      name: model.name,
+      name,
       digest,
-      format: model.format,
-      formatVersion: model.formatVersion,
-      features: model.features,
-      classes: model.classes,
+      format,
+      formatVersion: format === 'onnx' ? formatVersion : Number(formatVersion),
+      features: features ?? null,
+      classes: classes ?? null,
+      inputs,
+      outputs,
+      device,
       imageDigest: config.imageDigest ?? null,
       gitSha: config.gitSha ?? provenance.gitSha ?? null,
       runUrl: provenance.runUrl ?? null,
@@ -147,7 +166,7 @@ export function createPredictionServer(config: ServerConfig, write: Writer): Pre
     const header = req.headers['x-request-id'];
     const requestId = typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     res.setHeader('x-request-id', requestId);
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     const isGet = req.method === 'GET' || req.method === 'HEAD';
     switch (path) {
       case '/predict':
@@ -166,7 +185,10 @@ export function createPredictionServer(config: ServerConfig, write: Writer): Pre
         if (!isGet) return send(res, 405, { error: 'use GET /model' }, { allow: 'GET, HEAD' });
         return send(res, 200, modelView());
       default:
-        return send(res, 404, { error: `no route ${req.method} ${path}: the server answers POST /predict, GET /healthz, GET /metrics, GET /model` });
+        if (path === '/v2' || path.startsWith('/v2/')) {
+          return handleV2({ req, res, path, requestId, started, phase, model: loaded, send, counted, maxBatch: config.maxBatchSize, log: config.predictionLog ? write : undefined, imageDigest: config.imageDigest });
+        }
+        return send(res, 404, { error: `no route ${req.method} ${path}: the server answers POST /predict, GET /healthz, GET /metrics, GET /model and the Open Inference Protocol under /v2` });
     }
   }
 
@@ -206,11 +228,15 @@ export function createPredictionServer(config: ServerConfig, write: Writer): Pre
       }),
     async load() {
       const startedAt = Date.now();
-      const result = await loadModelDir(config.modelDir);
+      const result = await loadModelDir(config.modelDir, {
+        runtime: config.onnxRuntime,
+        provider: config.onnxProvider,
+        log: (fields) => log('onnx-provider', fields),
+      });
       loaded = result;
       const gitSha = config.gitSha ?? result.provenance.gitSha ?? '';
       metrics.modelInfo.set(
-        { name: result.model.name, model_digest: result.digest, image_digest: config.imageDigest ?? '', git_sha: gitSha, format_version: String(result.model.formatVersion) },
+        { name: result.name, model_digest: result.digest, image_digest: config.imageDigest ?? '', git_sha: gitSha, format_version: result.formatVersion },
         1,
       );
       if (phase === 'loading') {
@@ -218,12 +244,16 @@ export function createPredictionServer(config: ServerConfig, write: Writer): Pre
         metrics.ready.set(1);
       }
       log('ready', {
-        model: result.model.name,
+        model: result.name,
+        format: result.format,
+        device: result.device,
         modelDigest: result.digest,
         imageDigest: config.imageDigest ?? null,
         gitSha: gitSha || null,
-        features: result.model.features,
-        classes: result.model.classes,
+        features: result.features ?? null,
+        classes: result.classes ?? null,
+        inputs: result.inputs,
+        outputs: result.outputs,
         loadMs: Date.now() - startedAt,
       });
       return result;

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { irisModel } from '../../test/support/server-image';
-import { loadModelDir, parseModel, parseProvenance, predict } from '../src/model';
+import { loadModelDir as loadDir } from '../src/load';
+import { parseModel, parseProvenance, predict } from '../src/model';
+
+const loadModelDir = (dir: string) => loadDir(dir, { runtime: 'native', provider: 'cpu', log: () => {} });
 
 const good = irisModel();
 const variant = (change: Record<string, unknown>) => JSON.stringify({ ...good, ...change });
@@ -85,6 +88,6 @@ describe('loadModelDir', () => {
 
   it('says where it looked when there is no model', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tts-model-'));
-    await expect(loadModelDir(dir)).rejects.toThrow(`${dir}/model.json: no model found (set MODEL_DIR, or put the model's model.json in ${dir})`);
+    await expect(loadModelDir(dir)).rejects.toThrow(`${dir}/model.json: no model found (set MODEL_DIR, or put the model's model.json or model.onnx in ${dir})`);
   });
 });

@@ -18,7 +18,7 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function modelDir(files: Record<string, string> = { 'model.json': JSON.stringify(irisModel()) }): string {
+export function modelDir(files: Record<string, string | Buffer> = { 'model.json': JSON.stringify(irisModel()) }): string {
   const dir = mkdtempSync(join(tmpdir(), 'tts-model-'));
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
   return dir;
@@ -57,7 +57,8 @@ export async function startServer(env: Record<string, string> = {}, options: { w
       child.kill(signal);
     },
   };
-  if (options.waitReady ?? true) await server.waitForEvent('ready');
+  // An upper bound only: loading ONNX Runtime on a busy machine has taken over 10 s.
+  if (options.waitReady ?? true) await server.waitForEvent('ready', 120_000);
   return server;
 }
 

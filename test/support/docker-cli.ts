@@ -67,14 +67,19 @@ export async function ensureNodeBaseImage(): Promise<string> {
     mkdirSync(join(root, 'etc'), { recursive: true });
     writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/usr/sbin/nologin\nnode:x:1000:1000:node:/home/node:/usr/sbin/nologin\n');
     writeFileSync(join(root, 'etc/group'), 'root:x:0:\nnode:x:1000:\n');
-    const tar = spawn('tar', ['-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const chunks: Buffer[] = [];
-    for await (const chunk of tar.stdout!) chunks.push(chunk as Buffer);
-    await docker(['import', '--change', 'ENV PATH=/usr/local/bin:/usr/bin:/bin', '-', reference], { input: Buffer.concat(chunks) });
-    return reference;
+    return await importRootfs(root, reference, ['ENV PATH=/usr/local/bin:/usr/bin:/bin']);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** `docker import` of a root filesystem folder as `reference`, with Dockerfile `changes`. */
+export async function importRootfs(root: string, reference: string, changes: string[]): Promise<string> {
+  const tar = spawn('tar', ['-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const chunks: Buffer[] = [];
+  for await (const chunk of tar.stdout!) chunks.push(chunk as Buffer);
+  await docker(['import', ...changes.flatMap((change) => ['--change', change]), '-', reference], { input: Buffer.concat(chunks) });
+  return reference;
 }
 
 /**

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { repoRoot } from './action-runner';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, docker, ensureNodeBaseImage, removeNetwork } from './docker-cli';
+import { tabularClassifier } from './onnx-models';
+import { oip } from './open-inference';
 import { waitFor } from './ports';
-import { ENGINE_WAIT_MS, SERVER_BUNDLE, containerLogs, ensureModelImage, ensureServerImage, irisModel } from './server-image';
+import { ENGINE_WAIT_MS, SERVER_BUNDLE, containerLogs, ensureModelImage, ensureServerImage, irisModel, onnxRuntimeFiles } from './server-image';
 
 // The images deploy tests start: they must become Docker-healthy, serve, and drain on SIGUSR2
 // (unhealthy while still answering), exactly as the drain protocol in docs/traefik.md needs.
@@ -33,8 +35,8 @@ async function run(image: string, label: string): Promise<{ name: string; url: s
 
 const instance = { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.2, petal_width: 2.3 };
 
-async function predict(url: string): Promise<Response> {
-  return fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [instance] }) });
+async function predict(url: string, values: unknown = instance): Promise<Response> {
+  return fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [values] }) });
 }
 
 beforeAll(async () => {
@@ -134,19 +136,54 @@ describe('prediction server image', { timeout: 300_000 }, () => {
     // node:24-slim cannot be pulled here: the node-only base stands in for it; every other line is the user's.
     const dockerfile = readFileSync(join(repoRoot, 'server/Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:24-slim$/m);
-    const base = await ensureNodeBaseImage();
+    // node:24-slim has librt; the node-only base gets it from onnxRuntimeFiles' rootfs/ part.
+    const runtime = await onnxRuntimeFiles();
+    const rootfs = Object.fromEntries(Object.entries(runtime).filter(([path]) => path.startsWith('rootfs/')));
+    const modules = Object.fromEntries(
+      Object.entries(runtime)
+        .filter(([path]) => path.startsWith('node_modules/'))
+        .map(([path, bytes]) => [path, bytes]),
+    );
+    // Everything the Dockerfile's COPY lines may take, with the other platforms' binaries too: the
+    // Dockerfile must pick linux/x64 alone.
+    for (const other of ['darwin/arm64', 'win32/x64']) modules[`node_modules/onnxruntime-node/bin/napi-v6/${other}/onnxruntime_binding.node`] = Buffer.from('not for linux');
+    const base = `localhost/train-to-serve/user-dockerfile-base:${suffix}`;
+    await buildImage(base, { Dockerfile: `FROM ${await ensureNodeBaseImage()}\nCOPY rootfs/ /\n`, ...rootfs });
     const userImage = `localhost/train-to-serve/user-dockerfile:${suffix}`;
     const withModel = `localhost/train-to-serve/user-dockerfile-model:${suffix}`;
-    images.push(withModel, userImage);
-    await buildImage(userImage, { Dockerfile: dockerfile.replace(/^FROM node:24-slim$/m, `FROM ${base}`), 'dist/server/index.mjs': readFileSync(SERVER_BUNDLE) });
+    const withOnnx = `localhost/train-to-serve/user-dockerfile-onnx:${suffix}`;
+    images.push(withModel, withOnnx, userImage, base);
+    await buildImage(userImage, { Dockerfile: dockerfile.replace(/^FROM node:24-slim$/m, `FROM ${base}`), 'dist/server/index.mjs': readFileSync(SERVER_BUNDLE), ...modules });
+    const listing = await docker(['run', '--rm', '--entrypoint', 'node', userImage, '-e', "console.log(require('fs').readdirSync('/app/node_modules/onnxruntime-node/bin/napi-v6', { recursive: true }).join(' '))"]);
+    expect(listing.trim().split(' ').sort()).toEqual(['linux', 'linux/x64', 'linux/x64/libonnxruntime.so.1', 'linux/x64/onnxruntime_binding.node']);
     await buildImage(withModel, { Dockerfile: `FROM ${userImage}\nCOPY model/ /model/\n`, 'model/model.json': JSON.stringify(irisModel()) });
+    await buildImage(withOnnx, { Dockerfile: `FROM ${userImage}\nCOPY model/ /model/\n`, 'model/model.onnx': tabularClassifier(), 'model/model.onnx.json': JSON.stringify({ classes: ['a', 'b', 'c'], scores: 'logits' }) });
     const config = (JSON.parse(await docker(['image', 'inspect', withModel])) as { Config: { User: string; Healthcheck: { Test: string[] }; ExposedPorts: Record<string, unknown>; Env: string[] } }[])[0]!.Config;
     expect(config.User).toBe('node');
     expect(config.Healthcheck.Test).toEqual(['CMD', 'node', '/app/index.mjs', '--healthcheck']);
     expect(Object.keys(config.ExposedPorts)).toEqual(['8080/tcp']);
     expect(config.Env).toEqual(expect.arrayContaining(['MODEL_DIR=/model', 'PORT=8080']));
     const server = await run(withModel, 'user');
+    const onnx = await run(withOnnx, 'user-onnx');
     await waitFor('healthy', async () => (await inspect(server.name)).State.Health?.Status === 'healthy', ENGINE_WAIT_MS, 250);
     expect((await predict(server.url)).status).toBe(200);
+    await waitFor('ONNX healthy', async () => (await inspect(onnx.name)).State.Health?.Status === 'healthy', ENGINE_WAIT_MS, 250);
+    expect((await predict(onnx.url)).status).toBe(200);
+  });
+
+  it('serves an ONNX model as the node user, CPU fallback logged, answers checked against the protocol', async () => {
+    const image = await ensureModelImage(irisModel(), { onnx: { model: tabularClassifier(), sidecar: { name: 'tab', classes: ['a', 'b', 'c'], scores: 'logits' } } });
+    expect(image.reference).toMatch(/^localhost\/train-to-serve\/model-server:/);
+    const server = await run(image.reference, 'onnx');
+    await waitFor('healthy', async () => (await inspect(server.name)).State.Health?.Status === 'healthy', ENGINE_WAIT_MS, 200);
+    const answer = await oip(server.url, '/v2/models/tab/infer', { inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] });
+    expect(answer.status).toBe(200);
+    expect((await oip(server.url, '/v2/models/tab')).body).toMatchObject({ platform: 'onnxruntime_onnx', versions: [image.modelDigest.slice(7, 19)] });
+    const body = (await (await predict(server.url, [1, 2, 3, 4])).json()) as { model: { digest: string } };
+    expect(body.model.digest).toBe(image.modelDigest);
+    const logs = await containerLogs(server.name);
+    expect(logs).toMatch(/"event":"onnx-provider","provider":"cpu","reason":"the CUDA provider library is not installed/);
+    // ORT_DISABLE_TELEMETRY: the runtime's telemetry client never starts (it logs when it does).
+    expect(logs).not.toMatch(/telemetry/i);
   });
 });

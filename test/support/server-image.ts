@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { repoRoot } from './action-runner';
 import { DOCKER, buildImage, docker, ensureNodeBaseImage, imageExists } from './docker-cli';
 
@@ -39,16 +39,56 @@ function shortHash(...parts: (string | Buffer)[]): string {
 }
 
 /**
- * `localhost/train-to-serve/prediction-server:<hash>`, built once per bundle content. Run the
- * build (`npm run build`; the test setup does) before calling it.
+ * What the server needs of ONNX Runtime at run time, as files for an image: onnxruntime-node's
+ * JavaScript and its linux/<arch> binaries only (not the macOS, Windows or other-architecture
+ * ones, not the sources or type declarations), onnxruntime-common's JavaScript, and the shared
+ * libraries the binding links that the node-only base may lack (librt, libdl: `ldd`).
+ * Keys are paths in the build context: `node_modules/...` goes to /app/node_modules,
+ * `rootfs/...` to /.
  */
-export async function ensureServerImage(): Promise<string> {
+export async function onnxRuntimeFiles(arch = process.arch): Promise<Record<string, Buffer>> {
+  const files: Record<string, Buffer> = {};
+  const modules = join(repoRoot, 'node_modules');
+  const walk = (dir: string, keep: (path: string) => boolean) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path, keep);
+      else if (keep(path)) files[`node_modules/${relative(modules, path)}`] = readFileSync(path);
+    }
+  };
+  const js = (path: string) => /\.(c?js|mjs|json)$/.test(path) && !path.endsWith('.map');
+  const node = join(modules, 'onnxruntime-node');
+  if (!existsSync(node)) throw new Error(`${node} is missing: run npm ci`);
+  files['node_modules/onnxruntime-node/package.json'] = readFileSync(join(node, 'package.json'));
+  walk(join(node, 'dist'), js);
+  const binaries = join(node, 'bin/napi-v6/linux', arch);
+  walk(binaries, () => true);
+  files['node_modules/onnxruntime-common/package.json'] = readFileSync(join(modules, 'onnxruntime-common/package.json'));
+  walk(join(modules, 'onnxruntime-common/dist'), js);
+  const ldd = await new Promise<string>((resolve, reject) =>
+    execFile('ldd', [join(binaries, 'onnxruntime_binding.node')], (error, stdout) => (error ? reject(error) : resolve(stdout))),
+  );
+  for (const match of ldd.matchAll(/=>\s*(\/(?:usr\/)?lib\S*\/(?:librt|libdl)\.so\S*)\s+\(0x/g)) {
+    files[`rootfs${match[1]!}`] = readFileSync(realpathSync(match[1]!));
+  }
+  return files;
+}
+
+/**
+ * `localhost/train-to-serve/prediction-server:<hash>`, built once per bundle content. Run the
+ * build (`npm run build`; the test setup does) before calling it. With `onnx`, the image also
+ * holds ONNX Runtime (`onnxRuntimeFiles`) in a layer of its own, as server/Dockerfile's does:
+ * `localhost/train-to-serve/prediction-server-onnx:<hash>`.
+ */
+export async function ensureServerImage(options: { onnx?: boolean } = {}): Promise<string> {
   if (!existsSync(SERVER_BUNDLE)) throw new Error(`${SERVER_BUNDLE} is missing: run npm run build first`);
   const bundle = readFileSync(SERVER_BUNDLE);
   const base = await ensureNodeBaseImage();
+  const runtime = options.onnx ? await onnxRuntimeFiles() : {};
   const dockerfile = [
     `FROM ${base}`,
     'ENV PORT=8080 MODEL_DIR=/model',
+    ...(options.onnx ? ['COPY rootfs/ /', 'COPY node_modules/ /app/node_modules/'] : []),
     'COPY index.mjs /app/index.mjs',
     'USER 1000',
     'EXPOSE 8080',
@@ -57,9 +97,10 @@ export async function ensureServerImage(): Promise<string> {
     'LABEL org.opencontainers.image.title="train-to-serve reference prediction server (test build)"',
     '',
   ].join('\n');
-  const reference = `localhost/train-to-serve/prediction-server:${shortHash(dockerfile, bundle)}`;
+  const repository = options.onnx ? 'prediction-server-onnx' : 'prediction-server';
+  const reference = `localhost/train-to-serve/${repository}:${shortHash(dockerfile, bundle, ...Object.entries(runtime).flat())}`;
   if (await imageExists(reference)) return reference;
-  return buildImage(reference, { Dockerfile: dockerfile, 'index.mjs': bundle });
+  return buildImage(reference, { Dockerfile: dockerfile, 'index.mjs': bundle, ...runtime });
 }
 
 /** A model for tests: the Iris model examples/iris/train.py writes with its defaults. */
@@ -83,6 +124,8 @@ export interface ModelImageOptions {
   training?: Record<string, unknown>;
   /** Name under localhost/train-to-serve/ (default `model-server`). */
   repository?: string;
+  /** Serve this ONNX model (and sidecar) instead of `model`, on the ONNX server image. */
+  onnx?: { model: Buffer; sidecar?: Record<string, unknown> };
 }
 
 export interface ModelImage {
@@ -90,7 +133,7 @@ export interface ModelImage {
   reference: string;
   /** The local image ID (`sha256:…`): differs for every model content and behaviour. */
   id: string;
-  /** sha256 of the model.json inside, as the server reports it (`sha256:…`). */
+  /** sha256 of the model.json (or model.onnx) inside, as the server reports it (`sha256:…`). */
   modelDigest: string;
 }
 
@@ -100,9 +143,10 @@ export interface ModelImage {
  */
 export async function ensureModelImage(model: Record<string, unknown> | string = irisModel(), options: ModelImageOptions = {}): Promise<ModelImage> {
   const behaviour = options.behaviour ?? 'healthy';
-  const server = await ensureServerImage();
+  const server = await ensureServerImage({ onnx: options.onnx !== undefined });
   const modelJson = behaviour === 'exits' ? '{"format": "train-to-serve.linear-classifier", "formatVersion": 1, "name": ' : typeof model === 'string' ? model : `${JSON.stringify(model, null, 2)}\n`;
-  const files: Record<string, string> = { 'model/model.json': modelJson };
+  const files: Record<string, string | Buffer> = options.onnx ? { 'model/model.onnx': options.onnx.model } : { 'model/model.json': modelJson };
+  if (options.onnx?.sidecar) files['model/model.onnx.json'] = `${JSON.stringify(options.onnx.sidecar, null, 2)}\n`;
   if (options.training) files['model/training.json'] = `${JSON.stringify(options.training, null, 2)}\n`;
   const lines = [`FROM ${server}`, 'COPY model/ /model/'];
   if (behaviour === 'never-healthy') lines.push(healthcheckLine(['node', '-e', 'process.exit(1)']));
@@ -116,7 +160,7 @@ export async function ensureModelImage(model: Record<string, unknown> | string =
   const reference = `localhost/train-to-serve/${repository}:${shortHash(dockerfile, ...Object.entries(files).flat())}`;
   if (!(await imageExists(reference))) await buildImage(reference, { Dockerfile: dockerfile, ...files });
   const id = (await docker(['image', 'inspect', '--format', '{{.Id}}', reference])).trim();
-  const modelDigest = `sha256:${createHash('sha256').update(modelJson).digest('hex')}`;
+  const modelDigest = `sha256:${createHash('sha256').update(options.onnx?.model ?? modelJson).digest('hex')}`;
   return { reference, id, modelDigest };
 }
 
