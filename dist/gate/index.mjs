@@ -5,25 +5,36 @@ import {
   gateStatusContext,
   httpStatusOf,
   setCommitStatus
-} from "../chunks/chunk-4XKQ6YU5.mjs";
+} from "../chunks/chunk-694496d215.mjs";
 import {
   selectPlatform
-} from "../chunks/chunk-QDVKONGW.mjs";
+} from "../chunks/chunk-7f5e0e3e9b.mjs";
 import {
   Label,
-  RegistryAuthError,
   RegistryClient,
-  RegistryError,
   imageLabels,
   isIndexType
-} from "../chunks/chunk-X6NVJYMM.mjs";
+} from "../chunks/chunk-46427c890d.mjs";
+import {
+  evaluateRules,
+  parseRules,
+  violationsToJson
+} from "../chunks/chunk-a13dcfef2a.mjs";
+import {
+  RegistryError,
+  explainAuthError,
+  parseCredentialInputs,
+  resolveCredentials
+} from "../chunks/chunk-de7766be5a.mjs";
 import {
   loadMetricsFile,
+  loadMetricsInput,
   parseMetrics
-} from "../chunks/chunk-3NSPU6SA.mjs";
+} from "../chunks/chunk-6b0b3132de.mjs";
 import {
   readRunContext
-} from "../chunks/chunk-WBULUEFS.mjs";
+} from "../chunks/chunk-d525671ff4.mjs";
+import "../chunks/chunk-891e70ec9e.mjs";
 import {
   InputError,
   code,
@@ -32,6 +43,7 @@ import {
   input,
   isRegistryImage,
   log,
+  maskSecret,
   parseBoolean,
   parseEnum,
   parseImageReference,
@@ -42,7 +54,25 @@ import {
   table,
   truncate,
   writeSummary
-} from "../chunks/chunk-23GRRWVW.mjs";
+} from "../chunks/chunk-e2a22ae27d.mjs";
+
+// src/github/identity.ts
+async function tokenLogin(client) {
+  try {
+    const { data } = await client.rest.users.getAuthenticated();
+    if (data.login) return data.login;
+  } catch {
+  }
+  try {
+    const answer = await client.graphql("query { viewer { login } }");
+    return answer.viewer?.login || void 0;
+  } catch {
+    return void 0;
+  }
+}
+function sameLogin(a, b) {
+  return typeof a === "string" && typeof b === "string" && a.toLowerCase() === b.toLowerCase();
+}
 
 // src/github/comments.ts
 var COMMENT_BODY_LIMIT = 65536;
@@ -55,32 +85,35 @@ function hasMarker(body, marker) {
 `) || body.startsWith(`${marker}\r
 `));
 }
-async function listStickyComments(client, ref, marker, firstOnly) {
+async function listStickyComments(client, ref, marker, author, firstOnly) {
   const found = [];
   const pages = client.paginate.iterator(client.rest.issues.listComments, { owner: ref.owner, repo: ref.repo, issue_number: ref.issueNumber, per_page: 100 });
   for await (const { data } of pages) {
     for (const comment of data) {
-      if (hasMarker(comment.body, marker)) found.push({ id: comment.id, url: comment.html_url, body: comment.body ?? "" });
+      if (hasMarker(comment.body, marker) && sameLogin(comment.user?.login, author)) found.push({ id: comment.id, author: comment.user.login, url: comment.html_url, body: comment.body ?? "" });
     }
     if (firstOnly && found.length > 0) break;
   }
   return found.sort((a, b) => a.id - b.id);
 }
 async function findStickyComment(client, ref) {
-  return (await listStickyComments(client, ref, stickyCommentMarker(ref.key), true))[0];
+  const author = ref.author ?? await tokenLogin(client);
+  if (!author) return void 0;
+  return (await listStickyComments(client, ref, stickyCommentMarker(ref.key), author, true))[0];
 }
 async function upsertStickyComment(client, ref) {
   const marker = stickyCommentMarker(ref.key);
   const body = `${marker}
 ${truncate(ref.body, COMMENT_BODY_LIMIT - marker.length - 1)}`;
   const params = { owner: ref.owner, repo: ref.repo };
-  const existing = await findStickyComment(client, ref);
+  const author = ref.author ?? await tokenLogin(client);
+  const existing = author ? await findStickyComment(client, { ...ref, author }) : void 0;
   if (existing) {
     const { data } = await client.rest.issues.updateComment({ ...params, comment_id: existing.id, body });
     return { id: data.id, url: data.html_url, action: "updated" };
   }
   const { data: created } = await client.rest.issues.createComment({ ...params, issue_number: ref.issueNumber, body });
-  const all = await listStickyComments(client, ref, marker, false);
+  const all = await listStickyComments(client, ref, marker, created.user?.login ?? author ?? "", false);
   const oldest = all[0];
   if (oldest && oldest.id !== created.id) {
     await client.rest.issues.deleteComment({ ...params, comment_id: created.id });
@@ -197,7 +230,8 @@ var METRICS_LABEL = "train-to-serve.metrics";
 async function resolveBaseline(spec, readers = {}, inputName = "baseline") {
   if (spec === void 0 || spec.trim() === "") return void 0;
   const text = spec.trim();
-  const exists = await stat(text).then(
+  const reference = isRegistryImage(text);
+  const exists = !reference && await stat(text).then(
     () => true,
     () => false
   );
@@ -205,7 +239,7 @@ async function resolveBaseline(spec, readers = {}, inputName = "baseline") {
     const metrics = await loadMetricsFile(text);
     return { kind: "file", source: text, metrics };
   }
-  if (!isRegistryImage(text)) {
+  if (!reference) {
     throw new InputError(inputName, `file ${quote(text)} does not exist, and it is not an image reference (host/repository:tag or host/repository@sha256:\u2026)`);
   }
   if (!readers.readImageMetrics) {
@@ -380,154 +414,6 @@ function describeResult(r) {
   return `${mark}  ${r.rule.text}  value=${value === void 0 ? "\u2014" : JSON.stringify(value)}${against}${r.reason ? `: ${r.reason}` : ""}`;
 }
 
-// src/metrics/rules.ts
-var OPERATORS = [">=", "<=", ">", "<", "==", "!="];
-var NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-var UNSIGNED_NUMBER = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-var OPERATOR_CHARS = /[<>=!]/;
-function parseRules(text, inputName = "rules") {
-  const rules = [];
-  text.split(/\r?\n/).forEach((raw, index) => {
-    const body = stripComment(raw).trim();
-    if (body === "") return;
-    const fail = (problem) => {
-      throw new InputError(inputName, `line ${index + 1} ${quote(raw.trim())}: ${problem}`);
-    };
-    rules.push(parseRule(body, index + 1, fail));
-  });
-  if (rules.length === 0) throw new InputError(inputName, 'holds no rules (one a line, like "accuracy >= 0.92")');
-  return rules;
-}
-function stripComment(line) {
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    if (line[i] === '"') quoted = !quoted;
-    else if (line[i] === "#" && !quoted) return line.slice(0, i);
-  }
-  return line;
-}
-function parseRule(text, line, fail) {
-  let metric;
-  let rest;
-  if (text.startsWith('"')) {
-    const end = text.indexOf('"', 1);
-    if (end < 0) fail("the metric name\u2019s opening quote is never closed");
-    metric = text.slice(1, end);
-    rest = text.slice(end + 1);
-  } else {
-    const match = /^[^\s<>=!]+/.exec(text);
-    if (!match) fail('expected a metric name first, like "accuracy >= 0.92"');
-    metric = match[0];
-    rest = text.slice(metric.length);
-  }
-  if (metric.trim() === "") fail("the metric name is empty");
-  rest = rest.trimStart();
-  const operatorText = /^[<>=!]+/.exec(rest)?.[0] ?? "";
-  if (operatorText === "") {
-    if (rest === "") fail(`expected an operator (${OPERATORS.join(", ")}) and a threshold after the metric name`);
-    fail(`expected an operator (${OPERATORS.join(", ")}) after ${quote(metric)}${/\s/.test(text) && !text.startsWith('"') ? "; quote metric names that contain spaces" : ""}`);
-  }
-  if (!OPERATORS.includes(operatorText)) {
-    const hint = operatorText === "=" ? " (use == to compare for equality)" : operatorText === "=>" ? " (did you mean >=?)" : operatorText === "=<" ? " (did you mean <=?)" : "";
-    fail(`unknown operator ${quote(operatorText)}${hint}; use one of ${OPERATORS.join(", ")}`);
-  }
-  const operator = operatorText;
-  const right = rest.slice(operatorText.length).trim();
-  if (right === "") fail(`expected a number or a baseline expression after ${operator}`);
-  if (NUMBER.test(metric) && !NUMBER.test(right)) fail('the metric goes on the left: write "metric >= 0.92", not "0.92 <= metric"');
-  return { line, text, metric, operator, threshold: parseThreshold(right, fail) };
-}
-function parseThreshold(text, fail) {
-  if (NUMBER.test(text)) {
-    const value = Number(text);
-    if (!Number.isFinite(value)) fail(`${quote(text)} is not a finite number`);
-    return { kind: "number", value };
-  }
-  if (/^[+-]?[\d.]+(?:[eE][+-]?\d+)?\s*%$/.test(text)) fail('a percentage is relative to the baseline: write "baseline + 2%", or a plain number like 0.92');
-  const baseline = /^baseline\b/.exec(text);
-  if (!baseline) {
-    if (OPERATOR_CHARS.test(text[0] ?? "")) fail(`unexpected ${quote(text)} after the operator; write operators without spaces inside (${OPERATORS.join(", ")})`);
-    fail(`${quote(text)} is neither a number nor a baseline expression (baseline, baseline + 0.01, baseline - 2%, baseline * 1.1)`);
-  }
-  const rest = text.slice("baseline".length).trim();
-  if (rest === "") return { kind: "baseline", adjust: null, amount: 0, percent: false };
-  const adjust = rest[0];
-  if (adjust !== "+" && adjust !== "-" && adjust !== "*") fail(`after "baseline" expected +, - or * and a number, got ${quote(rest)}`);
-  let amountText = rest.slice(1).trim();
-  const percent = amountText.endsWith("%");
-  if (percent) amountText = amountText.slice(0, -1).trim();
-  if (amountText === "") fail(`expected a number after "baseline ${adjust}"`);
-  if (!UNSIGNED_NUMBER.test(amountText)) fail(`${quote(amountText)} after "baseline ${adjust}" is not a plain number`);
-  if (percent && adjust === "*") fail('a factor takes no percent sign: write "baseline * 1.02" or "baseline + 2%"');
-  return { kind: "baseline", adjust, amount: Number(amountText), percent };
-}
-var RELATIVE_TOLERANCE = 1e-9;
-function compare(value, operator, threshold) {
-  const tolerance = RELATIVE_TOLERANCE * Math.max(Math.abs(value), Math.abs(threshold));
-  const difference = value - threshold;
-  switch (operator) {
-    case ">=":
-      return difference >= -tolerance;
-    case "<=":
-      return difference <= tolerance;
-    case ">":
-      return difference > tolerance;
-    case "<":
-      return difference < -tolerance;
-    case "==":
-      return Math.abs(difference) <= tolerance;
-    case "!=":
-      return Math.abs(difference) > tolerance;
-  }
-}
-function thresholdValue(threshold, baseline) {
-  if (threshold.kind === "number") return threshold.value;
-  if (baseline === void 0) return void 0;
-  const { adjust, amount, percent } = threshold;
-  const step = percent ? Math.abs(baseline) * amount / 100 : amount;
-  switch (adjust) {
-    case null:
-      return baseline;
-    case "+":
-      return baseline + step;
-    case "-":
-      return baseline - step;
-    case "*":
-      return baseline * amount;
-  }
-}
-function evaluateRules(rules, metrics, baseline, onMissingBaseline) {
-  const results = rules.map((rule) => {
-    const value = metrics.numbers.get(rule.metric);
-    const base = baseline?.numbers.get(rule.metric);
-    const known = { rule, ...base !== void 0 ? { baseline: base } : {} };
-    if (value === void 0) {
-      const entry = metrics.entries.find((e) => e.name === rule.metric);
-      if (entry) return { ...known, outcome: "fail", nonNumeric: entry.value, reason: `not a number (${JSON.stringify(entry.value)})` };
-      return { ...known, outcome: "fail", reason: "missing from the metrics file" };
-    }
-    const threshold = thresholdValue(rule.threshold, base);
-    if (threshold === void 0) {
-      const reason = baseline === void 0 ? "no baseline" : "baseline has no such metric";
-      return { ...known, value, outcome: onMissingBaseline === "pass" ? "skip" : "fail", reason };
-    }
-    return { ...known, value, threshold, outcome: compare(value, rule.operator, threshold) ? "pass" : "fail" };
-  });
-  const violations = results.filter((r) => r.outcome === "fail");
-  return { results, passed: violations.length === 0, violations };
-}
-function violationsToJson(evaluation) {
-  return evaluation.violations.map((r) => ({
-    metric: r.rule.metric,
-    rule: r.rule.text,
-    line: r.rule.line,
-    value: r.value ?? r.nonNumeric ?? null,
-    threshold: r.threshold ?? null,
-    baseline: r.baseline ?? null,
-    ...r.reason ? { reason: r.reason } : {}
-  }));
-}
-
 // src/actions/gate.ts
 function required(name, what) {
   const value = input(name);
@@ -557,12 +443,22 @@ async function main() {
   const inputs = getInputs();
   const context = readRunContext();
   const rules = parseRules(inputs.rules);
-  const metrics = await loadMetricsFile(inputs.metrics);
-  const username = inputs["registry-username"];
-  const password = inputs["registry-password"];
-  const credentials = username && password ? { username, password } : void 0;
+  const metrics = await loadMetricsInput("metrics", inputs.metrics);
+  const credentialInputs = parseCredentialInputs(inputs["registry-username"], inputs["registry-password"]);
   const baseline = await resolveBaseline(inputs.baseline, {
-    readImageMetrics: (reference) => readImageMetrics(reference, { credentials, input: "baseline" }).catch(credentialsError)
+    readImageMetrics: async (reference) => {
+      const resolved = await resolveCredentials(parseImageReference(reference, "baseline").registry, {
+        inputs: credentialInputs,
+        githubToken: inputs["github-token"],
+        actor: context.actor,
+        serverUrl: context.serverUrl,
+        env: process.env,
+        mask: maskSecret
+      });
+      return readImageMetrics(reference, { credentials: resolved.credentials, input: "baseline" }).catch((error) => {
+        throw explainAuthError(error, resolved, "reading the baseline image");
+      });
+    }
   });
   const evaluation = evaluateRules(rules, metrics, baseline?.kind === "missing" ? void 0 : baseline?.metrics, inputs["on-missing-baseline"]);
   for (const result of evaluation.results) log.info(describeResult(result));
@@ -605,10 +501,6 @@ ${published.notes.map((note) => `- ${escapeNote(note)}`).join("\n")}
 }
 function escapeNote(note) {
   return note.replace(/[<>]/g, (c) => c === "<" ? "&lt;" : "&gt;");
-}
-function credentialsError(error) {
-  if (error instanceof RegistryAuthError) throw new InputError("registry-password", `${error.message} (reading the baseline image; check registry-username and registry-password)`);
-  throw error;
 }
 void runAction(main);
 export {

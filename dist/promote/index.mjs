@@ -4,21 +4,25 @@ import {
   createGitHubClient,
   describeGitHubError,
   readGateStatus
-} from "../chunks/chunk-4XKQ6YU5.mjs";
+} from "../chunks/chunk-694496d215.mjs";
 import {
   parseTags
-} from "../chunks/chunk-UX6EVHSM.mjs";
+} from "../chunks/chunk-86ebb0db55.mjs";
 import {
   Label,
-  RegistryAuthError,
   RegistryClient,
-  RegistryError,
   imageLabels,
   isIndexType
-} from "../chunks/chunk-X6NVJYMM.mjs";
+} from "../chunks/chunk-46427c890d.mjs";
+import {
+  RegistryError,
+  explainAuthError,
+  parseCredentialInputs,
+  resolveCredentials
+} from "../chunks/chunk-de7766be5a.mjs";
 import {
   readRunContext
-} from "../chunks/chunk-WBULUEFS.mjs";
+} from "../chunks/chunk-d525671ff4.mjs";
 import {
   InputError,
   ResourceError,
@@ -30,6 +34,7 @@ import {
   isDigest,
   isTag,
   log,
+  maskSecret,
   parseBoolean,
   parseImageReference,
   parseList,
@@ -40,7 +45,7 @@ import {
   setOutputs,
   table,
   writeSummary
-} from "../chunks/chunk-23GRRWVW.mjs";
+} from "../chunks/chunk-e2a22ae27d.mjs";
 
 // src/github/pulls.ts
 function toInfo(pull, merged) {
@@ -156,11 +161,18 @@ function getInputs() {
     "require-gate": parseBoolean("require-gate", inputOrDefault("require-gate", "true"))
   };
 }
-async function checkGate(client, context, image) {
+async function checkGate(client, context, image, merged) {
   const { repository } = context;
   if (!repository) throw new InputError("require-gate", "is true, but there is no GITHUB_REPOSITORY whose commit statuses could be read");
   if (image.revisions.length === 0 || image.unlabelled > 0) {
     throw new ResourceError(`Image ${image.image}`, `has no org.opencontainers.image.revision label${image.revisions.length ? " on every platform" : ""}, so its gate cannot be checked (publish records it; require-gate: false skips the check)`);
+  }
+  const stale = merged ? image.revisions.find((revision) => revision !== merged.sha) : void 0;
+  if (merged && stale) {
+    throw new ResourceError(
+      `Image ${image.image}`,
+      `its revision, commit ${stale}, is not the head of pull request #${merged.number}, commit ${merged.sha}, that was merged: not promoted (publish the head commit's image; require-gate: false skips this check)`
+    );
   }
   const verdicts = [];
   for (const revision of image.revisions) {
@@ -205,9 +217,7 @@ async function main() {
   const context = readRunContext();
   const image = parseImageReference(inputs.image, "image", { tag: false, digest: false });
   const targets = parseTags("targets", parseList(inputs.targets));
-  const password = inputs["registry-password"];
-  const username = inputs["registry-username"];
-  if (password && !username) throw new InputError("registry-username", "is empty, but registry-password is set");
+  const credentialInputs = parseCredentialInputs(inputs["registry-username"], inputs["registry-password"]);
   const token = inputs["github-token"];
   let github;
   const gitHub = (why) => {
@@ -217,6 +227,7 @@ async function main() {
   };
   const choice = chooseSource({ source: inputs.source, eventName: context.eventName, sha: context.sha, pullRequest: context.pullRequest });
   let source;
+  let merged = context.pullRequest?.merged ? { number: context.pullRequest.number, sha: context.pullRequest.headSha } : void 0;
   if ("source" in choice) {
     source = choice.source;
   } else {
@@ -226,8 +237,10 @@ async function main() {
     });
     if (!pull) throw new InputError("source", `not given, and commit ${choice.lookUpPullRequestOf.slice(0, 7)} belongs to no pull request: give the tag or digest to promote`);
     source = `pr-${pull.number}`;
+    merged = { number: pull.number, sha: pull.headSha };
     log.info(`Commit ${choice.lookUpPullRequestOf.slice(0, 7)} came from pull request #${pull.number}: promoting ${source}`);
   }
+  const resolved = await resolveCredentials(image.registry, { inputs: credentialInputs, githubToken: token, actor: context.actor, serverUrl: context.serverUrl, env: process.env, mask: maskSecret });
   let gate;
   let result;
   try {
@@ -235,15 +248,14 @@ async function main() {
       image,
       source,
       targets,
-      credentials: password && username ? { username, password } : void 0,
+      credentials: resolved.credentials,
       log: log.info,
       check: inputs["require-gate"] ? async (candidate) => {
-        gate = await checkGate(gitHub("to read the gate status (require-gate: true)"), context, candidate);
+        gate = await checkGate(gitHub("to read the gate status (require-gate: true)"), context, candidate, merged);
       } : void 0
     });
   } catch (error) {
-    if (error instanceof RegistryAuthError) throw new InputError("registry-password", `${error.message} (check registry-username and registry-password)`);
-    throw error;
+    throw explainAuthError(error, resolved);
   }
   setOutputs({ image: result.image, digest: result.digest });
   await writeSummary(summary(result, source, gate, repositoryName(image)));

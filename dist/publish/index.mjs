@@ -3,28 +3,42 @@ import {
   formatPlatform,
   parsePlatform,
   selectPlatform
-} from "../chunks/chunk-QDVKONGW.mjs";
+} from "../chunks/chunk-7f5e0e3e9b.mjs";
 import {
   commitTime,
   defaultTags,
-  parseTags,
-  toolkitLabels
-} from "../chunks/chunk-UX6EVHSM.mjs";
+  parsePublishTags,
+  toolkitLabels,
+  withProvenance
+} from "../chunks/chunk-86ebb0db55.mjs";
 import {
-  RegistryAuthError,
+  Label,
   RegistryClient,
-  RegistryError,
   composeImage,
   familyOf,
   isIndexType
-} from "../chunks/chunk-X6NVJYMM.mjs";
+} from "../chunks/chunk-46427c890d.mjs";
 import {
-  loadMetricsFile,
+  mapLimit
+} from "../chunks/chunk-e38c5aa950.mjs";
+import {
+  RegistryAuthError,
+  RegistryError,
+  explainAuthError,
+  parseCredentialInputs,
+  resolveCredentials
+} from "../chunks/chunk-de7766be5a.mjs";
+import {
+  resolveInside
+} from "../chunks/chunk-98fd176def.mjs";
+import {
+  loadMetricsInput,
   metricsToJson
-} from "../chunks/chunk-3NSPU6SA.mjs";
+} from "../chunks/chunk-6b0b3132de.mjs";
 import {
   readRunContext
-} from "../chunks/chunk-WBULUEFS.mjs";
+} from "../chunks/chunk-d525671ff4.mjs";
+import "../chunks/chunk-891e70ec9e.mjs";
 import {
   InputError,
   ResourceError,
@@ -36,6 +50,8 @@ import {
   input,
   inputOrDefault,
   log,
+  maskSecret,
+  parseBoolean,
   parseImageReference,
   parseKeyValueLines,
   parseList,
@@ -47,10 +63,10 @@ import {
   setOutputs,
   table,
   writeSummary
-} from "../chunks/chunk-23GRRWVW.mjs";
+} from "../chunks/chunk-e2a22ae27d.mjs";
 
 // src/image/model-files.ts
-import { lstat, readdir, readlink, stat } from "node:fs/promises";
+import { lstat, readdir, readlink, realpath, stat } from "node:fs/promises";
 import { basename, join, posix } from "node:path";
 function parseModelDir(input2, raw) {
   const text = raw.trim();
@@ -63,7 +79,19 @@ function parseModelDir(input2, raw) {
   return normal.slice(1);
 }
 var compare = (a, b) => a < b ? -1 : a > b ? 1 : 0;
-async function scanModel(modelPath, modelDir, input2 = "model-path") {
+var SPECIAL_BITS = 3584;
+var WORLD_WRITE = 2;
+function imageMode(type, mode) {
+  const safe = mode & 511 & ~SPECIAL_BITS & ~WORLD_WRITE;
+  return type === "directory" ? safe | 365 : safe | 292;
+}
+function showBytes(name) {
+  return [...name].map((byte) => byte >= 32 && byte < 127 ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, "0")}`).join("");
+}
+var utf8 = new TextDecoder("utf-8", { fatal: true });
+async function scanModel(modelPath, modelDir, options = {}) {
+  const input2 = options.input ?? "model-path";
+  const mode = (type, onDisk) => options.keepModes ? onDisk & 4095 : imageMode(type, onDisk);
   let top;
   try {
     top = await stat(modelPath);
@@ -79,13 +107,22 @@ async function scanModel(modelPath, modelDir, input2 = "model-path") {
   if (top.isFile()) {
     if (top.size === 0) throw new InputError(input2, `${quote(modelPath)} is an empty file`);
     entries.push({ path: modelDir, type: "directory", mode: 493, size: 0 });
-    entries.push({ path: `${modelDir}/${basename(modelPath)}`, type: "file", mode: top.mode & 4095, size: top.size, source: modelPath });
+    entries.push({ path: `${modelDir}/${basename(modelPath)}`, type: "file", mode: mode("file", top.mode), size: top.size, source: modelPath, changedMs: top.ctimeMs });
     return { entries, files: 1, bytes: top.size };
   }
   if (!top.isDirectory()) throw new InputError(input2, `${quote(modelPath)} is neither a file nor a directory`);
-  entries.push({ path: modelDir, type: "directory", mode: top.mode & 4095, size: 0 });
+  entries.push({ path: modelDir, type: "directory", mode: mode("directory", top.mode), size: 0 });
+  const root = await realpath(modelPath);
   const walk = async (directory, relative) => {
-    const names = (await readdir(directory)).sort(compare);
+    const names = (await readdir(directory, { encoding: "buffer" })).map((raw) => {
+      try {
+        return utf8.decode(raw);
+      } catch {
+        const rel = relative ? `${relative}/${showBytes(raw)}` : showBytes(raw);
+        throw new InputError(input2, `${quote(rel)} has a name that is not valid UTF-8, which image layers and registries cannot carry; rename it`);
+      }
+    });
+    names.sort(compare);
     for (const name of names) {
       const absolute = join(directory, name);
       const rel = relative ? `${relative}/${name}` : name;
@@ -96,16 +133,15 @@ async function scanModel(modelPath, modelDir, input2 = "model-path") {
         if (posix.isAbsolute(target)) {
           throw new InputError(input2, `${quote(rel)} is a symlink to the absolute path ${quote(target)}; inside the image it would point elsewhere (use a relative link within the model directory)`);
         }
-        const resolved = posix.normalize(posix.join(posix.dirname(rel), target));
-        if (resolved === ".." || resolved.startsWith("../")) {
-          throw new InputError(input2, `${quote(rel)} is a symlink to ${quote(target)}, outside the model directory`);
-        }
+        const resolution = await resolveInside(root, rel, { absolute: "outside" });
+        if (resolution.kind === "loop") throw new InputError(input2, `${quote(rel)} is a symlink to ${quote(target)}, which loops back on itself`);
+        if (resolution.kind === "outside") throw new InputError(input2, `${quote(rel)} is a symlink to ${quote(target)}, outside the model directory`);
         entries.push({ path, type: "symlink", mode: info.mode & 4095, size: 0, linkTarget: target });
       } else if (info.isDirectory()) {
-        entries.push({ path, type: "directory", mode: info.mode & 4095, size: 0 });
+        entries.push({ path, type: "directory", mode: mode("directory", info.mode), size: 0 });
         await walk(absolute, rel);
       } else if (info.isFile()) {
-        entries.push({ path, type: "file", mode: info.mode & 4095, size: info.size, source: absolute });
+        entries.push({ path, type: "file", mode: mode("file", info.mode), size: info.size, source: absolute, changedMs: info.ctimeMs });
         files += 1;
         bytes += info.size;
       } else {
@@ -204,18 +240,24 @@ async function* tarStream(entries, options = {}) {
     yield entryHeader(entry);
     if (entry.type !== "file" || entry.size === 0) continue;
     const handle = await open(entry.source, "r");
+    const unchanged = async () => {
+      const now = await handle.stat();
+      if (now.size !== entry.size) throw new ResourceError(`Model file "${entry.source}"`, `changed size (${entry.size} \u2192 ${now.size} bytes) while it was being published`);
+      if (entry.changedMs !== void 0 && now.ctimeMs !== entry.changedMs) {
+        throw new ResourceError(`Model file "${entry.source}"`, `changed (written at ${new Date(now.ctimeMs).toISOString()}) while it was being published; publish a model nothing is writing to`);
+      }
+    };
     try {
       let position = 0;
       while (position < entry.size) {
         const want = Math.min(chunkSize, entry.size - position);
         const buffer = shared ?? Buffer.allocUnsafe(want);
         const { bytesRead } = await handle.read(buffer, 0, want, position);
-        if (bytesRead === 0) throw new ResourceError(`Model file "${entry.source}"`, `shrank from ${entry.size} bytes while it was being published`);
+        if (bytesRead === 0) throw new ResourceError(`Model file "${entry.source}"`, `changed size (shrank from ${entry.size} bytes) while it was being published`);
         position += bytesRead;
+        if (position >= entry.size) await unchanged();
         yield buffer.subarray(0, bytesRead);
       }
-      const now = await handle.stat();
-      if (now.size !== entry.size) throw new ResourceError(`Model file "${entry.source}"`, `changed size (${entry.size} \u2192 ${now.size} bytes) while it was being published`);
     } finally {
       await handle.close();
     }
@@ -274,18 +316,6 @@ function planLayers(entries, options = DEFAULT_LAYER_PLAN) {
 }
 
 // src/image/publish.ts
-async function mapPool(items, limit, work) {
-  const results = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index], index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 async function resolveBase(client, request, sameRegistry, warn) {
   const { base } = request;
   const reference = base.digest ?? base.tag ?? "latest";
@@ -297,7 +327,7 @@ async function resolveBase(client, request, sameRegistry, warn) {
       throw new InputError("base-image", `${repositoryName(base)} has no ${base.digest ? "manifest" : "tag"} ${quote(reference)}`);
     }
     if (error instanceof RegistryAuthError && !sameRegistry) {
-      throw new InputError("base-image", `${repositoryName(base)} needs credentials, and a base image on another registry than the target is read anonymously (the target's credentials never go elsewhere): copy the base to ${request.target.registry} or make it public`);
+      throw new InputError("base-image", `${repositoryName(base)} refused ${request.baseCredentials ? "the docker login credentials for its registry" : "anonymous access"} (${error.message}); the target's credentials never go to another registry: run docker login for ${base.registry} first, copy the base to ${request.target.registry}, or make it public`);
     }
     throw error;
   }
@@ -346,14 +376,7 @@ async function hashLayer(entries) {
   }
   return { digest: `sha256:${hash.digest("hex")}`, size };
 }
-async function publishModelImage(request) {
-  const started = Date.now();
-  const log2 = request.log ?? (() => {
-  });
-  const warn = request.warn ?? log2;
-  const concurrency = request.concurrency ?? 2;
-  const scan = await scanModel(request.modelPath, request.modelDir);
-  const plan = planLayers(scan.entries, request.layerPlan ?? DEFAULT_LAYER_PLAN);
+function openClients(request, log2) {
   const { target, base } = request;
   const sameRegistry = registryApiHost(base.registry) === registryApiHost(target.registry);
   const targetClient = new RegistryClient({
@@ -363,70 +386,127 @@ async function publishModelImage(request) {
     retry: request.retry,
     log: log2
   });
-  const baseClient = sameRegistry ? targetClient : new RegistryClient({ registry: base.registry, scopes: [{ repository: base.repository, actions: ["pull"] }], retry: request.retry, log: log2 });
+  const baseClient = sameRegistry ? targetClient : new RegistryClient({ registry: base.registry, credentials: request.baseCredentials, scopes: [{ repository: base.repository, actions: ["pull"] }], retry: request.retry, log: log2 });
+  return { target: targetClient, base: baseClient, sameRegistry };
+}
+function hashModelLayers(plan, modelDir) {
   const hashed = [];
   let previous = Promise.resolve();
   for (const entries of plan) {
     const layer = previous.then(async () => {
       const { digest, size } = await hashLayer(entries);
       if (size !== tarSize(entries)) throw new Error(`layer size ${size} differs from the planned ${tarSize(entries)}`);
-      return { digest, size, createdBy: `COPY ${describeContents(entries, request.modelDir)} /${request.modelDir} # train-to-serve publish` };
+      return { digest, size, createdBy: `COPY ${describeContents(entries, modelDir)} /${modelDir} # train-to-serve publish` };
     });
     layer.catch(() => {
     });
     hashed.push(layer);
     previous = layer;
   }
-  const resolved = await resolveBase(baseClient, request, sameRegistry, warn);
-  const repo = target.repository;
-  let bytesSent = 0;
-  let modelBytesUploaded = 0;
-  const countInto = (model) => (bytes) => {
-    bytesSent += bytes;
-    if (model) modelBytesUploaded += bytes;
-  };
-  const basePass = mapPool(resolved.manifest.layers, 4, async (layer) => {
+  return hashed;
+}
+var SentBytes = class {
+  all = 0;
+  model = 0;
+  counter(model) {
+    return (bytes) => {
+      this.all += bytes;
+      if (model) this.model += bytes;
+    };
+  }
+};
+function copyBaseLayers(request, clients, layers, sent, log2) {
+  const { base } = request;
+  const repo = request.target.repository;
+  return mapLimit(layers, 4, async (layer) => {
     const report = (action) => ({ origin: "base", digest: layer.digest, size: layer.size, action });
-    if (await targetClient.headBlob(repo, layer.digest) !== void 0) return report("present");
+    if (await clients.target.headBlob(repo, layer.digest) !== void 0) return report("present");
     let location;
-    if (sameRegistry) {
-      const mount = await targetClient.mountBlob(repo, layer.digest, base.repository);
+    if (clients.sameRegistry) {
+      const mount = await clients.target.mountBlob(repo, layer.digest, base.repository);
       if (mount.mounted) return report("mounted");
       location = mount.location;
     }
     log2(`Copying base layer ${layer.digest} (${layer.size} bytes) from ${repositoryName(base)}`);
-    await targetClient.uploadBlob(
+    await clients.target.uploadBlob(
       repo,
       {
         digest: layer.digest,
         size: layer.size,
         open: async function* () {
-          yield* await baseClient.getBlob(base.repository, layer.digest);
+          yield* await clients.base.getBlob(base.repository, layer.digest);
         }
       },
-      { location, onProgress: countInto(false) }
+      { location, onProgress: sent.counter(false) }
     );
     return report("copied");
   });
-  const modelPass = mapPool(plan, concurrency, async (entries, index) => {
+}
+function uploadModelLayers(request, client, plan, hashed, sent, log2) {
+  const repo = request.target.repository;
+  return mapLimit(plan, request.concurrency ?? 2, async (entries, index) => {
     const layer = await hashed[index];
-    const report = (action) => ({ origin: "model", digest: layer.digest, size: layer.size, action, contents: describeContents(entries, request.modelDir) });
-    if (await targetClient.headBlob(repo, layer.digest) !== void 0) return report("present");
-    log2(`Uploading model layer ${layer.digest} (${layer.size} bytes): ${describeContents(entries, request.modelDir)}`);
-    const count = countInto(true);
-    let sent = 0;
+    const contents = describeContents(entries, request.modelDir);
+    const report = (action) => ({ origin: "model", digest: layer.digest, size: layer.size, action, contents });
+    if (await client.headBlob(repo, layer.digest) !== void 0) return report("present");
+    log2(`Uploading model layer ${layer.digest} (${layer.size} bytes): ${contents}`);
+    const count = sent.counter(true);
+    let done = 0;
     let lastNote = Date.now();
     const onProgress = (bytes) => {
       count(bytes);
-      sent += bytes;
+      done += bytes;
       if (Date.now() - lastNote >= 15e3) {
         lastNote = Date.now();
-        log2(`  ${layer.digest.slice(7, 19)}: ${Math.min(100, Math.floor(sent / layer.size * 100))}% of ${layer.size} bytes sent`);
+        log2(`  ${layer.digest.slice(7, 19)}: ${Math.min(100, Math.floor(done / layer.size * 100))}% of ${layer.size} bytes sent`);
       }
     };
-    await targetClient.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(entries) }, { onProgress });
+    await client.uploadBlob(repo, { digest: layer.digest, size: layer.size, open: () => tarStream(entries) }, { onProgress });
     return report("uploaded");
   });
+}
+async function uploadConfig(client, repo, composed, sent) {
+  const config = composed.configDescriptor;
+  if (await client.headBlob(repo, config.digest) !== void 0) return "present";
+  const body = composed.config;
+  await client.uploadBlob(
+    repo,
+    {
+      digest: config.digest,
+      size: config.size,
+      open: async function* () {
+        yield body;
+      }
+    },
+    { onProgress: sent.counter(false) }
+  );
+  return "uploaded";
+}
+async function storeManifest(request, client, composed, named) {
+  const { target } = request;
+  const repo = target.repository;
+  await mapLimit(named, 4, async (blob) => {
+    const size = await client.headBlob(repo, blob.digest);
+    if (size === void 0) throw new RegistryError(`Registry ${target.registry}, repository ${repo}`, `does not have blob ${blob.digest} after it was pushed; the manifest was not stored and no tag moved`);
+    if (Number.isFinite(size) && size !== blob.size) throw new RegistryError(`Registry ${target.registry}, repository ${repo}`, `holds blob ${blob.digest} with ${size} bytes, expected ${blob.size}`);
+  });
+  await client.putManifest(repo, composed.digest, composed.manifest, composed.manifestMediaType);
+  for (const tag of request.tags) await client.putManifest(repo, tag, composed.manifest, composed.manifestMediaType);
+}
+async function publishModelImage(request) {
+  const started = Date.now();
+  const log2 = request.log ?? (() => {
+  });
+  const warn = request.warn ?? log2;
+  const repo = request.target.repository;
+  const scan = await scanModel(request.modelPath, request.modelDir, { keepModes: request.keepModes });
+  const plan = planLayers(scan.entries, request.layerPlan ?? DEFAULT_LAYER_PLAN);
+  const clients = openClients(request, log2);
+  const hashed = hashModelLayers(plan, request.modelDir);
+  const resolved = await resolveBase(clients.base, request, clients.sameRegistry, warn);
+  const sent = new SentBytes();
+  const basePass = copyBaseLayers(request, clients, resolved.manifest.layers, sent, log2);
+  const modelPass = uploadModelLayers(request, clients.target, plan, hashed, sent, log2);
   basePass.catch(() => {
   });
   modelPass.catch(() => {
@@ -446,32 +526,10 @@ async function publishModelImage(request) {
     warn("The base image uses Docker manifest types, which carry no annotations: the annotations were left out (labels carry the same facts)");
   }
   const config = composed.configDescriptor;
-  let configAction = "present";
-  if (await targetClient.headBlob(repo, config.digest) === void 0) {
-    await targetClient.uploadBlob(
-      repo,
-      {
-        digest: config.digest,
-        size: config.size,
-        open: async function* () {
-          yield composed.config;
-        }
-      },
-      { onProgress: countInto(false) }
-    );
-    configAction = "uploaded";
-  }
-  const named = [config, ...resolved.manifest.layers, ...modelLayers.map((l) => ({ digest: l.digest, size: l.size }))];
-  await mapPool(named, 4, async (blob) => {
-    const size = await targetClient.headBlob(repo, blob.digest);
-    if (size === void 0) throw new RegistryError(`Registry ${target.registry}, repository ${repo}`, `does not have blob ${blob.digest} after it was pushed; the manifest was not stored and no tag moved`);
-    if (Number.isFinite(size) && size !== blob.size) throw new RegistryError(`Registry ${target.registry}, repository ${repo}`, `holds blob ${blob.digest} with ${size} bytes, expected ${blob.size}`);
-  });
-  await targetClient.putManifest(repo, composed.digest, composed.manifest, composed.manifestMediaType);
-  for (const tag of request.tags) await targetClient.putManifest(repo, tag, composed.manifest, composed.manifestMediaType);
-  const modelBytesSkipped = modelReports.filter((r) => r.action === "present").reduce((sum, r) => sum + r.size, 0);
+  const configAction = await uploadConfig(clients.target, repo, composed, sent);
+  await storeManifest(request, clients.target, composed, [config, ...resolved.manifest.layers, ...modelLayers.map((l) => ({ digest: l.digest, size: l.size }))]);
   return {
-    image: `${repositoryName(target)}@${composed.digest}`,
+    image: `${repositoryName(request.target)}@${composed.digest}`,
     digest: composed.digest,
     tags: request.tags,
     baseDigest: resolved.digest,
@@ -479,9 +537,9 @@ async function publishModelImage(request) {
     layers: [...baseReports, ...modelReports, { origin: "config", digest: config.digest, size: config.size, action: configAction }],
     modelBytes: scan.bytes,
     modelFiles: scan.files,
-    modelBytesUploaded,
-    modelBytesSkipped,
-    bytesSent,
+    modelBytesUploaded: sent.model,
+    modelBytesSkipped: modelReports.filter((r) => r.action === "present").reduce((sum, r) => sum + r.size, 0),
+    bytesSent: sent.all,
     durationMs: Date.now() - started
   };
 }
@@ -496,6 +554,7 @@ function getInputs() {
   return {
     // The secret first, so it is masked before anything else can print it.
     "registry-password": secretInput("registry-password"),
+    "github-token": secretInput("github-token"),
     "registry-username": input("registry-username")?.trim(),
     "model-path": required("model-path"),
     "base-image": required("base-image"),
@@ -505,7 +564,8 @@ function getInputs() {
     metrics: input("metrics")?.trim(),
     labels: input("labels"),
     annotations: input("annotations"),
-    platform: inputOrDefault("platform", "linux/amd64")
+    platform: inputOrDefault("platform", "linux/amd64"),
+    "keep-file-modes": parseBoolean("keep-file-modes", inputOrDefault("keep-file-modes", "false"))
   };
 }
 function summary(result, references, base) {
@@ -544,22 +604,13 @@ async function main() {
   const platform = parsePlatform("platform", inputs.platform);
   const modelDir = parseModelDir("model-dir", inputs["model-dir"]);
   const revision = context.pullRequest?.headSha || context.sha;
-  const tags = inputs.tags === void 0 ? defaultTags(revision, context.pullRequest?.number) : parseTags("tags", parseList(inputs.tags));
+  const tags = inputs.tags === void 0 ? defaultTags(revision, context.pullRequest?.number) : parsePublishTags("tags", parseList(inputs.tags), target);
   if (tags.length === 0) throw new InputError("tags", "not given, and there is no commit (GITHUB_SHA) to name a default tag after");
   const userLabels = inputs.labels === void 0 ? /* @__PURE__ */ new Map() : parseKeyValueLines("labels", inputs.labels);
   const userAnnotations = inputs.annotations === void 0 ? /* @__PURE__ */ new Map() : parseKeyValueLines("annotations", inputs.annotations);
-  const password = inputs["registry-password"];
-  const username = inputs["registry-username"];
-  if (password && !username) throw new InputError("registry-username", "is empty, but registry-password is set");
+  const credentialInputs = parseCredentialInputs(inputs["registry-username"], inputs["registry-password"]);
   let metricsJson;
-  if (inputs.metrics !== void 0) {
-    try {
-      metricsJson = JSON.stringify(metricsToJson(await loadMetricsFile(inputs.metrics)));
-    } catch (error) {
-      if (error instanceof ResourceError) throw new InputError("metrics", error.message);
-      throw error;
-    }
-  }
+  if (inputs.metrics !== void 0) metricsJson = JSON.stringify(metricsToJson(await loadMetricsInput("metrics", inputs.metrics)));
   const workspace = process.env.GITHUB_WORKSPACE ?? process.cwd();
   let created = await commitTime({ env: process.env, workspace, revisions: [revision, context.sha], payload: context.payload });
   if (!created) {
@@ -567,14 +618,19 @@ async function main() {
     log.warning(`Could not find the commit time (no SOURCE_DATE_EPOCH, no git checkout holding ${revision.slice(0, 7) || "the commit"}): the image records the current time, so its digest differs on every publish`);
   }
   const sourceUrl = context.repository ? `${context.serverUrl}/${context.repository.owner}/${context.repository.repo}` : void 0;
-  const labels = { ...toolkitLabels({ sourceUrl, revision, created }, metricsJson, modelDir), ...Object.fromEntries(userLabels) };
-  const annotations = {
-    ...sourceUrl ? { "org.opencontainers.image.source": sourceUrl } : {},
-    ...revision ? { "org.opencontainers.image.revision": revision } : {},
-    "org.opencontainers.image.created": created,
-    "org.opencontainers.image.base.name": formatReference({ ...base, digest: void 0 }),
-    ...Object.fromEntries(userAnnotations)
-  };
+  const labels = withProvenance(userLabels, toolkitLabels({ sourceUrl, revision, created }, metricsJson, modelDir));
+  const annotations = withProvenance(userAnnotations, {
+    ...sourceUrl ? { [Label.source]: sourceUrl } : {},
+    ...revision ? { [Label.revision]: revision } : {},
+    [Label.created]: created,
+    [Label.baseName]: formatReference({ ...base, digest: void 0 })
+  });
+  for (const [input2, { ignored }] of [["labels", labels], ["annotations", annotations]]) {
+    if (ignored.length) log.warning(`Input "${input2}": ${ignored.join(", ")} ${ignored.length === 1 ? "is" : "are"} written by the toolkit (provenance); the given ${ignored.length === 1 ? "value is" : "values are"} ignored`);
+  }
+  const sources = { githubToken: inputs["github-token"], actor: context.actor, serverUrl: context.serverUrl, env: process.env, mask: maskSecret };
+  const resolved = await resolveCredentials(target.registry, { ...sources, inputs: credentialInputs });
+  const baseCredentials = base.registry === target.registry ? resolved : await resolveCredentials(base.registry, sources);
   let result;
   try {
     result = await publishModelImage({
@@ -584,16 +640,17 @@ async function main() {
       target,
       tags,
       platform,
-      labels,
-      annotations,
+      labels: labels.merged,
+      annotations: annotations.merged,
       created,
-      credentials: password && username ? { username, password } : void 0,
+      keepModes: inputs["keep-file-modes"],
+      credentials: resolved.credentials,
+      baseCredentials: baseCredentials.credentials,
       log: log.info,
       warn: log.warning
     });
   } catch (error) {
-    if (error instanceof RegistryAuthError) throw new InputError("registry-password", `${error.message} (check registry-username and registry-password)`);
-    throw error;
+    throw explainAuthError(error, resolved);
   }
   const references = result.tags.map((tag) => `${repositoryName(target)}:${tag}`);
   log.info(`Published ${result.image} as ${references.join(", ")}: ${formatBytes(result.modelBytesUploaded)} of model uploaded, ${formatBytes(result.modelBytesSkipped)} already there`);

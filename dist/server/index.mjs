@@ -5082,6 +5082,29 @@ var init_metrics = __esm({
   }
 });
 
+// server/src/classify.ts
+function classify(classes, scores, alreadyProbabilities) {
+  const values = Array.from(scores);
+  let exps = values;
+  if (!alreadyProbabilities) {
+    const top = Math.max(...values);
+    exps = values.map((v) => Math.exp(v - top));
+  }
+  const total = alreadyProbabilities ? 1 : exps.reduce((a, b) => a + b, 0);
+  const probabilities = {};
+  let best = 0;
+  classes.forEach((name, c) => {
+    probabilities[name] = exps[c] / total;
+    if (exps[c] > exps[best]) best = c;
+  });
+  return { class: classes[best], probabilities };
+}
+var init_classify = __esm({
+  "server/src/classify.ts"() {
+    "use strict";
+  }
+});
+
 // server/src/model.ts
 var model_exports = {};
 __export(model_exports, {
@@ -5090,14 +5113,11 @@ __export(model_exports, {
   MODEL_FORMAT_VERSION: () => MODEL_FORMAT_VERSION,
   ModelError: () => ModelError,
   TRAINING_FILE: () => TRAINING_FILE,
-  loadModelDir: () => loadModelDir,
+  nameList: () => nameList,
   parseModel: () => parseModel,
   parseProvenance: () => parseProvenance,
   predict: () => predict
 });
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 function fail(source, problem) {
   throw new ModelError(`${source}: ${problem}`);
 }
@@ -5155,16 +5175,7 @@ function predict(model, values) {
     for (let j = 0; j < row.length; j++) sum += row[j] * ((values[j] - mean[j]) / scale[j]);
     return sum;
   });
-  const top = Math.max(...logits);
-  const exps = logits.map((logit) => Math.exp(logit - top));
-  const total = exps.reduce((a, b) => a + b, 0);
-  const probabilities = {};
-  let best = 0;
-  model.classes.forEach((name, c) => {
-    probabilities[name] = exps[c] / total;
-    if (exps[c] > exps[best]) best = c;
-  });
-  return { class: model.classes[best], probabilities };
+  return classify(model.classes, logits, false);
 }
 function pickString(doc, ...keys) {
   for (const key of keys) {
@@ -5188,32 +5199,11 @@ function parseProvenance(text, source = TRAINING_FILE) {
     trainedAt: pickString(record, "finishedAt", "endedAt", "end", "completedAt")
   };
 }
-async function loadModelDir(dir) {
-  const path = join(dir, MODEL_FILE);
-  let bytes;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    const code = error.code;
-    throw new ModelError(
-      code === "ENOENT" ? `${path}: no model found (set MODEL_DIR, or put the model's ${MODEL_FILE} in ${dir})` : `${path}: cannot read (${error.message})`
-    );
-  }
-  const model = parseModel(bytes.toString("utf8"), path);
-  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-  let provenance = {};
-  const trainingPath = join(dir, TRAINING_FILE);
-  const training = await readFile(trainingPath, "utf8").catch((error) => {
-    if (error.code === "ENOENT") return void 0;
-    throw new ModelError(`${trainingPath}: cannot read (${error.message})`);
-  });
-  if (training !== void 0) provenance = parseProvenance(training, trainingPath);
-  return { model, digest, path, provenance };
-}
 var MODEL_FORMAT, MODEL_FORMAT_VERSION, MODEL_FILE, TRAINING_FILE, ModelError;
 var init_model = __esm({
   "server/src/model.ts"() {
     "use strict";
+    init_classify();
     MODEL_FORMAT = "train-to-serve.linear-classifier";
     MODEL_FORMAT_VERSION = 1;
     MODEL_FILE = "model.json";
@@ -5231,19 +5221,22 @@ function describe(value) {
   if (typeof value === "string") return `the string ${JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}\u2026` : value)}`;
   return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
 }
-function instanceRow(model, instance, where) {
-  const { features } = model;
+function instanceRow(shape, instance, where) {
+  const features = shape.features;
+  const width = shape.width ?? features?.length ?? 0;
+  const named = (j) => features ? ` (${features[j]})` : "";
   if (Array.isArray(instance)) {
-    if (instance.length !== features.length) {
-      throw new BadRequest(`${where}: expected ${features.length} values (${features.join(", ")}), got ${instance.length}`);
+    if (instance.length !== width) {
+      throw new BadRequest(`${where}: expected ${width} values${features ? ` (${features.join(", ")})` : ""}, got ${instance.length}`);
     }
     return instance.map((value, j) => {
-      if (typeof value !== "number" || !Number.isFinite(value)) throw new BadRequest(`${where}[${j}] (${features[j]}): expected a number, got ${describe(value)}`);
+      if (typeof value !== "number" || !Number.isFinite(value)) throw new BadRequest(`${where}[${j}]${named(j)}: expected a number, got ${describe(value)}`);
       return value;
     });
   }
+  if (!features) throw new BadRequest(`${where}: expected an array of ${width} numbers, got ${describe(instance)}`);
   if (typeof instance !== "object" || instance === null) {
-    throw new BadRequest(`${where}: expected an object of feature values or an array of ${features.length} numbers, got ${describe(instance)}`);
+    throw new BadRequest(`${where}: expected an object of feature values or an array of ${width} numbers, got ${describe(instance)}`);
   }
   const record = instance;
   const unknown = Object.keys(record).filter((key) => !features.includes(key));
@@ -5286,6 +5279,442 @@ var init_request = __esm({
       status;
       name = "BadRequest";
     };
+  }
+});
+
+// server/src/onnx.ts
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+function fail2(source, problem) {
+  throw new ModelError(`${source}: ${problem}`);
+}
+function parseSidecar(text, source = SIDECAR_FILE) {
+  let raw;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    fail2(source, `not valid JSON (${error.message})`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail2(source, "must be a JSON object");
+  const doc = raw;
+  const known = ["name", "features", "classes", "output", "scores"];
+  const unknown = Object.keys(doc).find((key) => !known.includes(key));
+  if (unknown) fail2(source, `unknown field ${JSON.stringify(unknown)} (known: ${known.join(", ")})`);
+  const sidecar = {};
+  if (doc.name !== void 0) sidecar.name = typeof doc.name === "string" && /^[\w.-]{1,100}$/.test(doc.name) ? doc.name : fail2(source, 'name must be 1 to 100 letters, digits, ".", "_" or "-"');
+  if (doc.features !== void 0) sidecar.features = nameList(doc.features, source, "features");
+  if (doc.classes !== void 0) sidecar.classes = nameList(doc.classes, source, "classes");
+  if (doc.output !== void 0) sidecar.output = typeof doc.output === "string" && doc.output !== "" ? doc.output : fail2(source, "output must be the name of one of the model outputs");
+  if (doc.scores !== void 0 && doc.scores !== "logits" && doc.scores !== "probabilities") fail2(source, `scores must be "logits" or "probabilities", got ${JSON.stringify(doc.scores)}`);
+  if (doc.scores !== void 0) sidecar.scores = doc.scores;
+  if (sidecar.classes && !sidecar.scores) fail2(source, 'scores is required with classes: "logits" (the server applies softmax) or "probabilities"');
+  return sidecar;
+}
+function specs(metadata2, source, kind) {
+  return metadata2.map((value) => {
+    if (!value.isTensor) fail2(source, `${kind} ${JSON.stringify(value.name)} is not a tensor (sequences and maps are not served)`);
+    const datatype = TYPES[value.type] ?? fail2(source, `${kind} ${JSON.stringify(value.name)} has element type ${value.type}, which the inference protocol cannot carry`);
+    return { name: value.name, datatype, shape: value.shape.map((d) => typeof d === "number" && d >= 0 ? d : -1) };
+  });
+}
+async function runtimeModule(runtime) {
+  const name = runtime === "native" ? "onnxruntime-node" : "onnxruntime-web";
+  process.env.ORT_DISABLE_TELEMETRY ??= "1";
+  try {
+    const mod = await import(name);
+    return mod.default ?? mod;
+  } catch (error) {
+    throw new ModelError(`${ONNX_FILE}: cannot load the ONNX runtime ${name} (${error.message}); the image must ship node_modules/${name}`);
+  }
+}
+function cudaInstalled() {
+  try {
+    const main = createRequire(import.meta.url).resolve("onnxruntime-node");
+    return existsSync(join(dirname(main), "..", "bin/napi-v6", process.platform, process.arch, "libonnxruntime_providers_cuda.so"));
+  } catch {
+    return false;
+  }
+}
+async function createSession(ort, bytes, runtime, provider, source, log) {
+  const create = async (providers) => {
+    try {
+      return await ort.InferenceSession.create(bytes, { executionProviders: providers, graphOptimizationLevel: "all", extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } } });
+    } catch (error) {
+      throw new ModelError(`${source}: ONNX Runtime cannot load it (${String(error.message ?? error).split("\n")[0]})`);
+    }
+  };
+  if (runtime === "wasm") return { session: await create(["wasm"]), device: "wasm" };
+  if (provider === "cpu") return { session: await create(["cpu"]), device: "cpu" };
+  if (provider === "cuda" || cudaInstalled()) {
+    try {
+      return { session: await create(["cuda"]), device: "cuda" };
+    } catch (error) {
+      if (provider === "cuda") throw error;
+      log({ provider: "cpu", reason: `the CUDA provider did not start: ${error.message}` });
+      return { session: await create(["cpu"]), device: "cpu" };
+    }
+  }
+  log({ provider: "cpu", reason: "the CUDA provider library is not installed (libonnxruntime_providers_cuda.so)" });
+  return { session: await create(["cpu"]), device: "cpu" };
+}
+function ortTensor(ort, tensor) {
+  const { datatype, data, shape } = tensor;
+  switch (datatype) {
+    case "BYTES":
+      return new ort.Tensor("string", data, shape);
+    case "BOOL":
+      return new ort.Tensor("bool", Uint8Array.from(data, (v) => v ? 1 : 0), shape);
+    default:
+      return new ort.Tensor(ORT_TYPES[datatype], data, shape);
+  }
+}
+async function loadOnnxModel(path, bytes, sidecarText, sidecarPath, digest, provenance, options) {
+  const sidecar = sidecarText === void 0 ? {} : parseSidecar(sidecarText, sidecarPath);
+  const ort = await runtimeModule(options.runtime);
+  const { session, device } = await createSession(ort, bytes, options.runtime, options.provider, path, options.log);
+  const inputs = specs(session.inputMetadata, path, "input");
+  const outputs = specs(session.outputMetadata, path, "output");
+  const single = inputs.length === 1 && (inputs[0].datatype === "FP32" || inputs[0].datatype === "FP64") ? inputs[0] : void 0;
+  const rest = single?.shape.slice(1) ?? [];
+  const width = single && rest.every((d) => d > 0) ? rest.reduce((a, b) => a * b, 1) : 0;
+  if (sidecar.features && sidecar.features.length !== width) {
+    fail2(sidecarPath, `features names ${sidecar.features.length} values, the model's input takes ${width || "no fixed number of"} values per instance`);
+  }
+  const scoresName = sidecar.output ?? outputs[0]?.name;
+  const scores = outputs.find((o) => o.name === scoresName) ?? fail2(sidecarPath, `output ${JSON.stringify(sidecar.output)} is not an output of the model (${outputs.map((o) => o.name).join(", ")})`);
+  if (sidecar.classes) {
+    const classCount = scores.shape[scores.shape.length - 1];
+    if (scores.shape.length !== 2 || classCount !== -1 && classCount !== sidecar.classes.length) {
+      fail2(sidecarPath, `classes names ${sidecar.classes.length} classes, but output ${scores.name} has shape [${scores.shape.join(", ")}] (expected [batch, ${sidecar.classes.length}])`);
+    }
+    if (!single || width === 0) fail2(sidecarPath, "classes are given, but the model does not take one float input of fixed width per instance, so /predict cannot feed it");
+  }
+  async function run(feeds, wanted) {
+    const feed = {};
+    for (const [name, tensor] of feeds) feed[name] = ortTensor(ort, tensor);
+    let result;
+    try {
+      result = await session.run(feed, wanted);
+    } catch (error) {
+      const message = String(error.message ?? error).replace(/\s+/g, " ").trim();
+      if (INPUT_MISMATCH.test(message)) throw new BadRequest(`the model rejected the input: ${message}`);
+      throw error;
+    }
+    return wanted.map((name) => fromOrt(name, result[name]));
+  }
+  if (inputs.every((s) => s.datatype !== "BYTES" && s.datatype !== "FP16")) {
+    const zeros = /* @__PURE__ */ new Map();
+    for (const spec of inputs) {
+      const shape = spec.shape.map((d) => d < 0 ? 1 : d);
+      const count = shape.reduce((a, b) => a * b, 1);
+      const zero = spec.datatype === "BOOL" ? false : spec.datatype.endsWith("INT64") ? 0n : 0;
+      zeros.set(spec.name, { name: spec.name, datatype: spec.datatype, shape, data: new Array(count).fill(zero) });
+    }
+    try {
+      await run(zeros, outputs.map((o) => o.name));
+    } catch (error) {
+      fail2(path, `a test run on zeros failed: ${error.message}`);
+    }
+  }
+  return {
+    name: sidecar.name ?? "model",
+    format: "onnx",
+    formatVersion: "1",
+    platform: "onnxruntime_onnx",
+    digest,
+    version: digest.slice("sha256:".length, "sha256:".length + 12),
+    path,
+    provenance,
+    features: sidecar.features,
+    classes: sidecar.classes,
+    width,
+    inputs,
+    outputs,
+    device,
+    infer: run,
+    async predict(rows) {
+      if (!sidecar.classes || !single) throw new BadRequest(`this model has no classes in ${SIDECAR_FILE}, so /predict cannot label its outputs: use POST /v2/models/${sidecar.name ?? "model"}/infer`);
+      const tensor = { name: single.name, datatype: single.datatype, shape: [rows.length, ...rest], data: rows.flat() };
+      const [out] = await run(/* @__PURE__ */ new Map([[single.name, tensor]]), [scores.name]);
+      const classes = sidecar.classes;
+      if (out.shape[1] !== classes.length) throw new Error(`output ${scores.name} has ${out.shape[1]} scores per instance, ${SIDECAR_FILE} names ${classes.length} classes`);
+      return rows.map((_, i) => classify(classes, out.data.slice(i * classes.length, (i + 1) * classes.length), sidecar.scores === "probabilities"));
+    }
+  };
+}
+var ONNX_FILE, SIDECAR_FILE, TYPES, ORT_TYPES, fromOrt, INPUT_MISMATCH;
+var init_onnx = __esm({
+  "server/src/onnx.ts"() {
+    "use strict";
+    init_model();
+    init_request();
+    init_classify();
+    ONNX_FILE = "model.onnx";
+    SIDECAR_FILE = "model.onnx.json";
+    TYPES = {
+      bool: "BOOL",
+      uint8: "UINT8",
+      uint16: "UINT16",
+      uint32: "UINT32",
+      uint64: "UINT64",
+      int8: "INT8",
+      int16: "INT16",
+      int32: "INT32",
+      int64: "INT64",
+      float16: "FP16",
+      float32: "FP32",
+      float64: "FP64",
+      string: "BYTES"
+    };
+    ORT_TYPES = Object.fromEntries(Object.entries(TYPES).map(([ort, dt]) => [dt, ort]));
+    fromOrt = (name, value) => ({
+      name,
+      datatype: TYPES[value.type] ?? "BYTES",
+      shape: [...value.dims],
+      data: Array.from(value.data, (v) => typeof v === "number" && value.type === "bool" ? v !== 0 : v)
+    });
+    INPUT_MISMATCH = /invalid dimensions|invalid rank|unexpected input data type|shape mismatch|input.*(size|dimension)/i;
+  }
+});
+
+// server/src/load.ts
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join as join2 } from "node:path";
+async function readOptional(path) {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const code = error.code;
+    if (code === "ENOENT") return void 0;
+    throw new ModelError(`${path}: cannot read (${error.message})`);
+  }
+}
+function servedLinear(model, digest, path, provenance) {
+  const features = model.features.length;
+  const classes = model.classes.length;
+  return {
+    name: model.name,
+    format: model.format,
+    formatVersion: String(model.formatVersion),
+    platform: "train-to-serve_linear",
+    digest,
+    version: digest.slice("sha256:".length, "sha256:".length + 12),
+    path,
+    provenance,
+    features: model.features,
+    classes: model.classes,
+    width: features,
+    inputs: [{ name: "input", datatype: "FP64", shape: [-1, features] }],
+    outputs: [
+      { name: "probabilities", datatype: "FP64", shape: [-1, classes] },
+      { name: "label", datatype: "BYTES", shape: [-1] }
+    ],
+    device: "js",
+    predict: (rows) => Promise.resolve(rows.map((row) => predict(model, row))),
+    infer(inputs, wanted) {
+      const input = inputs.get("input");
+      const rows = Array.from({ length: input.shape[0] }, (_, i) => input.data.slice(i * features, (i + 1) * features));
+      const predictions = rows.map((row) => predict(model, row));
+      const all = {
+        probabilities: { name: "probabilities", datatype: "FP64", shape: [rows.length, classes], data: predictions.flatMap((p) => model.classes.map((c) => p.probabilities[c])) },
+        label: { name: "label", datatype: "BYTES", shape: [rows.length], data: predictions.map((p) => p.class) }
+      };
+      return Promise.resolve(wanted.map((name) => all[name]));
+    }
+  };
+}
+async function loadModelDir(dir, onnx) {
+  const jsonPath = join2(dir, MODEL_FILE);
+  const onnxPath = join2(dir, ONNX_FILE);
+  const [json, onnxBytes] = await Promise.all([readOptional(jsonPath), readOptional(onnxPath)]);
+  if (json && onnxBytes) throw new ModelError(`${dir}: holds both ${MODEL_FILE} and ${ONNX_FILE}; a model directory serves one model, remove one`);
+  if (!json && !onnxBytes) throw new ModelError(`${jsonPath}: no model found (set MODEL_DIR, or put the model's ${MODEL_FILE} or ${ONNX_FILE} in ${dir})`);
+  const trainingPath = join2(dir, TRAINING_FILE);
+  const training = await readOptional(trainingPath);
+  const provenance = training === void 0 ? {} : parseProvenance(training.toString("utf8"), trainingPath);
+  if (json) return servedLinear(parseModel(json.toString("utf8"), jsonPath), sha256(json), jsonPath, provenance);
+  const sidecarPath = join2(dir, SIDECAR_FILE);
+  const sidecar = await readOptional(sidecarPath);
+  return loadOnnxModel(onnxPath, onnxBytes, sidecar?.toString("utf8"), sidecarPath, sha256(onnxBytes), provenance, onnx);
+}
+var sha256;
+var init_load = __esm({
+  "server/src/load.ts"() {
+    "use strict";
+    init_model();
+    init_onnx();
+    sha256 = (bytes) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  }
+});
+
+// server/src/tensors.ts
+function element(datatype, value, where) {
+  switch (datatype) {
+    case "BOOL":
+      if (typeof value !== "boolean") throw new BadRequest(`${where}: expected true or false (BOOL), got ${describe(value)}`);
+      return value;
+    case "BYTES":
+      if (typeof value !== "string") throw new BadRequest(`${where}: expected a string (BYTES), got ${describe(value)}`);
+      return value;
+    case "FP32":
+    case "FP64":
+      if (typeof value !== "number") throw new BadRequest(`${where}: expected a number (${datatype}), got ${describe(value)}`);
+      return value;
+    case "INT64":
+    case "UINT64": {
+      if (typeof value !== "number" || !Number.isSafeInteger(value) || datatype === "UINT64" && value < 0) {
+        throw new BadRequest(`${where}: expected ${datatype === "UINT64" ? "a non-negative" : "an"} integer (${datatype}) within \xB12^53, got ${describe(value)}`);
+      }
+      return BigInt(value);
+    }
+    case "FP16":
+      throw new BadRequest(`${where}: FP16 cannot be sent as JSON numbers here; send FP32`);
+    default: {
+      const [min, max] = INTEGER_RANGE[datatype];
+      if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+        throw new BadRequest(`${where}: expected an integer from ${min} to ${max} (${datatype}), got ${describe(value)}`);
+      }
+      return value;
+    }
+  }
+}
+function flatten(data, out) {
+  for (const item of data) {
+    if (Array.isArray(item)) flatten(item, out);
+    else out.push(item);
+  }
+}
+function parseInput(raw, spec, where, maxBatch) {
+  const input = raw;
+  const { shape, datatype, data } = input;
+  if (datatype !== spec.datatype) {
+    throw new BadRequest(`${where} (${spec.name}): datatype must be ${spec.datatype}, got ${JSON.stringify(datatype)}`);
+  }
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new BadRequest(`${where} (${spec.name}): shape must be an array of non-negative integers`);
+  }
+  const dims = shape;
+  const mismatch = dims.length !== spec.shape.length || spec.shape.some((d, i) => d >= 0 && d !== dims[i]);
+  if (mismatch) throw new BadRequest(`${where} (${spec.name}): shape [${dims.join(", ")}] does not fit the model's ${shapeText(spec.shape)}`);
+  if (spec.shape[0] === -1 && dims[0] > maxBatch) throw new BadRequest(`${where} (${spec.name}): batch of ${dims[0]} is over the limit of ${maxBatch}`);
+  if (!Array.isArray(data)) throw new BadRequest(`${where} (${spec.name}): data must be an array`);
+  const flat = [];
+  flatten(data, flat);
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (flat.length !== count) throw new BadRequest(`${where} (${spec.name}): shape [${dims.join(", ")}] holds ${count} values, data has ${flat.length}`);
+  return { name: spec.name, datatype: spec.datatype, shape: dims, data: flat.map((value, i) => element(spec.datatype, value, `${where}.data[${i}]`)) };
+}
+function parseInferRequest(body, inputs, outputs, maxBatch) {
+  let doc;
+  try {
+    doc = JSON.parse(body);
+  } catch (error) {
+    throw new BadRequest(`body is not valid JSON (${error.message})`);
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new BadRequest(`body must be a JSON object with "inputs", got ${describe(doc)}`);
+  const request2 = doc;
+  if (request2.id !== void 0 && typeof request2.id !== "string") throw new BadRequest("id must be a string");
+  if (!Array.isArray(request2.inputs)) throw new BadRequest('inputs must be an array of tensors ({"name", "shape", "datatype", "data"})');
+  const parsed = /* @__PURE__ */ new Map();
+  request2.inputs.forEach((raw, i) => {
+    const where = `inputs[${i}]`;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new BadRequest(`${where}: must be an object`);
+    const name = raw.name;
+    const spec = inputs.find((s) => s.name === name);
+    if (!spec) throw new BadRequest(`${where}: unknown input ${JSON.stringify(name)} (the model's inputs: ${inputs.map((s) => s.name).join(", ")})`);
+    if (parsed.has(spec.name)) throw new BadRequest(`${where}: input ${JSON.stringify(name)} is given twice`);
+    parsed.set(spec.name, parseInput(raw, spec, where, maxBatch));
+  });
+  const missing = inputs.filter((s) => !parsed.has(s.name));
+  if (missing.length > 0) throw new BadRequest(`missing input ${JSON.stringify(missing[0].name)} (${missing[0].datatype} ${shapeText(missing[0].shape)})`);
+  let wanted = outputs.map((s) => s.name);
+  if (request2.outputs !== void 0) {
+    if (!Array.isArray(request2.outputs)) throw new BadRequest('outputs must be an array of {"name"}');
+    wanted = request2.outputs.map((raw, i) => {
+      const name = raw?.name;
+      if (!outputs.some((s) => s.name === name)) throw new BadRequest(`outputs[${i}]: unknown output ${JSON.stringify(name)} (the model's outputs: ${outputs.map((s) => s.name).join(", ")})`);
+      return name;
+    });
+  }
+  return { id: request2.id, inputs: parsed, outputs: wanted };
+}
+function tensorJson(tensor) {
+  return { name: tensor.name, datatype: tensor.datatype, shape: tensor.shape, data: tensor.data.map((v) => typeof v === "bigint" ? Number(v) : v) };
+}
+var INTEGER_RANGE, shapeText;
+var init_tensors = __esm({
+  "server/src/tensors.ts"() {
+    "use strict";
+    init_request();
+    INTEGER_RANGE = {
+      UINT8: [0, 255],
+      UINT16: [0, 65535],
+      UINT32: [0, 4294967295],
+      INT8: [-128, 127],
+      INT16: [-32768, 32767],
+      INT32: [-2147483648, 2147483647]
+    };
+    shapeText = (shape) => `[${shape.map((d) => d < 0 ? "batch" : String(d)).join(", ")}]`;
+  }
+});
+
+// server/src/v2.ts
+function metadata(model) {
+  return { name: model.name, versions: [model.version], platform: model.platform, inputs: model.inputs, outputs: model.outputs };
+}
+async function handleV2(ctx) {
+  const { req, res, path, send, phase, model } = ctx;
+  const method = req.method ?? "GET";
+  const get = (allowed) => method === "GET" || method === "HEAD" ? allowed() : send(res, 405, { error: `use GET ${path}` }, { allow: "GET, HEAD" });
+  if (path === "/v2" || path === "/v2/") return get(() => send(res, 200, { name: SERVER_NAME, version: SERVER_VERSION, extensions: [] }));
+  if (path === "/v2/health/live") return get(() => send(res, 200, { live: true }));
+  if (path === "/v2/health/ready") return get(() => send(res, phase === "ready" ? 200 : 503, { ready: phase === "ready" }));
+  const match = MODEL_PATH.exec(path);
+  if (!match) return send(res, 404, { error: `no route ${method} ${path}` });
+  const [, rawName, version, action] = match;
+  const name = decodeURIComponent(rawName);
+  if (!model) {
+    if (action === "/ready") return get(() => send(res, 503, { name, ready: false }));
+    return send(res, 503, { error: "the model is still loading" });
+  }
+  if (name !== model.name) return send(res, 404, { error: `unknown model ${JSON.stringify(name)}: this server serves ${JSON.stringify(model.name)}` });
+  if (version !== void 0 && decodeURIComponent(version) !== model.version) {
+    return send(res, 404, { error: `unknown version ${JSON.stringify(version)} of model ${JSON.stringify(model.name)}: it has version ${model.version}` });
+  }
+  if (action === "/ready") return get(() => send(res, 200, { name: model.name, ready: true }));
+  if (action === void 0) return get(() => send(res, 200, metadata(model)));
+  if (method !== "POST") return send(res, 405, { error: `use POST ${path} with a JSON body` }, { allow: "POST" });
+  return ctx.counted(req, res, ctx.requestId, ctx.started, async (served, body) => {
+    const request2 = parseInferRequest(body, served.inputs, served.outputs, ctx.maxBatch);
+    const outputs = (await served.infer(request2.inputs, request2.outputs)).map(tensorJson);
+    if (outputs.length === 0) throw new BadRequest("no outputs requested");
+    const answer = { model_name: served.name, model_version: served.version, id: request2.id ?? ctx.requestId, outputs };
+    ctx.log?.(
+      logLine("inference", {
+        requestId: ctx.requestId,
+        model: served.name,
+        modelDigest: served.digest,
+        ...ctx.imageDigest ? { imageDigest: ctx.imageDigest } : {},
+        latencyMs: Math.round(Number(process.hrtime.bigint() - ctx.started) / 1e6 * 1e3) / 1e3,
+        input: [...request2.inputs.values()].map(tensorJson),
+        output: outputs
+      })
+    );
+    return answer;
+  });
+}
+var SERVER_NAME, SERVER_VERSION, MODEL_PATH;
+var init_v2 = __esm({
+  "server/src/v2.ts"() {
+    "use strict";
+    init_log();
+    init_request();
+    init_tensors();
+    SERVER_NAME = "train-to-serve";
+    SERVER_VERSION = "1";
+    MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(\/ready|\/infer)?$/;
   }
 });
 
@@ -5335,7 +5764,7 @@ function createPredictionServer(config, write) {
       req.on("error", reject);
     });
   }
-  async function handlePredict(req, res, requestId, started) {
+  async function counted(req, res, requestId, started, answer) {
     metrics.inFlight.inc();
     let status = 500;
     try {
@@ -5348,30 +5777,9 @@ function createPredictionServer(config, write) {
       if (type !== void 0 && !/^application\/([\w.+-]+\+)?json\b/i.test(type)) {
         throw new BadRequest(`Content-Type must be application/json, got ${JSON.stringify(type)}`, 415);
       }
-      const { model, digest } = loaded;
-      const request2 = parsePredictRequest(model, await readBody(req), config.maxBatchSize);
-      const predictions = request2.rows.map((row) => predict(model, row));
-      if (config.predictionLog) {
-        const latencyMs = Number(process.hrtime.bigint() - started) / 1e6;
-        let lines = "";
-        predictions.forEach((output, index) => {
-          lines += logLine("prediction", {
-            requestId,
-            model: model.name,
-            modelDigest: digest,
-            ...config.imageDigest ? { imageDigest: config.imageDigest } : {},
-            index,
-            batchSize: predictions.length,
-            latencyMs: Math.round(latencyMs * 1e3) / 1e3,
-            input: request2.instances[index],
-            output
-          });
-        });
-        write(lines);
-      }
-      for (const prediction of predictions) metrics.predictions.inc({ class: prediction.class });
+      const body = await answer(loaded, await readBody(req));
       status = 200;
-      send(res, status, { predictions, model: { name: model.name, digest }, requestId });
+      send(res, status, body);
     } catch (error) {
       if (error instanceof BadRequest) {
         status = error.status;
@@ -5387,16 +5795,47 @@ function createPredictionServer(config, write) {
       metrics.predictDuration.observe({ code: String(status) }, Number(process.hrtime.bigint() - started) / 1e9);
     }
   }
+  const latencyMs = (started) => Math.round(Number(process.hrtime.bigint() - started) / 1e6 * 1e3) / 1e3;
+  function handlePredict(req, res, requestId, started) {
+    return counted(req, res, requestId, started, async (model, body) => {
+      if (!model.classes) throw new BadRequest(`this model has no classes (an ONNX model names them in model.onnx.json), so /predict cannot label its outputs: use POST /v2/models/${model.name}/infer`);
+      const request2 = parsePredictRequest(model, body, config.maxBatchSize);
+      const predictions = await model.predict(request2.rows);
+      if (config.predictionLog) {
+        const latency = latencyMs(started);
+        let lines = "";
+        predictions.forEach((output, index) => {
+          lines += logLine("prediction", {
+            requestId,
+            model: model.name,
+            modelDigest: model.digest,
+            ...config.imageDigest ? { imageDigest: config.imageDigest } : {},
+            index,
+            batchSize: predictions.length,
+            latencyMs: latency,
+            input: request2.instances[index],
+            output
+          });
+        });
+        write(lines);
+      }
+      for (const prediction of predictions) metrics.predictions.inc({ class: prediction.class });
+      return { predictions, model: { name: model.name, digest: model.digest }, requestId };
+    });
+  }
   function modelView() {
     if (!loaded) return { status: phase };
-    const { model, digest, provenance } = loaded;
+    const { name, digest, provenance, format, formatVersion, features, classes, inputs, outputs, device } = loaded;
     return {
-      name: model.name,
+      name,
       digest,
-      format: model.format,
-      formatVersion: model.formatVersion,
-      features: model.features,
-      classes: model.classes,
+      format,
+      formatVersion: format === "onnx" ? formatVersion : Number(formatVersion),
+      features: features ?? null,
+      classes: classes ?? null,
+      inputs,
+      outputs,
+      device,
       imageDigest: config.imageDigest ?? null,
       gitSha: config.gitSha ?? provenance.gitSha ?? null,
       runUrl: provenance.runUrl ?? null,
@@ -5408,7 +5847,7 @@ function createPredictionServer(config, write) {
     const header = req.headers["x-request-id"];
     const requestId = typeof header === "string" && REQUEST_ID.test(header) ? header : randomUUID();
     res.setHeader("x-request-id", requestId);
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
     const isGet = req.method === "GET" || req.method === "HEAD";
     switch (path) {
       case "/predict":
@@ -5427,7 +5866,10 @@ function createPredictionServer(config, write) {
         if (!isGet) return send(res, 405, { error: "use GET /model" }, { allow: "GET, HEAD" });
         return send(res, 200, modelView());
       default:
-        return send(res, 404, { error: `no route ${req.method} ${path}: the server answers POST /predict, GET /healthz, GET /metrics, GET /model` });
+        if (path === "/v2" || path.startsWith("/v2/")) {
+          return handleV2({ req, res, path, requestId, started, phase, model: loaded, send, counted, maxBatch: config.maxBatchSize, log: config.predictionLog ? write : void 0, imageDigest: config.imageDigest });
+        }
+        return send(res, 404, { error: `no route ${req.method} ${path}: the server answers POST /predict, GET /healthz, GET /metrics, GET /model and the Open Inference Protocol under /v2` });
     }
   }
   const http = createServer((req, res) => {
@@ -5462,11 +5904,15 @@ function createPredictionServer(config, write) {
     }),
     async load() {
       const startedAt = Date.now();
-      const result = await loadModelDir(config.modelDir);
+      const result = await loadModelDir(config.modelDir, {
+        runtime: config.onnxRuntime,
+        provider: config.onnxProvider,
+        log: (fields) => log("onnx-provider", fields)
+      });
       loaded = result;
       const gitSha = config.gitSha ?? result.provenance.gitSha ?? "";
       metrics.modelInfo.set(
-        { name: result.model.name, model_digest: result.digest, image_digest: config.imageDigest ?? "", git_sha: gitSha, format_version: String(result.model.formatVersion) },
+        { name: result.name, model_digest: result.digest, image_digest: config.imageDigest ?? "", git_sha: gitSha, format_version: result.formatVersion },
         1
       );
       if (phase === "loading") {
@@ -5474,12 +5920,16 @@ function createPredictionServer(config, write) {
         metrics.ready.set(1);
       }
       log("ready", {
-        model: result.model.name,
+        model: result.name,
+        format: result.format,
+        device: result.device,
         modelDigest: result.digest,
         imageDigest: config.imageDigest ?? null,
         gitSha: gitSha || null,
-        features: result.model.features,
-        classes: result.model.classes,
+        features: result.features ?? null,
+        classes: result.classes ?? null,
+        inputs: result.inputs,
+        outputs: result.outputs,
         loadMs: Date.now() - startedAt
       });
       return result;
@@ -5526,8 +5976,9 @@ var init_server = __esm({
     "use strict";
     init_log();
     init_metrics();
-    init_model();
+    init_load();
     init_request();
+    init_v2();
     REQUEST_ID = /^[\w.:@/+=-]{1,200}$/;
   }
 });
@@ -5543,6 +5994,12 @@ function integer(env, name, fallback, min, max) {
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(`${name}: expected ${min} to ${max}, got ${value}`);
   return value;
+}
+function choice(env, name, values, fallback) {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (!values.includes(raw)) throw new ConfigError(`${name}: expected ${values.map((v) => `"${v}"`).join(" or ")}, got ${JSON.stringify(env[name])}`);
+  return raw;
 }
 function optional(env, name) {
   const value = env[name]?.trim();
@@ -5560,6 +6017,8 @@ function readConfig(env) {
     shutdownTimeoutMs: integer(env, "SHUTDOWN_TIMEOUT_SECONDS", 25, 0, 3600) * 1e3,
     keepAliveTimeoutMs: integer(env, "KEEP_ALIVE_TIMEOUT_SECONDS", 95, 1, 3600) * 1e3,
     predictionLog: log === "stdout",
+    onnxRuntime: choice(env, "ONNX_RUNTIME", ["native", "wasm"], "native"),
+    onnxProvider: choice(env, "ONNX_PROVIDER", ["auto", "cpu", "cuda"], "auto"),
     imageDigest: optional(env, "TRAIN_TO_SERVE_IMAGE_DIGEST"),
     gitSha: optional(env, "TRAIN_TO_SERVE_GIT_SHA")
   };

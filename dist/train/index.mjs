@@ -1,11 +1,15 @@
 import { createRequire as __cjsCreateRequire } from 'node:module'; import { fileURLToPath as __cjsFileURLToPath } from 'node:url'; const require = __cjsCreateRequire(import.meta.url); const __cjsFilename = __cjsFileURLToPath(import.meta.url); const __cjsDirname = __cjsFileURLToPath(new URL('.', import.meta.url));
 import {
+  isInside,
+  resolveInside
+} from "../chunks/chunk-98fd176def.mjs";
+import {
   loadMetricsFile,
   metricsToJson
-} from "../chunks/chunk-3NSPU6SA.mjs";
+} from "../chunks/chunk-6b0b3132de.mjs";
 import {
   readRunContext
-} from "../chunks/chunk-WBULUEFS.mjs";
+} from "../chunks/chunk-d525671ff4.mjs";
 import {
   connectEngine,
   describeGpu,
@@ -18,7 +22,8 @@ import {
   runNvidiaSmi,
   selectGpus,
   statusOf
-} from "../chunks/chunk-MWJWGTXE.mjs";
+} from "../chunks/chunk-8714997f76.mjs";
+import "../chunks/chunk-891e70ec9e.mjs";
 import {
   BearerCredentialHandler,
   HttpClient,
@@ -44,7 +49,7 @@ import {
   inputOrDefault,
   isDebug,
   log,
-  maskSecret,
+  maskEnvValues,
   mkdirP,
   parseImageReference,
   parseInteger,
@@ -61,7 +66,7 @@ import {
   warning,
   which,
   writeSummary
-} from "../chunks/chunk-23GRRWVW.mjs";
+} from "../chunks/chunk-e2a22ae27d.mjs";
 
 // node_modules/semver/internal/constants.js
 var require_constants = __commonJS({
@@ -17389,21 +17394,21 @@ var Matcher = class {
    * @returns {string}
    */
   toString(separator, includeNamespace = true) {
-    const sep9 = separator || this.separator;
-    const isDefault = sep9 === this.separator && includeNamespace === true;
+    const sep10 = separator || this.separator;
+    const isDefault = sep10 === this.separator && includeNamespace === true;
     if (isDefault) {
       if (this._pathStringCache !== null) {
         return this._pathStringCache;
       }
       const result = this.path.map(
         (n) => n.namespace ? `${n.namespace}:${n.tag}` : n.tag
-      ).join(sep9);
+      ).join(sep10);
       this._pathStringCache = result;
       return result;
     }
     return this.path.map(
       (n) => includeNamespace && n.namespace ? `${n.namespace}:${n.tag}` : n.tag
-    ).join(sep9);
+    ).join(sep10);
   }
   /**
    * Get path as array of tag names.
@@ -18922,8 +18927,8 @@ function readStopNodeData(xmlData, tagName, i) {
           const nextLt = xmlData.indexOf("<", i + 1);
           if (nextLt === -1 || nextLt > nextGt) {
             const exp = xmlData.substring(i + 1, nextGt);
-            const sep9 = exp.search(/\s/);
-            const name = sep9 === -1 ? exp : exp.substring(0, sep9);
+            const sep10 = exp.search(/\s/);
+            const name = sep10 === -1 ? exp : exp.substring(0, sep10);
             if (name === tagName && exp[exp.length - 1] !== "/") openTagCount++;
             i = nextGt;
           }
@@ -47216,7 +47221,16 @@ function renderSummary(report, failure) {
   lines.push(`- **Command** ${code(report.plan.command)}${where2}`);
   if (took) lines.push(`- **Duration** ${took} (${report.durationSeconds} s)`);
   if (report.plan.gpus.kind === "none") lines.push("- **GPUs** none (`gpus: none`)");
-  else if (report.chosen.length > 0) lines.push(`- **GPUs** ${report.chosen.length} of ${report.found.length}: ${report.chosen.map((gpu) => gpu.index).join(", ")}`);
+  else if (report.chosen.length > 0) {
+    const names = report.chosen.map((gpu) => gpu.instanceOf ? `${gpu.index} (MIG ${gpu.instanceOf.profile} ${code(gpu.uuid)})` : String(gpu.index));
+    lines.push(`- **GPUs** ${report.chosen.length} of ${report.found.length}: ${names.join(", ")}`);
+  }
+  const mig = report.found.filter((gpu) => gpu.mig);
+  if (mig.length > 0) {
+    lines.push(
+      `- **MIG** on for GPU ${mig.map((gpu) => `${gpu.index} (${gpu.mig.length} instances)`).join(", ")}: \`gpus\` takes whole GPUs by index or \`GPU-\` UUID, and MIG instances only by \`MIG-\` UUID`
+    );
+  }
   const cache = cacheLine(report);
   if (cache) lines.push(`- ${cache}`);
   if (!failure) {
@@ -47234,7 +47248,9 @@ function renderSummary(report, failure) {
         ""
       );
     }
-    if (report.telemetryFailures > 0) lines.push(`_${report.telemetryFailures} telemetry sample(s) failed._`, "");
+    if (report.telemetryFailures > 0 || report.telemetryGaps > 0) {
+      lines.push(`_Telemetry: ${report.telemetryFailures} sample(s) failed and ${report.telemetryGaps} lacked a reading; each is a gap in the series (the charts draw a gap as the value before it)._`, "");
+    }
     const charts = telemetryCharts(report.stats, report.series);
     if (charts) lines.push("### Utilisation over time", "", charts, "");
     else if (report.plan.telemetryIntervalMs > 0) lines.push("_Too few telemetry samples for a chart: the run was shorter than two sampling intervals._", "");
@@ -47246,10 +47262,11 @@ function renderSummary(report, failure) {
 }
 
 // src/training/train.ts
-import { randomBytes } from "node:crypto";
+import { randomBytes as randomBytes2 } from "node:crypto";
 import { statSync as statSync2 } from "node:fs";
+import { realpath, stat as stat2 } from "node:fs/promises";
 import { totalmem } from "node:os";
-import { isAbsolute, relative as relative2, resolve as resolve2, sep as sep8 } from "node:path";
+import { join as join8, relative as relative3, resolve as resolve2, sep as sep9 } from "node:path";
 
 // src/gpu/telemetry.ts
 var TelemetryRecorder = class {
@@ -47263,9 +47280,13 @@ var TelemetryRecorder = class {
   /** Each stored point stands for this many samples (doubles whenever the series is halved). */
   stride = 1;
   pending = [];
-  /** Record one nvidia-smi answer; GPUs that were not chosen are ignored. */
+  /**
+   * Record one nvidia-smi answer; GPUs that were not chosen are ignored. A chosen GPU missing from
+   * the answer, or a failed sample (no records), is a gap: null readings, never zeros.
+   */
   add(atMs, records) {
     const point = { atMs, gpus: {} };
+    for (const uuid of this.stats.keys()) point.gpus[uuid] = { utilizationPercent: null, memoryUsedMiB: null };
     for (const record of records) {
       const entry = this.stats.get(record.uuid);
       if (!entry) continue;
@@ -47355,6 +47376,19 @@ var StallDetector = class {
     return [...this.state].filter(([, s]) => !s.worked && s.samples >= this.windowSamples).map(([uuid, s]) => ({ uuid, index: s.index, samples: s.samples }));
   }
 };
+function missingReadings(chosen, records) {
+  const missing = [];
+  for (const gpu of chosen) {
+    const now = records.find((record) => record.uuid === gpu.uuid);
+    if (!now) {
+      missing.push(`GPU ${gpu.index} (not in nvidia-smi's answer)`);
+      continue;
+    }
+    const lost = Object.keys(now.unknown).filter((field) => gpu.unknown[field] === void 0);
+    if (lost.length > 0) missing.push(`GPU ${gpu.index} ${lost.map((field) => `${field} (nvidia-smi printed ${now.unknown[field]})`).join(", ")}`);
+  }
+  return missing;
+}
 var TelemetrySampler = class {
   constructor(options) {
     this.options = options;
@@ -47372,7 +47406,10 @@ var TelemetrySampler = class {
   loop;
   startedAt;
   now;
+  /** Samples that failed outright: a gap for every GPU. */
   failures = 0;
+  /** Samples that lacked a reading a GPU gave before training (`[Unknown Error]` in a cell, a GPU missing). */
+  gaps = 0;
   reportedError = false;
   async run() {
     const timeoutMs = Math.max(1e4, this.options.intervalMs * 2);
@@ -47382,15 +47419,23 @@ var TelemetrySampler = class {
       const result = await run((kill) => this.killCurrent = kill);
       this.killCurrent = void 0;
       if (this.stopped) break;
+      let records = [];
       try {
-        const point = this.recorder.add(began - this.startedAt, interpretNvidiaSmi(result));
-        this.options.onPoint?.(point);
+        records = interpretNvidiaSmi(result);
       } catch (error2) {
         this.failures += 1;
-        if (!this.reportedError) {
-          this.reportedError = true;
-          this.options.onError?.(errorMessage(error2));
-        }
+        this.report(`a sample failed, sampling continues and the series has a gap: ${errorMessage(error2)}`);
+      }
+      const missing = records.length > 0 ? missingReadings(this.options.gpus, records) : [];
+      if (missing.length > 0) {
+        this.gaps += 1;
+        this.report(`a sample lacked ${missing.join("; ")}: left as a gap in the series, sampling continues`);
+      }
+      try {
+        const point = this.recorder.add(began - this.startedAt, records);
+        this.options.onPoint?.(point);
+      } catch (error2) {
+        this.report(`a sample could not be recorded: ${errorMessage(error2)}`);
       }
       const wait = Math.max(0, this.options.intervalMs - (this.now() - began));
       await new Promise((resolve4) => {
@@ -47398,6 +47443,11 @@ var TelemetrySampler = class {
         this.timer = setTimeout(resolve4, wait);
       });
     }
+  }
+  report(message) {
+    if (this.reportedError) return;
+    this.reportedError = true;
+    this.options.onError?.(message);
   }
   async stop() {
     this.stopped = true;
@@ -47409,17 +47459,26 @@ var TelemetrySampler = class {
 };
 
 // src/training/artifacts.ts
-import { readdir, stat, writeFile } from "node:fs/promises";
-import { join as join5 } from "node:path";
+import { randomBytes } from "node:crypto";
+import { readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { join as join5, relative as relative2, sep as sep8 } from "node:path";
 var PROVENANCE_FILE = "training.json";
-async function walk(dir, top, into) {
+async function walk(dir, top, into, confine) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path9 = join5(dir, entry.name);
     if (entry.isDirectory()) {
-      await walk(path9, false, into);
+      await walk(path9, false, into, confine);
       continue;
     }
     if (top && entry.name === PROVENANCE_FILE) continue;
+    if (confine && entry.isSymbolicLink()) {
+      const resolution = await resolveInside(confine.root, relative2(confine.root, path9).split(sep8).join("/"), { absolute: "host" });
+      if (resolution.kind !== "inside") {
+        const name = relative2(confine.model, path9).split(sep8).join("/");
+        const where2 = resolution.kind === "loop" ? "that loops" : `that resolves to ${quote(resolution.through, 200)}`;
+        throw new ResourceError(confine.resource, `holds ${quote(name)}, a symlink ${where2} outside the workspace (${confine.root}); a training container may leave links only to files inside it`);
+      }
+    }
     const info2 = await stat(path9).catch(() => void 0);
     if (!info2?.isFile()) continue;
     into.files += 1;
@@ -47427,8 +47486,8 @@ async function walk(dir, top, into) {
     into.newestMs = Math.max(into.newestMs, info2.mtimeMs);
   }
 }
-async function checkModelFolder(path9, shown2) {
-  const resource = `Model path "${shown2}"`;
+async function checkModelFolder(path9, shown2, options = {}) {
+  const resource = options.resource ?? `Model path "${shown2}"`;
   let info2;
   try {
     info2 = await stat(path9);
@@ -47439,7 +47498,7 @@ async function checkModelFolder(path9, shown2) {
     throw new ResourceError(resource, `is a file; it must be a folder holding the model, so ${PROVENANCE_FILE} can be written beside it (save to e.g. ${shown2}/model.pt with model-path: ${shown2})`);
   }
   const check = { files: 0, bytes: 0, newestMs: 0 };
-  await walk(path9, true, check);
+  await walk(path9, true, check, options.workspaceRoot === void 0 ? void 0 : { root: options.workspaceRoot, model: path9, resource });
   if (check.files === 0) throw new ResourceError(resource, `is empty after training (${path9}): the training command succeeded but wrote no model files`);
   return check;
 }
@@ -47484,8 +47543,15 @@ function provenanceRecord(input2) {
 }
 async function writeProvenance(modelFolder, record) {
   const path9 = join5(modelFolder, PROVENANCE_FILE);
-  await writeFile(path9, `${JSON.stringify(record, null, 2)}
-`);
+  const temporary = join5(modelFolder, `.${PROVENANCE_FILE}.${randomBytes(6).toString("hex")}.tmp`);
+  try {
+    await writeFile(temporary, `${JSON.stringify(record, null, 2)}
+`, { flag: "wx", mode: 420 });
+    await rename(temporary, path9);
+  } catch (error2) {
+    await rm(temporary, { force: true });
+    throw error2;
+  }
   return path9;
 }
 
@@ -47630,6 +47696,23 @@ function superviseContainer(options) {
       if (container) void container.kill({ signal: "SIGKILL" }).catch(() => void 0);
     }
   };
+}
+
+// src/training/environment.ts
+var ACTION_ONLY = /^(INPUT_|STATE_|ACTIONS_RUNTIME_|ACTIONS_ID_TOKEN_REQUEST_|ACTIONS_CACHE_URL$|ACTIONS_RESULTS_URL$)/;
+function hostEnvironment(env, chosen, given = {}) {
+  const result = {};
+  for (const [key, value] of Object.entries(env)) if (!ACTION_ONLY.test(key) && value !== void 0) result[key] = value;
+  return { ...result, PYTHONUNBUFFERED: env.PYTHONUNBUFFERED ?? "1", ...given, ...gpuEnvironment(chosen, "host") };
+}
+var HOST_PATHS = /* @__PURE__ */ new Set(["GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY", "GITHUB_EVENT_PATH", "GITHUB_TOKEN"]);
+function containerEnvironment(env, chosen, workspace, given = {}) {
+  const result = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === void 0) continue;
+    if (key === "CI" || key.startsWith("GITHUB_") && !HOST_PATHS.has(key) || ["RUNNER_OS", "RUNNER_ARCH", "RUNNER_NAME"].includes(key)) result[key] = value;
+  }
+  return { ...result, GITHUB_WORKSPACE: workspace, PYTHONUNBUFFERED: "1", ...given, ...gpuEnvironment(chosen, "container") };
 }
 
 // src/training/supervise.ts
@@ -47826,27 +47909,25 @@ var TrainingError = class extends Error {
   report;
   name = "TrainingError";
 };
-var ACTION_ONLY = /^(INPUT_|STATE_|ACTIONS_RUNTIME_|ACTIONS_ID_TOKEN_REQUEST_|ACTIONS_CACHE_URL$|ACTIONS_RESULTS_URL$)/;
-function hostEnvironment(env, chosen, given = {}) {
-  const result = {};
-  for (const [key, value] of Object.entries(env)) if (!ACTION_ONLY.test(key) && value !== void 0) result[key] = value;
-  return { ...result, PYTHONUNBUFFERED: env.PYTHONUNBUFFERED ?? "1", ...given, ...gpuEnvironment(chosen, "host") };
-}
-var HOST_PATHS = /* @__PURE__ */ new Set(["GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_PATH", "GITHUB_STATE", "GITHUB_STEP_SUMMARY", "GITHUB_EVENT_PATH", "GITHUB_TOKEN"]);
-function containerEnvironment(env, chosen, workspace, given = {}) {
-  const result = {};
-  for (const [key, value] of Object.entries(env)) {
-    if (value === void 0) continue;
-    if (key === "CI" || key.startsWith("GITHUB_") && !HOST_PATHS.has(key) || ["RUNNER_OS", "RUNNER_ARCH", "RUNNER_NAME"].includes(key)) result[key] = value;
+var inside = isInside;
+function reportMig(found, log3) {
+  for (const gpu of found.filter((g) => g.mig)) {
+    const instances = gpu.mig.map((instance) => `${instance.uuid} (${instance.profile})`).join(", ");
+    log3.info(
+      `GPUs: ${gpu.index} ${gpu.name} has MIG on, with ${gpu.mig.length} instance${gpu.mig.length === 1 ? "" : "s"}: ${instances}. In gpus, all, a count, an index or a GPU- UUID mean whole GPUs; a MIG instance is used only when named by its MIG- UUID, which is what CUDA_VISIBLE_DEVICES then gets`
+    );
   }
-  return { ...result, GITHUB_WORKSPACE: workspace, PYTHONUNBUFFERED: "1", ...given, ...gpuEnvironment(chosen, "container") };
 }
-function inside(folder, path9) {
-  const rel = relative2(folder, path9);
-  return rel === "" || !rel.startsWith("..") && !isAbsolute(rel);
+function warnMigInstances(chosen, log3) {
+  const instances = chosen.filter((gpu) => gpu.instanceOf);
+  if (instances.length > 1) {
+    log3.warning(
+      `GPUs: ${instances.length} MIG instances chosen, but CUDA lets one process use only one MIG instance: a single training process sees ${instances[0].uuid} alone; start one process per instance (each with its own CUDA_VISIBLE_DEVICES) to use them all`
+    );
+  }
 }
 function shown(workspace, path9) {
-  return inside(workspace, path9) ? relative2(workspace, path9).split(sep8).join("/") || "." : path9;
+  return inside(workspace, path9) ? relative3(workspace, path9).split(sep9).join("/") || "." : path9;
 }
 function checkPlan(plan) {
   let info2;
@@ -47872,11 +47953,10 @@ function checkPlan(plan) {
     }
   }
 }
-async function train(plan, deps) {
-  const { log: log3, cancellation } = deps;
+function newReport(plan) {
   const modelPath = resolve2(plan.workingDirectory, plan.modelPath);
   const metricsFile = resolve2(plan.workingDirectory, plan.metricsFile);
-  const report = {
+  return {
     plan,
     modelPath,
     metricsFile,
@@ -47889,100 +47969,95 @@ async function train(plan, deps) {
     gpus: [],
     series: [],
     stalls: [],
-    telemetryFailures: 0
+    telemetryFailures: 0,
+    telemetryGaps: 0
   };
-  const fail = (message) => new TrainingError(message, report);
-  const checkCancelled = (phase) => {
-    if (cancellation.requested) throw fail(`Training was cancelled (${cancellation.signal} received) ${phase}`);
-  };
-  checkPlan(plan);
-  const engine = plan.containerImage !== void 0 ? await deps.connectEngine() : void 0;
-  if (plan.gpus.kind !== "none") {
-    report.found = await probeGpus({ env: deps.env });
-    const selection = selectGpus(plan.gpus, report.found, plan.minFreeMemoryMiB);
-    report.chosen = selection.chosen;
-    report.skipped = selection.skipped;
-    log3.info(`GPUs: using ${selection.chosen.map(describeGpu).join("; ")}`);
-    for (const { gpu, reason } of selection.skipped) log3.info(`GPUs: not using ${describeGpu(gpu)}: ${reason}`);
-  } else {
-    log3.info("GPUs: none asked for; nvidia-smi not consulted, CUDA_VISIBLE_DEVICES is empty");
+}
+async function chooseGpus(plan, deps, report) {
+  if (plan.gpus.kind === "none") {
+    deps.log.info("GPUs: none asked for; nvidia-smi not consulted, CUDA_VISIBLE_DEVICES is empty");
+    return;
   }
-  checkCancelled("before training started");
-  if (plan.cache) {
-    report.cacheRestore = await restoreTrainingCache(plan.cache, plan.workingDirectory, log3.warning);
-    if (report.cacheRestore.status === "hit" || report.cacheRestore.status === "partial") log3.info(`Cache: restored ${report.cacheRestore.key}`);
-    if (report.cacheRestore.status === "miss") log3.info(`Cache: nothing saved yet under ${plan.cache.key} or its prefixes`);
+  report.found = await probeGpus({ env: deps.env });
+  reportMig(report.found, deps.log);
+  const selection = selectGpus(plan.gpus, report.found, plan.minFreeMemoryMiB);
+  report.chosen = selection.chosen;
+  report.skipped = selection.skipped;
+  warnMigInstances(selection.chosen, deps.log);
+  deps.log.info(`GPUs: using ${selection.chosen.map(describeGpu).join("; ")}`);
+  for (const { gpu, reason } of selection.skipped) deps.log.info(`GPUs: not using ${describeGpu(gpu)}: ${reason}`);
+}
+async function restoreCache2(plan, deps, report) {
+  if (!plan.cache) return;
+  report.cacheRestore = await restoreTrainingCache(plan.cache, plan.workingDirectory, deps.log.warning);
+  if (report.cacheRestore.status === "hit" || report.cacheRestore.status === "partial") deps.log.info(`Cache: restored ${report.cacheRestore.key}`);
+  if (report.cacheRestore.status === "miss") deps.log.info(`Cache: nothing saved yet under ${plan.cache.key} or its prefixes`);
+}
+function startTelemetry(plan, deps, report) {
+  const sampled = report.chosen.filter((gpu) => !gpu.instanceOf);
+  if (sampled.length < report.chosen.length && plan.telemetryIntervalMs > 0) {
+    deps.log.info("GPU telemetry: MIG instances are not sampled (nvidia-smi reports memory and utilisation per GPU, not per instance)");
   }
-  checkCancelled("before training started");
-  const detector = new StallDetector(report.chosen, STALL_WINDOW_SAMPLES);
-  const sampler = report.chosen.length > 0 && plan.telemetryIntervalMs > 0 ? new TelemetrySampler({
-    gpus: report.chosen,
+  const detector = new StallDetector(sampled, STALL_WINDOW_SAMPLES);
+  if (sampled.length === 0 || plan.telemetryIntervalMs <= 0) return { detector };
+  const sampler = new TelemetrySampler({
+    gpus: sampled,
     intervalMs: plan.telemetryIntervalMs,
     onPoint: (point) => {
       for (const stall of detector.add(point)) {
         report.stalls.push(stall);
         const gpu = report.chosen.find((g) => g.uuid === stall.uuid);
-        log3.warning(
+        deps.log.warning(
           `GPU ${gpu.index} (${gpu.name}) has been at 0% utilisation for ${formatDuration(stall.toMs - stall.fromMs + plan.telemetryIntervalMs)} (${stall.samples} samples since ${formatDuration(stall.fromMs)} into the run): training may be stalled (a hung data loader, a deadlock, a collective waiting on another rank)`
         );
       }
     },
-    onError: (message) => log3.warning(`GPU telemetry: a sample failed, sampling continues: ${message}`)
-  }) : void 0;
-  const timeoutGraceMs = TIMEOUT_GRACE_MS;
-  const cancelGraceMs = CANCEL_GRACE_MS;
-  let supervised;
-  if (engine && plan.containerImage !== void 0) {
-    const uid = process.getuid?.();
-    const gid = process.getgid?.();
-    const env = containerEnvironment(deps.env, report.chosen, plan.workspace, plan.env);
-    if (uid !== void 0 && uid !== 0) env.HOME = "/tmp";
-    const runId = deps.context.runId || "local";
-    supervised = superviseContainer({
-      engine,
-      image: plan.containerImage,
-      script: plan.command,
-      workspace: plan.workspace,
-      cwd: plan.workingDirectory,
-      env,
-      gpus: report.chosen,
-      name: `train-to-serve-train-${runId}-${randomBytes(4).toString("hex")}`,
-      labels: {
-        "train-to-serve.role": "training",
-        "train-to-serve.git-sha": deps.context.sha,
-        ...deps.context.runUrl ? { "train-to-serve.run-url": deps.context.runUrl } : {}
-      },
-      user: uid !== void 0 && gid !== void 0 ? `${uid}:${gid}` : void 0,
-      shmSizeBytes: Math.floor(totalmem() / 2),
-      timeoutMs: plan.timeoutMs,
-      timeoutGraceMs,
-      cancelGraceMs,
-      stdout: deps.stdout ?? process.stdout,
-      stderr: deps.stderr ?? process.stderr,
-      log: log3.info,
-      dockerConfigDir: deps.env.DOCKER_CONFIG
-    });
-  } else {
-    supervised = superviseCommand({
-      script: plan.command,
-      cwd: plan.workingDirectory,
-      env: hostEnvironment(deps.env, report.chosen, plan.env),
-      timeoutMs: plan.timeoutMs,
-      timeoutGraceMs,
-      cancelGraceMs,
-      tempDir: deps.tempDir
-    });
+    onError: (message) => deps.log.warning(`GPU telemetry: ${message} (warned once; the summary counts them)`)
+  });
+  return { detector, sampler };
+}
+function startCommand(plan, deps, report, engine) {
+  const graces = { timeoutMs: plan.timeoutMs, timeoutGraceMs: TIMEOUT_GRACE_MS, cancelGraceMs: CANCEL_GRACE_MS };
+  if (!engine || plan.containerImage === void 0) {
+    return superviseCommand({ script: plan.command, cwd: plan.workingDirectory, env: hostEnvironment(deps.env, report.chosen, plan.env), tempDir: deps.tempDir, ...graces });
   }
+  const uid = process.getuid?.();
+  const gid = process.getgid?.();
+  const env = containerEnvironment(deps.env, report.chosen, plan.workspace, plan.env);
+  if (uid !== void 0 && uid !== 0) env.HOME = "/tmp";
+  return superviseContainer({
+    engine,
+    image: plan.containerImage,
+    script: plan.command,
+    workspace: plan.workspace,
+    cwd: plan.workingDirectory,
+    env,
+    gpus: report.chosen,
+    name: `train-to-serve-train-${deps.context.runId || "local"}-${randomBytes2(4).toString("hex")}`,
+    labels: {
+      "train-to-serve.role": "training",
+      "train-to-serve.git-sha": deps.context.sha,
+      ...deps.context.runUrl ? { "train-to-serve.run-url": deps.context.runUrl } : {}
+    },
+    user: uid !== void 0 && gid !== void 0 ? `${uid}:${gid}` : void 0,
+    shmSizeBytes: Math.floor(totalmem() / 2),
+    stdout: deps.stdout ?? process.stdout,
+    stderr: deps.stderr ?? process.stderr,
+    log: deps.log.info,
+    dockerConfigDir: deps.env.DOCKER_CONFIG,
+    ...graces
+  });
+}
+async function awaitCommand(supervised, cancellation, sampler, report) {
   const unsubscribe = cancellation.subscribe((_signal, count) => {
     if (count === 1) supervised.stop({ reason: "cancelled", signal: cancellation.signal });
     else supervised.kill();
   });
   if (cancellation.requested) supervised.stop({ reason: "cancelled", signal: cancellation.signal });
-  let outcome;
   try {
-    outcome = await supervised.outcome;
+    return await supervised.outcome;
   } catch (error2) {
-    throw fail(error2 instanceof Error ? error2.message : String(error2));
+    throw new TrainingError(errorMessage(error2), report);
   } finally {
     unsubscribe();
     await sampler?.stop();
@@ -47990,11 +48065,18 @@ async function train(plan, deps) {
       report.stats = sampler.recorder.summary();
       report.series = sampler.recorder.timeSeries();
       report.telemetryFailures = sampler.failures;
+      report.telemetryGaps = sampler.gaps;
     } else {
-      report.stats = report.chosen.map((gpu) => ({ ...gpu, peakMemoryMiB: null, meanUtilizationPercent: null, samples: 0 }));
+      report.stats = [];
     }
+    const sampledUuids = new Set(report.stats.map((gpu) => gpu.uuid));
+    const unsampled = report.chosen.filter((gpu) => !sampledUuids.has(gpu.uuid)).map((gpu) => ({ ...gpu, peakMemoryMiB: null, meanUtilizationPercent: null, samples: 0 }));
+    report.stats = [...report.stats, ...unsampled].sort((a, b) => a.index - b.index || a.uuid.localeCompare(b.uuid));
     report.gpus = gpuSummary(report.stats);
   }
+}
+function judgeOutcome(plan, deps, report, outcome, detector) {
+  const fail = (message) => new TrainingError(message, report);
   report.startedAt = outcome.startedAt;
   report.finishedAt = outcome.finishedAt;
   report.durationSeconds = roundSeconds(outcome.finishedAt.getTime() - outcome.startedAt.getTime());
@@ -48002,10 +48084,10 @@ async function train(plan, deps) {
   const took = formatDuration(outcome.finishedAt.getTime() - outcome.startedAt.getTime());
   for (const idle of detector.neverUsed()) {
     const gpu = report.chosen.find((g) => g.uuid === idle.uuid);
-    log3.warning(`GPU ${gpu.index} (${gpu.name}) reported 0% utilisation in all ${idle.samples} samples: the training never used it (running on the CPU, or on fewer GPUs than it was given?)`);
+    deps.log.warning(`GPU ${gpu.index} (${gpu.name}) reported 0% utilisation in all ${idle.samples} samples: the training never used it (running on the CPU, or on fewer GPUs than it was given?)`);
   }
   if (outcome.leftovers.length > 0) {
-    log3.warning(
+    deps.log.warning(
       `The training command exited but left ${outcome.leftovers.length} process${outcome.leftovers.length === 1 ? "" : "es"} running (${outcome.leftovers.map((p) => `${p.pid} ${p.command}`).join(", ")}); they were stopped`
     );
   }
@@ -48013,7 +48095,7 @@ async function train(plan, deps) {
     const processes = outcome.stopped.length > 0 ? ` and the ${outcome.stopped.length} process${outcome.stopped.length === 1 ? "" : "es"} it ran` : "";
     if (outcome.stoppedBy.reason === "timeout") {
       throw fail(
-        `Training exceeded timeout-minutes (${formatDuration(plan.timeoutMs ?? 0)}): stopped the training command${processes} after ${took} (SIGTERM, then SIGKILL after ${formatDuration(timeoutGraceMs)})`
+        `Training exceeded timeout-minutes (${formatDuration(plan.timeoutMs ?? 0)}): stopped the training command${processes} after ${took} (SIGTERM, then SIGKILL after ${formatDuration(TIMEOUT_GRACE_MS)})`
       );
     }
     throw fail(`Training was cancelled (${outcome.stoppedBy.signal ?? "cancellation"} received): stopped the training command${processes} after ${took}`);
@@ -48026,26 +48108,61 @@ async function train(plan, deps) {
     throw fail(`Training command was killed by ${outcome.signal} after ${took}${hint}`);
   }
   if (outcome.exitCode !== 0) throw fail(`Training command failed with exit code ${outcome.exitCode} after ${took}`);
+}
+async function confineToWorkspace(plan, path9, resource) {
+  const root = await realpath(plan.workspace);
+  const resolution = await resolveInside(root, relative3(plan.workspace, path9).split(sep9).join("/"), { absolute: "host" });
+  if (resolution.kind === "inside") return join8(root, resolution.path);
+  const where2 = resolution.kind === "loop" ? "is a loop of symlinks" : `resolves to ${quote(resolution.through, 200)}`;
+  throw new ResourceError(resource, `${where2}, outside the workspace (${root}); a training container may leave its results only inside it, and links out of it are refused`);
+}
+async function checkResults(plan, deps, report, startedAt) {
+  const container = plan.containerImage !== void 0;
+  const modelResource = `Model path "${report.shownModelPath}"${container ? " (model-path)" : ""}`;
+  const metricsResource = `Metrics file "${report.shownMetricsFile}"${container ? " (metrics-file)" : ""}`;
+  let modelFolder = report.modelPath;
+  let metricsFile = report.metricsFile;
   try {
-    report.model = await checkModelFolder(modelPath, report.shownModelPath);
-    report.metrics = await loadMetricsFile(metricsFile);
+    let workspaceRoot;
+    if (container) {
+      workspaceRoot = await realpath(plan.workspace);
+      modelFolder = await confineToWorkspace(plan, report.modelPath, modelResource);
+      metricsFile = await confineToWorkspace(plan, report.metricsFile, metricsResource);
+    }
+    report.model = await checkModelFolder(modelFolder, report.shownModelPath, { resource: modelResource, workspaceRoot });
+    report.metrics = await loadMetricsFile(metricsFile, container ? metricsResource : void 0);
   } catch (error2) {
-    throw fail(error2 instanceof Error ? error2.message : String(error2));
+    throw new TrainingError(errorMessage(error2), report);
   }
   const slackMs = 2e3;
-  if (report.model.newestMs < outcome.startedAt.getTime() - slackMs) {
-    log3.warning(
-      `Nothing in model path "${report.shownModelPath}" was written by this run (newest file from ${new Date(report.model.newestMs).toISOString()}, training started ${outcome.startedAt.toISOString()}): is it a model left by an earlier run?`
+  if (report.model.newestMs < startedAt.getTime() - slackMs) {
+    deps.log.warning(
+      `Nothing in model path "${report.shownModelPath}" was written by this run (newest file from ${new Date(report.model.newestMs).toISOString()}, training started ${startedAt.toISOString()}): is it a model left by an earlier run?`
     );
   }
-  const metricsTime = statSync2(metricsFile).mtimeMs;
-  if (metricsTime < outcome.startedAt.getTime() - slackMs) {
-    log3.warning(`Metrics file "${report.shownMetricsFile}" was not written by this run (last changed ${new Date(metricsTime).toISOString()}): are these an earlier run's metrics?`);
+  const metricsTime = (await stat2(metricsFile)).mtimeMs;
+  if (metricsTime < startedAt.getTime() - slackMs) {
+    deps.log.warning(`Metrics file "${report.shownMetricsFile}" was not written by this run (last changed ${new Date(metricsTime).toISOString()}): are these an earlier run's metrics?`);
   }
-  if (plan.cache && report.cacheRestore) {
-    report.cacheSave = await saveTrainingCache(plan.cache, report.cacheRestore, plan.workingDirectory, log3.warning);
-    if (report.cacheSave.status === "saved") log3.info(`Cache: saved ${report.cacheSave.key}`);
+  return { modelFolder };
+}
+async function saveCache3(plan, deps, report) {
+  if (!plan.cache || !report.cacheRestore) return;
+  if (plan.containerImage !== void 0) {
+    for (const path9 of plan.cache.paths) {
+      try {
+        await confineToWorkspace(plan, resolve2(plan.workingDirectory, path9), `Cache path "${path9}" (cache-path)`);
+      } catch (error2) {
+        deps.log.warning(`Cache not saved: ${errorMessage(error2)}`);
+        report.cacheSave = { status: "failed", reason: errorMessage(error2) };
+        return;
+      }
+    }
   }
+  report.cacheSave = await saveTrainingCache(plan.cache, report.cacheRestore, plan.workingDirectory, deps.log.warning);
+  if (report.cacheSave.status === "saved") deps.log.info(`Cache: saved ${report.cacheSave.key}`);
+}
+async function recordProvenance(plan, deps, report, outcome, modelFolder) {
   const record = provenanceRecord({
     context: deps.context,
     command: plan.command,
@@ -48062,10 +48179,28 @@ async function train(plan, deps) {
     } : void 0
   });
   try {
-    report.provenancePath = await writeProvenance(modelPath, record);
+    report.provenancePath = join8(report.modelPath, relative3(modelFolder, await writeProvenance(modelFolder, record)));
   } catch (error2) {
-    throw fail(new ResourceError(`Model path "${report.shownModelPath}"`, `cannot write training.json: ${error2 instanceof Error ? error2.message : String(error2)}`).message);
+    throw new TrainingError(new ResourceError(`Model path "${report.shownModelPath}"`, `cannot write training.json: ${errorMessage(error2)}`).message, report);
   }
+}
+async function train(plan, deps) {
+  const report = newReport(plan);
+  const checkCancelled = () => {
+    if (deps.cancellation.requested) throw new TrainingError(`Training was cancelled (${deps.cancellation.signal} received) before training started`, report);
+  };
+  checkPlan(plan);
+  const engine = plan.containerImage !== void 0 ? await deps.connectEngine() : void 0;
+  await chooseGpus(plan, deps, report);
+  checkCancelled();
+  await restoreCache2(plan, deps, report);
+  checkCancelled();
+  const { detector, sampler } = startTelemetry(plan, deps, report);
+  const outcome = await awaitCommand(startCommand(plan, deps, report, engine), deps.cancellation, sampler, report);
+  judgeOutcome(plan, deps, report, outcome, detector);
+  const { modelFolder } = await checkResults(plan, deps, report, outcome.startedAt);
+  await saveCache3(plan, deps, report);
+  await recordProvenance(plan, deps, report, outcome, modelFolder);
   return report;
 }
 
@@ -48080,7 +48215,7 @@ function getInputs() {
   const interval = parseNumber("telemetry-interval", inputOrDefault("telemetry-interval", "5"), { min: 0 });
   if (interval > 0 && interval < 0.1) throw new InputError("telemetry-interval", `must be 0 (off) or at least 0.1 seconds, got ${interval}`);
   const env = Object.fromEntries(parseKeyValueLines("env", input("env") ?? "", { keyPattern: /^[A-Za-z_][A-Za-z0-9_]*$/ }));
-  for (const value of Object.values(env)) maskSecret(value);
+  maskEnvValues(Object.values(env));
   return {
     run,
     "container-image": input("container-image")?.trim(),
