@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { InputError, ResourceError, quote } from '../inputs/errors';
+import { errorMessage, InputError, ResourceError, quote } from '../inputs/errors';
 
 /**
  * A connection to a Docker Engine, at the API version both sides speak. Debian's engine speaks
@@ -74,7 +74,7 @@ export async function connectEngine(dockerHost: string | undefined, inputName = 
   try {
     version = await probe.version();
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     throw new ResourceError(`Docker Engine at ${endpoint}`, `not reachable (${reason})`);
   }
   const apiVersion = chooseApiVersion(version.ApiVersion, version.MinAPIVersion);

@@ -1,3 +1,4 @@
+import { errorMessage } from '../inputs/errors';
 import type Docker from 'dockerode';
 import { formatBytes } from '../markdown/markdown';
 import { LABELS, parseServerLabels } from '../serving/labels';
@@ -111,7 +112,7 @@ export async function lastLogLines(docker: Docker, id: string, lines = 50): Prom
     const raw = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
     return demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))).trimEnd();
   } catch (error) {
-    return `(logs unavailable: ${error instanceof Error ? error.message : String(error)})`;
+    return `(logs unavailable: ${errorMessage(error)})`;
   }
 }
 

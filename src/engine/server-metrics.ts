@@ -1,3 +1,4 @@
+import { errorMessage } from '../inputs/errors';
 import { get } from 'node:http';
 import type { RequestCount } from '../serving/engine';
 
@@ -41,7 +42,7 @@ export async function readRequestCount(serverUrl: string | undefined, timeoutMs 
     text = response.body;
     if (response.status !== 200) return { readable: false, problem: `GET ${serverUrl}/metrics answered ${response.status}` };
   } catch (error) {
-    return { readable: false, problem: `GET ${serverUrl}/metrics failed (${error instanceof Error ? error.message : String(error)})` };
+    return { readable: false, problem: `GET ${serverUrl}/metrics failed (${errorMessage(error)})` };
   }
   const requests = sumOfMetric(text, REQUEST_COUNTERS);
   if (requests === undefined) return { readable: false, problem: `${serverUrl}/metrics has no request counter (${REQUEST_COUNTERS.join(' or ')})` };

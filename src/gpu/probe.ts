@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { ResourceError } from '../inputs/errors';
+import { errorMessage, ResourceError } from '../inputs/errors';
 import { CsvError, isMissing, numberCell, readQueryCsv, type Cell } from './csv';
 import { describeFailure, diagnose, driverWords, type DriverTrouble } from './failures';
 import { parseGpuList, type MigInstance } from './mig';
@@ -91,7 +91,7 @@ export function parseGpuCsv(text: string, asked?: readonly string[]): GpuRecord[
       try {
         return numberCell(cells[field], field, UNITS[field]!);
       } catch (error) {
-        throw new NvidiaSmiError('unparseable', error instanceof Error ? error.message : String(error));
+        throw new NvidiaSmiError('unparseable', errorMessage(error));
       }
     };
     const total = number('memory.total');
