@@ -4,7 +4,7 @@ import { createGitHubClient } from '../github/client';
 import { planGatePublication, publishGateReport } from '../github/gate-publication';
 import { readImageMetrics } from '../image/metadata';
 import { resolveBaseline } from '../metrics/baseline';
-import { parseImageReference } from '../image/reference';
+import { parseImageReference } from '../registry/reference';
 import { explainAuthError, parseCredentialInputs, resolveCredentials } from '../registry/credentials';
 import { loadMetricsInput } from '../metrics/file';
 import { describeResult, describeViolations, gateHeadline, renderGateReport } from '../metrics/report';

@@ -7,7 +7,7 @@ import { findPullRequestForCommit } from '../github/pulls';
 import { GATE_STATUS_CONTEXT, readGateStatus } from '../github/statuses';
 import { parseTags } from '../image/provenance';
 import { chooseSource, parseSource, promoteImage, type PromotedImage, type PromoteResult } from '../image/promote';
-import { parseImageReference, repositoryName } from '../image/reference';
+import { parseImageReference, repositoryName } from '../registry/reference';
 import { explainAuthError, parseCredentialInputs, resolveCredentials } from '../registry/credentials';
 import { readRunContext, type RunContext } from '../runtime/context';
 import { input, inputOrDefault, log, maskSecret, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';

@@ -7,7 +7,7 @@ import { parsePlatform } from '../image/platform';
 import { Label } from '../image/compose';
 import { commitTime, defaultTags, parsePublishTags, toolkitLabels, withProvenance } from '../image/provenance';
 import { publishModelImage, type PublishResult } from '../image/publish';
-import { formatReference, parseImageReference, repositoryName } from '../image/reference';
+import { formatReference, parseImageReference, repositoryName } from '../registry/reference';
 import { explainAuthError, parseCredentialInputs, resolveCredentials, type CredentialOptions } from '../registry/credentials';
 import { readRunContext } from '../runtime/context';
 import { input, inputOrDefault, log, maskSecret, runAction, secretInput, setOutputs, writeSummary } from '../runtime/action';

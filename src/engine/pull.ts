@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { ResourceError } from '../inputs/errors';
 import type { RegistryCredentials } from '../serving/deploy-spec';
 import { engineMessage } from './errors';
-import { engineRepositoryName, pullReference, type GivenImage } from '../image/reference';
+import { engineRepositoryName, pullReference, type GivenImage } from '../registry/reference';
 
 export interface PulledImage {
   /** The engine's image id (config digest). */

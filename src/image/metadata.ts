@@ -4,7 +4,7 @@ import { RegistryError } from '../registry/errors';
 import { isIndexType, type ImageIndex, type ImageManifest, type Platform } from '../registry/media-types';
 import { imageLabels, Label } from './compose';
 import { selectPlatform } from './platform';
-import { parseImageReference } from './reference';
+import { parseImageReference } from '../registry/reference';
 
 /**
  * Reading what an image says about itself (its config's labels) without pulling it: the

@@ -5,7 +5,7 @@ import { RegistryError } from '../registry/errors';
 import { isIndexType, type ImageIndex, type ImageManifest } from '../registry/media-types';
 import type { RetryPolicy } from '../registry/retry';
 import { Label, imageLabels } from './compose';
-import { isDigest, isTag, repositoryName, type ImageReference } from './reference';
+import { isDigest, isTag, repositoryName, type ImageReference } from '../registry/reference';
 
 /**
  * Promotion by digest: the source manifest's exact bytes are put under each target tag, so the

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { InputError, quote } from '../inputs/errors';
-import { isTag, parseImageReference, repositoryName, type ImageReference } from './reference';
+import { isTag, parseImageReference, repositoryName, type ImageReference } from '../registry/reference';
 import { Label } from './compose';
 
 /**

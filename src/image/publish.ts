@@ -10,7 +10,7 @@ import { composeImage, type ModelLayer } from './compose';
 import { DEFAULT_LAYER_PLAN, planLayers, type LayerPlanOptions } from './layers';
 import { scanModel } from './model-files';
 import { formatPlatform, selectPlatform } from './platform';
-import { registryApiHost, repositoryName, type ImageReference } from './reference';
+import { registryApiHost, repositoryName, type ImageReference } from '../registry/reference';
 import { tarSize, tarStream, type TarEntry } from './tar';
 
 /**

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { InputError, quote } from '../inputs/errors';
-import { isRegistryImage } from '../image/reference';
+import { isRegistryImage } from '../registry/reference';
 import { loadMetricsFile, parseMetrics, type Metrics } from './file';
 
 /**

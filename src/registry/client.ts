@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { registryBaseUrl } from '../image/reference';
+import { registryBaseUrl } from './reference';
 import { basicAuthorization, mergeChallengeScope, parseChallenge, scopeStrings, type Action, type Credentials, type ScopeRequest } from './auth';
 import { describeRegistryErrors, RegistryAuthError, RegistryError } from './errors';
 import { drain, header, HttpError, readBody, send, type HttpRequest, type RequestBody, type StreamBody } from './http';

@@ -2,7 +2,7 @@ import { parseCredentialInputs } from '../registry/credentials';
 import { InputError, quote } from '../inputs/errors';
 import { parseDuration, parseDurationOrNever, parseEnum, parseInteger, parseKeyValueLines, parseList } from '../inputs/parse';
 import { checkRuleSyntax, RuleSyntaxError } from '../traefik/rule';
-import { parseGivenImage, type GivenImage } from '../image/reference';
+import { parseGivenImage, type GivenImage } from '../registry/reference';
 import { parseGpus, type ServerGpus } from '../engine/gpus';
 import { parseDockerHost } from '../engine/connection';
 import type { Provenance, RoutingSettings, ServerIdentity } from './labels';

@@ -3,7 +3,7 @@ import { parseDockerHost } from '../engine/connection';
 import { ENGINES, parseTraefikApi, type EngineKind } from './deploy-spec';
 import { parseServiceName } from './names';
 import { parseRoutingChoice } from './routing-spec';
-import { parseGivenImage } from '../image/reference';
+import { parseGivenImage } from '../registry/reference';
 import { InputError } from '../inputs/errors';
 
 /** retire's inputs, keyed exactly as in actions/retire/action.yml; optional ones undefined. */

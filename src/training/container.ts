@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import type { Engine } from '../engine/connection';
 import { ResourceError } from '../inputs/errors';
 import type { GpuRecord } from '../gpu/probe';
-import { dockerConfigKey, parseImageReference, pullReference, type ImageReference } from '../image/reference';
+import { dockerConfigKey, parseImageReference, pullReference, type ImageReference } from '../registry/reference';
 import { engineMessage, statusOf } from '../engine/errors';
 import type { CommandOutcome, StopRequest, SupervisedCommand } from './supervise';
 

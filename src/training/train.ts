@@ -17,7 +17,7 @@ import { restoreTrainingCache, saveTrainingCache, type CachePlan, type CacheRest
 import type { Cancellation } from './cancellation';
 import { superviseContainer, type ContainerOutcome } from './container';
 import { containerEnvironment, hostEnvironment } from './environment';
-import { parseImageReference } from '../image/reference';
+import { parseImageReference } from '../registry/reference';
 import { superviseCommand, type CommandOutcome, type SupervisedCommand } from './supervise';
 
 

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitTime, defaultTags, parsePublishTags, parseTags, toolkitLabels, withProvenance } from '../../src/image/provenance';
-import { parseImageReference } from '../../src/image/reference';
+import { parseImageReference } from '../../src/registry/reference';
 
 describe('defaultTags', () => {
   it.each<[string, number | undefined, string[]]>([

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publishModelImage, type PublishRequest } from '../../src/image/publish';
-import { parseImageReference } from '../../src/image/reference';
+import { parseImageReference } from '../../src/registry/reference';
 import { startRegistry, type TestRegistry } from '../support/registry';
 import { pushNodeBase, registryApi, suffix } from '../support/base-images';
 

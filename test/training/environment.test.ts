@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseGpuCsv } from '../../src/gpu/probe';
 import { containerEnvironment, hostEnvironment } from '../../src/training/environment';
-import { parseImageReference } from '../../src/image/reference';
+import { parseImageReference } from '../../src/registry/reference';
 import { deviceRequests, explainStartError, registryAuthFor } from '../../src/training/container';
 import type { Engine } from '../../src/engine/connection';
 

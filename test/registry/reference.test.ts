@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dockerConfigKey, engineRepositoryName, formatReference, isLoopbackRegistry, isRegistryImage, parseImageReference, pullReference, registryBaseUrl } from '../../src/image/reference';
+import { dockerConfigKey, engineRepositoryName, formatReference, isLoopbackRegistry, isRegistryImage, parseImageReference, pullReference, registryBaseUrl } from '../../src/registry/reference';
 
 describe('parseImageReference', () => {
   it.each([
