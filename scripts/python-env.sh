@@ -37,6 +37,7 @@ fi
 [ -x "$VENV/bin/python" ] || "$PY" -m venv --system-site-packages "$VENV"
 echo "python-env: installing ${PIP_PACKAGES[*]} into $VENV"
 # numpy stays Debian's (pinned to the version installed): a numpy 2 from pip breaks Debian's torch and scipy.
+# No retries: where the default index cannot be reached, pip goes on with the mirrors it is set up with at once.
 numpy=$("$PY" -c 'import numpy; print(numpy.__version__)')
-"$VENV/bin/python" -m pip install -q "${PIP_PACKAGES[@]}" "numpy==$numpy"
+"$VENV/bin/python" -m pip install -q --retries 0 --timeout 10 "${PIP_PACKAGES[@]}" "numpy==$numpy"
 "$VENV/bin/python" -c "import onnxruntime, torch, sklearn.datasets, fastapi"

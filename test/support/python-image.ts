@@ -40,7 +40,7 @@ async function servingVenv(): Promise<{ dir: string; version: string }> {
   rmSync(dir, { recursive: true, force: true });
   await run(PYTHON, ['-m', 'venv', dir]);
   // Few retries: where pip's default index is unreachable it falls back to the configured mirror.
-  await run(join(dir, 'bin/python'), ['-m', 'pip', 'install', '-q', '--retries', '1', '--timeout', '10', ...SERVING_PACKAGES]);
+  await run(join(dir, 'bin/python'), ['-m', 'pip', 'install', '-q', '--retries', '0', '--timeout', '10', ...SERVING_PACKAGES]);
   writeFileSync(join(dir, '.complete'), `${SERVING_PACKAGES.join('\n')}\n`);
   return { dir, version };
 }
