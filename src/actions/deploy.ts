@@ -4,6 +4,7 @@ import { openServingEngine } from '../engine/select';
 import { parseDeployInputs, type DeployInputs } from '../serving/deploy-spec';
 import { deploySummary } from '../serving/report';
 import { runDeploy } from '../serving/deploy';
+import { prepareSummary, runPrepare } from '../serving/prepare';
 import { checkFileRouting } from '../serving/file-routing';
 
 /** Env values shorter than this are not masked: masking "1" would hide every 1 in the log. */
@@ -36,6 +37,7 @@ function getInputs(): DeployInputs {
     'health-path': input('health-path'),
     'keep-previous': input('keep-previous'),
     rollback: inputOrDefault('rollback', 'false'),
+    prepare: inputOrDefault('prepare', 'false'),
   };
 }
 
@@ -50,6 +52,12 @@ async function main(): Promise<void> {
 
   const engine = await openServingEngine(spec.engine, spec.dockerHost);
   try {
+    if (spec.prepare) {
+      const prepared = await runPrepare(engine, spec, log);
+      setOutputs({ digest: prepared.digest, 'layers-fetched': String(prepared.layersFetched), containers: [], removed: [] });
+      await writeSummary(prepareSummary(spec, prepared));
+      return;
+    }
     await engine.checkDeploy(spec);
     if (spec.routingChoice.dir) await checkFileRouting(spec.routingChoice.dir, spec.traefikApi);
     const result = await runDeploy(engine, spec, log);

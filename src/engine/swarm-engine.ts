@@ -10,6 +10,7 @@ import {
   type DrainOptions,
   type Log,
   type NewServer,
+  type PreparedImage,
   type PrunedImage,
   type RemovalReport,
   type RequestCount,
@@ -379,6 +380,21 @@ export class SwarmEngine implements ServingEngine {
   /** Swarm has no cluster-wide image removal: this prunes the node the runner talks to. */
   pruneImages(seen: readonly ManagedServer[], retired: readonly ManagedServer[], log: Log): Promise<PrunedImage[]> {
     return this.node.pruneImages(seen, retired, log);
+  }
+
+  /**
+   * Prepared on the node this runner talks to (a manager), like the pull that learns a deploy's
+   * digest: a task scheduled here starts without a pull; other nodes pull when Swarm gives them a task.
+   */
+  async prepareImage(spec: DeploySpec, log: Log): Promise<PreparedImage> {
+    await this.requireManager();
+    const prepared = await this.node.prepareImage(spec);
+    log.info(`engine swarm: prepared on this node (${this.endpoint}) only; other nodes pull ${shortDigest(prepared.digest)} when Swarm gives them a task`);
+    return prepared;
+  }
+
+  prunePrepared(options: { service?: string; keepMs: number; now: Date }, log: Log): Promise<PrunedImage[]> {
+    return this.node.prunePrepared(options, log);
   }
 }
 

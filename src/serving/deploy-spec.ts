@@ -6,6 +6,7 @@ import { parseGpus, type ServerGpus } from '../engine/gpus';
 import { parseDockerHost } from '../engine/connection';
 import type { Provenance, RoutingSettings, ServerIdentity } from './labels';
 import { parseServiceName, SWARM_SERVICE_NAME_MAX } from './names';
+import { parsePrepare } from './prepare-spec';
 import { parseFileDeployOptions, parseRoutingChoice, type FileDeployOptions, type RoutingChoice } from './routing-spec';
 
 /** deploy's inputs, keyed exactly as in actions/deploy/action.yml; optional ones undefined. */
@@ -35,6 +36,7 @@ export interface DeployInputs {
   'health-path'?: string;
   'keep-previous'?: string;
   rollback?: string;
+  prepare?: string;
 }
 
 export const ENGINES = ['docker', 'swarm'] as const;
@@ -71,6 +73,8 @@ export interface DeploySpec {
   routingChoice: RoutingChoice;
   /** health-path, keep-previous, rollback. */
   options: FileDeployOptions;
+  /** Pull, verify and mark the image only (src/serving/prepare.ts). */
+  prepare?: boolean;
 }
 
 /** Signals a server may take as "drain": not the ones a process cannot catch. */
@@ -199,6 +203,7 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
   }
   const routingChoice = parseRoutingChoice(inputs);
   const options = parseFileDeployOptions(routingChoice, inputs);
+  const prepare = parsePrepare(inputs, options.rollback);
   return {
     image,
     routing: { service, rule, entrypoints, port, network },
@@ -218,6 +223,7 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     provenance,
     routingChoice,
     options,
+    prepare,
   };
 }
 

@@ -13,6 +13,8 @@ export interface RetireInputs {
   'traefik-api'?: string;
   'in-use-window'?: string;
   'prune-images': string;
+  /** Absent: 72h. */
+  'keep-prepared'?: string;
   engine: string;
   'docker-host'?: string;
 }
@@ -26,9 +28,14 @@ export interface RetireSpec {
   traefikApi?: string;
   inUseWindowMs?: number;
   pruneImages: boolean;
+  /** How long a prepared image no container uses is kept (src/engine/prepared.ts). */
+  keepPreparedMs: number;
   engine: EngineKind;
   dockerHost?: string;
 }
+
+/** A weekend of review: a pull request's prefetch outlives it. */
+export const DEFAULT_KEEP_PREPARED = '72h';
 
 export function parseRetireInputs(inputs: RetireInputs): RetireSpec {
   const spec: RetireSpec = {
@@ -40,6 +47,7 @@ export function parseRetireInputs(inputs: RetireInputs): RetireSpec {
     traefikApi: parseTraefikApi('traefik-api', inputs['traefik-api']),
     inUseWindowMs: inputs['in-use-window'] !== undefined ? parseDuration('in-use-window', inputs['in-use-window']) : undefined,
     pruneImages: parseBoolean('prune-images', inputs['prune-images']),
+    keepPreparedMs: parseDuration('keep-prepared', inputs['keep-prepared'] ?? DEFAULT_KEEP_PREPARED),
     engine: parseEnum('engine', inputs.engine, ENGINES),
     dockerHost: inputs['docker-host'],
   };
