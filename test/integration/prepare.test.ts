@@ -84,16 +84,19 @@ describe('deploy prepare: true', () => {
 
   it('fails naming image, in one line, for a digest the registry does not have, and changes nothing', async () => {
     const missing = `${repo}@sha256:${'0'.repeat(64)}`;
-    const before = await docker(['images', '-q', '--no-trunc']);
+    // Other suites build images meanwhile: compare what the engine holds of this repository only.
+    const ours = async () => (await docker(['images', '--digests', '--no-trunc', '--format', '{{.Repository}}@{{.Digest}} {{.ID}}'])).split('\n').filter((line) => line.startsWith(`${repo}@`)).sort();
+    const before = await ours();
     const result = await prepare(missing);
     expect(result.exitCode).not.toBe(0);
     expect(failureMessage(result)).toMatch(/^Input "image": the registry has no manifest sha256:0{64} for /);
     expect(failureMessage(result)).not.toContain('\n');
     expect(await imageExists(mark(missing))).toBe(false);
-    expect(await docker(['images', '-q', '--no-trunc'])).toBe(before);
+    expect(await ours()).toEqual(before);
   }, 120_000);
 
   it('retire removes prepared images no container uses once keep-prepared passed, never one a container uses', async () => {
+    expectOk(await prepare(images.v1!));
     expectOk(await prepare(images.v2!));
     const retire = (keep: string) => runAction('retire', { inputs: { service, 'keep-prepared': keep }, timeoutMs: 300_000 });
     // Under review: younger than keep-prepared, it stays.
@@ -109,6 +112,7 @@ describe('deploy prepare: true', () => {
     await new Promise((resolve) => setTimeout(resolve, 2100));
     result = await retire('1s');
     expectOk(result);
+    if (await imageExists(images.v2!)) console.log(result.log);
     expect(await imageExists(images.v2!), result.log).toBe(false);
     expect(await imageExists(mark(images.v2!))).toBe(false);
     expect(await imageExists(images.v1!)).toBe(true);
