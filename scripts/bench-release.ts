@@ -85,7 +85,7 @@ function allNewSince(answers: { at: number; digest: string }[], digest: string):
 async function action(name: string, inputs: Record<string, string>): Promise<Record<string, string>> {
   const result = await runAction(name, { inputs, timeoutMs: 900_000 });
   if (result.exitCode !== 0) throw new Error(`${name} failed: ${failureMessage(result)}\n${result.log.slice(-3000)}`);
-  return result.outputs;
+  return { ...result.outputs, log: result.log };
 }
 
 async function main(): Promise<void> {
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
         const t = Date.now();
         const prepared = await action('deploy', { ...deployInputs, image: `${repo}@${published.digest}`, prepare: 'true' });
         prepareMs = Date.now() - t;
-        if (prepared['layers-fetched'] !== 'true') throw new Error('prepare fetched no layer: the bench would measure nothing');
+        if (prepared['layers-fetched'] !== 'true') throw new Error(`prepare fetched no layer: the bench would measure nothing\n${prepared.log}`);
       }
       const t = Date.now();
       const promoted = await action('promote', { image: repo, source: tag, targets: 'production', 'require-gate': 'false', 'registry-password': '' });
