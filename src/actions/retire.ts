@@ -17,6 +17,8 @@ function getInputs(): RetireInputs {
     'keep-prepared': inputOrDefault('keep-prepared', '72h'),
     engine: inputOrDefault('engine', 'docker'),
     'docker-host': input('docker-host'),
+    routing: inputOrDefault('routing', 'labels'),
+    'routing-dir': input('routing-dir'),
   };
 }
 

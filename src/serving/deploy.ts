@@ -31,7 +31,7 @@ export async function runDeploy(engine: ServingEngine, spec: DeploySpec, log: Lo
   if (spec.options.rollback) log.info(`Rolling ${spec.routing.service} back to its kept version ${shortDigest(image.digest)}: no pull, no start`);
   else log.info(`${image.pulled ? 'Pulled' : 'Found'} ${spec.image.text}${spec.image.text.includes(image.digest) ? '' : ` (digest ${image.digest})`} in ${formatDuration(timings.pullMs)}`);
   if (!spec.healthCmd && !image.healthcheck && !spec.options.healthPath && !spec.options.rollback) {
-    log.warning(`${spec.image.text} declares no HEALTHCHECK and neither health-cmd nor health-path was given: Traefik will route to each new server as soon as it starts, before the model is ready, and a drain cannot be confirmed`);
+    log.warning(`${spec.image.text} declares no HEALTHCHECK and no health-cmd was given: Traefik will route to each new server as soon as it starts, before the model is ready, and a drain cannot be confirmed (give health-path, or use routing: file)`);
   }
 
   const lock = await engine.lockDeploy(spec, image, log);

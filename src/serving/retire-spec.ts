@@ -2,6 +2,7 @@ import { parseBoolean, parseDuration, parseEnum, parseInteger } from '../inputs/
 import { parseDockerHost } from '../engine/connection';
 import { ENGINES, parseTraefikApi, type EngineKind } from './deploy-spec';
 import { parseServiceName } from './names';
+import { parseRoutingChoice } from './routing-spec';
 
 /** retire's inputs, keyed exactly as in actions/retire/action.yml; optional ones undefined. */
 export interface RetireInputs {
@@ -17,6 +18,8 @@ export interface RetireInputs {
   'keep-prepared'?: string;
   engine: string;
   'docker-host'?: string;
+  routing?: string;
+  'routing-dir'?: string;
 }
 
 export interface RetireSpec {
@@ -32,6 +35,8 @@ export interface RetireSpec {
   keepPreparedMs: number;
   engine: EngineKind;
   dockerHost?: string;
+  /** routing: file: the directory holding the routing files. */
+  routingDir?: string;
 }
 
 /** A weekend of review: a pull request's prefetch outlives it. */
@@ -50,6 +55,7 @@ export function parseRetireInputs(inputs: RetireInputs): RetireSpec {
     keepPreparedMs: parseDuration('keep-prepared', inputs['keep-prepared'] ?? DEFAULT_KEEP_PREPARED),
     engine: parseEnum('engine', inputs.engine, ENGINES),
     dockerHost: inputs['docker-host'],
+    routingDir: parseRoutingChoice(inputs).dir,
   };
   if (spec.dockerHost !== undefined) parseDockerHost(spec.dockerHost);
   return spec;

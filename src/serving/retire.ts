@@ -3,6 +3,8 @@ import { planRetirement, type RetireDecision, type RetirePolicy, type Usage } fr
 import type { ManagedServer } from './server';
 import { createLimiter, PARALLEL_REMOVALS } from './limit';
 import { warnUndrainable } from './drain-report';
+import type { FileRouting } from './file-routing';
+import { fileRoutingForRetire, versionRequests, withdrawVersions } from './retire-file';
 
 export interface RetireOptions extends Omit<RetirePolicy, 'now'> {
   service?: string;
@@ -13,6 +15,8 @@ export interface RetireOptions extends Omit<RetirePolicy, 'now'> {
   /** Prepared images no container uses go once this has passed since their prepare (default 72 h). */
   keepPreparedMs?: number;
   now?: () => Date;
+  /** routing: file: the directory holding the services' routing files. */
+  routingDir?: string;
   /** Waits out the in-use window; tests and benchmarks may shorten it. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -65,11 +69,33 @@ export async function runRetire(engine: ServingEngine, options: RetireOptions, l
 
   const usage = new Map<string, Usage>();
   const sampled = decisions.filter((decision) => decision.needsUsage).map((decision) => decision.server);
+  const files = new Map<string, FileRouting>();
+  if (options.routingDir) {
+    for (const service of new Set(servers.map((server) => server.service))) {
+      const file = await fileRoutingForRetire(options.routingDir, service, engine.kind, options.traefikApi);
+      if (file) files.set(service, file);
+    }
+  }
   if (sampled.length > 0 && options.inUseWindowMs !== undefined) {
+    // File routing: the expired versions leave the weighted service first, so only requests sent
+    // to them on purpose (their pinned router) count.
+    for (const [service, file] of files) {
+      const expired = sampled.filter((server) => server.service === service);
+      if (expired.length === 0 || options.dryRun) continue;
+      const lock = await engine.tryLockService(service, log, retireLeaseMs(0, options.drainTimeoutMs));
+      if (!lock) continue;
+      try {
+        const stays = await withdrawVersions(file, expired, log, options.drainTimeoutMs);
+        for (const server of expired) if (stays.has(file.ref(server.digest))) usage.set(server.id, { readable: false, problem: `the only version ${service}@file still routes to, so it was not withdrawn` });
+      } finally {
+        await lock.release();
+      }
+    }
+    const count = (server: ManagedServer) => (usage.has(server.id) ? Promise.resolve(usage.get(server.id)!) : files.has(server.service) ? versionRequests(engine, files.get(server.service)!, server) : engine.readRequests(server));
     log.info(`Reading the request counters of ${sampled.length} expired server(s) over the in-use window`);
-    const before = await Promise.all(sampled.map((server) => engine.readRequests(server)));
+    const before = await Promise.all(sampled.map(count));
     await sleep(options.inUseWindowMs);
-    const after = await Promise.all(sampled.map((server) => engine.readRequests(server)));
+    const after = await Promise.all(sampled.map(count));
     sampled.forEach((server, i) => {
       const a = before[i]!;
       const b = after[i]!;
@@ -107,17 +133,22 @@ export async function runRetire(engine: ServingEngine, options: RetireOptions, l
             return { server: decision.server, decision };
           });
           byService.set(service, entries);
+          const file = files.get(service);
+          const leaving = entries.filter((entry) => entry.decision.action === 'retire');
+          const stays = file && leaving.length > 0 ? await withdrawVersions(file, leaving.map((entry) => entry.server), log, options.drainTimeoutMs) : new Set<string>();
+          for (const entry of leaving) if (file && stays.has(file.ref(entry.server.digest))) entry.skipped = `the only version ${service}@file routes to: kept`;
           // The decisions leave the newest serving servers of the service alone, so the others may drain together.
           await Promise.all(
             entries
-              .filter((entry) => entry.decision.action === 'retire')
+              .filter((entry) => entry.decision.action === 'retire' && !entry.skipped)
               .map((entry) =>
                 limit(async () => {
                   if (!(await lock.stillHeld())) {
                     entry.skipped = 'this retire lost the service lock (its lease ran out and another run took it over); left for the next run';
                     return;
                   }
-                  entry.removal = await engine.drainAndRemove(entry.server, { drainTimeoutMs: options.drainTimeoutMs, traefikApi: options.traefikApi }, log);
+                  if (file) await file.waitIdle(engine, entry.server, options.drainTimeoutMs);
+                  entry.removal = await engine.drainAndRemove(entry.server, { drainTimeoutMs: options.drainTimeoutMs, traefikApi: options.traefikApi, withdrawn: Boolean(file) }, log);
                 }),
               ),
           );

@@ -99,8 +99,19 @@ export function renderRoutingFile(table: RoutingTable): string {
   return `${STATE_PREFIX}${JSON.stringify(state)}\n# Written by train-to-serve deploy/retire: changes made by hand are replaced on the next deploy.\n${stringifyYaml({ http: { routers: { [name]: router }, services } })}`;
 }
 
+/** The main router's rule and entry points, as the file holds them (retire rewrites the file without deploy's inputs). */
+function routerOf(text: string): { rule: string; entrypoints: string[] } | undefined {
+  try {
+    const doc = parseYaml(text) as { http?: { routers?: Record<string, { rule?: string; entryPoints?: string[] }> } } | null;
+    const router = Object.values(doc?.http?.routers ?? {})[0];
+    return router?.rule ? { rule: router.rule, entrypoints: router.entryPoints ?? [] } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The backends and state the toolkit last wrote, or undefined when the file does not exist. */
-export async function readRoutingState(path: string): Promise<{ backends: Backend[]; kept: Record<string, string>; mirror?: RoutingTable['mirror'] } | undefined> {
+export async function readRoutingState(path: string): Promise<{ backends: Backend[]; kept: Record<string, string>; mirror?: RoutingTable['mirror']; router?: { rule: string; entrypoints: string[] } } | undefined> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -112,7 +123,7 @@ export async function readRoutingState(path: string): Promise<{ backends: Backen
   if (line) {
     try {
       const state = JSON.parse(line.slice(STATE_PREFIX.length)) as { backends?: Backend[]; kept?: Record<string, string>; mirror?: RoutingTable['mirror'] };
-      return { backends: state.backends ?? [], kept: state.kept ?? {}, mirror: state.mirror };
+      return { backends: state.backends ?? [], kept: state.kept ?? {}, mirror: state.mirror, router: routerOf(text) };
     } catch {
       // Fall through to the YAML itself.
     }

@@ -6,7 +6,7 @@ import { parseDeployInputs, type DeployInputs } from '../../src/serving/deploy-s
 import { runDeploy } from '../../src/serving/deploy';
 import { silentLog } from '../../src/serving/engine';
 import { readRoutingState, writeRoutingFile } from '../../src/traefik/routing-file';
-import { FakeEngine, fakeServer } from './fake-engine';
+import { DEPLOY_INPUTS, FakeEngine, fakeServer } from './fake-engine';
 
 /**
  * runDeploy under `routing: file` against the in-memory engine and a real routing directory
@@ -14,22 +14,7 @@ import { FakeEngine, fakeServer } from './fake-engine';
  */
 const NEW = 'sha256:' + 'b'.repeat(64);
 const OLD = 'sha256:' + 'a'.repeat(64);
-const base: DeployInputs = {
-  image: 'localhost:5000/acme/iris:2',
-  service: 'iris',
-  rule: 'Host(`iris.localhost`)',
-  entrypoints: 'web',
-  port: '8080',
-  network: 'serving',
-  replicas: '1',
-  strategy: 'replace',
-  ttl: '7d',
-  'health-timeout': '1m',
-  'drain-timeout': '10s',
-  'drain-signal': 'SIGUSR2',
-  engine: 'docker',
-  routing: 'file',
-};
+const base: DeployInputs = { ...DEPLOY_INPUTS, routing: 'file' };
 
 function setup(changes: Partial<DeployInputs> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'routing-'));

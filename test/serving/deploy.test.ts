@@ -2,23 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { parseDeployInputs, type DeployInputs } from '../../src/serving/deploy-spec';
 import { runDeploy } from '../../src/serving/deploy';
 import { DeployError, silentLog } from '../../src/serving/engine';
-import { FakeEngine, fakeServer } from './fake-engine';
+import { DEPLOY_INPUTS, FakeEngine, fakeServer } from './fake-engine';
 
-const base: DeployInputs = {
-  image: 'localhost:5000/acme/iris:1',
-  service: 'iris',
-  rule: 'Host(`iris.localhost`)',
-  entrypoints: 'web',
-  port: '8080',
-  network: 'serving',
-  replicas: '1',
-  strategy: 'replace',
-  ttl: '7d',
-  'health-timeout': '1m',
-  'drain-timeout': '10s',
-  'drain-signal': 'SIGUSR2',
-  engine: 'docker',
-};
+const base: DeployInputs = DEPLOY_INPUTS;
 const spec = (changes: Partial<DeployInputs> = {}) => parseDeployInputs({ ...base, ...changes }, {});
 
 interface Case {

@@ -1,4 +1,4 @@
-import type { DeploySpec } from '../../src/serving/deploy-spec';
+import type { DeployInputs, DeploySpec } from '../../src/serving/deploy-spec';
 import {
   DeployError,
   type DeployImage,
@@ -159,3 +159,20 @@ export function fakeServer(name: string, digest: string, overrides: Partial<Mana
     ...overrides,
   };
 }
+
+/** deploy's inputs for the sequence tests: a replace of one server of `iris`. */
+export const DEPLOY_INPUTS: DeployInputs = {
+  image: 'localhost:5000/acme/iris:2',
+  service: 'iris',
+  rule: 'Host(`iris.localhost`)',
+  entrypoints: 'web',
+  port: '8080',
+  network: 'serving',
+  replicas: '1',
+  strategy: 'replace',
+  ttl: '7d',
+  'health-timeout': '1m',
+  'drain-timeout': '10s',
+  'drain-signal': 'SIGUSR2',
+  engine: 'docker',
+};

@@ -1,4 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readRoutingState, writeRoutingFile } from '../../src/traefik/routing-file';
 import { silentLog } from '../../src/serving/engine';
 import { retireLeaseMs, runRetire, type RetireOptions } from '../../src/serving/retire';
 import { FakeEngine, fakeServer } from './fake-engine';
@@ -62,4 +66,47 @@ describe('runRetire decides under the lock, on a fresh listing', () => {
     expect(engine.leases.iris).toBe(retireLeaseMs(1, 60_000));
     expect(retireLeaseMs(100, 600_000)).toBeGreaterThan(7 * 3 * 600_000);
   });
+});
+
+describe('runRetire with routing: file', () => {
+  const A = 'sha256:' + 'a'.repeat(64);
+  const B = 'sha256:' + 'b'.repeat(64);
+  const refA = `iris-${'a'.repeat(12)}@docker`;
+  const refB = `iris-${'b'.repeat(12)}@docker`;
+
+  async function setup(backends: { service: string; weight: number }[], requestsDuringWindow: number) {
+    const dir = mkdtempSync(join(tmpdir(), 'routing-'));
+    await writeRoutingFile(dir, { service: 'iris', rule: 'Host(`iris.localhost`)', entrypoints: ['web'], backends });
+    const engine = new FakeEngine();
+    engine.servers = [fakeServer('iris-a', A, expired), fakeServer('iris-b', B, { deployedAt: NOW })];
+    let reads = 0;
+    engine.readRequests = async () => ({ readable: true, requests: reads++ === 0 ? 100 : 100 + requestsDuringWindow, inFlight: 0 });
+    const state = async () => (await readRoutingState(join(dir, 'iris.yml')))!.backends;
+    return { dir, engine, state };
+  }
+
+  it('withdraws an expired version before the window; still called through its pinned router: kept and reported with the count', async () => {
+    const { dir, engine, state } = await setup([{ service: refA, weight: 1 }, { service: refB, weight: 1 }], 5);
+    const result = await runRetire(engine, { ...options, keep: 0, inUseWindowMs: 60_000, sleep: async () => {}, routingDir: dir }, silentLog);
+    expect(await state()).toEqual([{ service: refB, weight: 1 }]);
+    expect(result.kept.find((entry) => entry.server.name === 'iris-a')!.decision.reason).toMatch(/in use: 5 requests/);
+    expect(engine.servers.map((s) => s.name).sort()).toEqual(['iris-a', 'iris-b']);
+  }, 30_000);
+
+  it('an expired version nobody calls any more is removed', async () => {
+    const { dir, engine, state } = await setup([{ service: refA, weight: 1 }, { service: refB, weight: 1 }], 0);
+    const result = await runRetire(engine, { ...options, keep: 0, inUseWindowMs: 60_000, sleep: async () => {}, routingDir: dir }, silentLog);
+    expect(result.retired.map((entry) => entry.server.name)).toEqual(['iris-a']);
+    expect(result.retired[0]!.removal?.outcome).toBe('drained');
+    expect(engine.servers.map((s) => s.name)).toEqual(['iris-b']);
+    expect(await state()).toEqual([{ service: refB, weight: 1 }]);
+  }, 30_000);
+
+  it('never withdraws the only weighted version, even expired and unused', async () => {
+    const { dir, engine, state } = await setup([{ service: refA, weight: 1 }], 0);
+    const result = await runRetire(engine, { ...options, keep: 0, inUseWindowMs: 60_000, sleep: async () => {}, routingDir: dir }, silentLog);
+    expect(await state()).toEqual([{ service: refA, weight: 1 }]);
+    expect(engine.servers.map((s) => s.name)).toContain('iris-a');
+    expect(result.retired.map((entry) => entry.server.name)).not.toContain('iris-a');
+  }, 30_000);
 });

@@ -49,7 +49,7 @@ describe('routing file (Traefik dynamic configuration, file provider)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'routing-'));
     const path = await writeRoutingFile(dir, table);
     expect(readdirSync(dir)).toEqual(['iris.yml']);
-    expect(await readRoutingState(path)).toEqual({ backends: table.backends, kept: table.kept, mirror: undefined });
+    expect(await readRoutingState(path)).toEqual({ backends: table.backends, kept: table.kept, mirror: undefined, router: { rule: table.rule, entrypoints: ['web'] } });
     expect(await readRoutingState(join(dir, 'none.yml'))).toBeUndefined();
   });
 
