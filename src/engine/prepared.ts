@@ -96,11 +96,11 @@ export async function prunePrepared(docker: Docker, options: { service?: string;
     // Another name (a user's tag, another service's mark) keeps the image; only these marks go then.
     const others = (image.RepoTags ?? []).filter((ref) => !marks.includes(ref));
     try {
-      // Reference by reference, never forced: the engine refuses the last one if a container
-      // was created from the image meanwhile.
-      const going = others.length > 0 ? marks : references;
-      for (const reference of going) await docker.getImage(reference).remove();
-      pruned.push({ id: image.Id, references: others.length > 0 ? marks : references });
+      for (const reference of marks) await docker.getImage(reference).remove();
+      // Then the image itself, never forced: the engine refuses while any container (even a
+      // stopped one created meanwhile) uses it.
+      if (others.length === 0) await docker.getImage(image.Id).remove();
+      pruned.push({ id: image.Id, references: others.length > 0 ? marks : [...marks, ...references.filter((ref) => !marks.includes(ref))] });
       log.info(`Removed prepared image ${marks.join(', ')} (no container uses it; prepared ${formatDuration(age)} ago)${others.length > 0 ? `; the image stays as ${others[0]}` : ''}`);
     } catch (error) {
       log.info(`Kept prepared image ${marks[0]}: ${engineMessage(error)}`);

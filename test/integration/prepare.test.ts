@@ -108,7 +108,7 @@ describe('deploy prepare: true', () => {
     // A stopped container of v1 beside the running server: v1 is in use either way.
     made.push((await docker(['create', '--name', `${service}-stopped`, images.v1!])).trim());
     // And nothing runs v1 any more but that stopped container.
-    for (const id of await containersOf()) if (!made.includes(id)) await docker(['rm', '-f', id]);
+    for (const id of await containersOf()) if (!made.some((full) => full.startsWith(id))) await docker(['rm', '-f', id]);
     await new Promise((resolve) => setTimeout(resolve, 2100));
     result = await retire('1s');
     expectOk(result);

@@ -1,23 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseDeployInputs, type DeployInputs } from '../../src/serving/deploy-spec';
+import { DEPLOY_INPUTS } from './fake-engine';
 
-const digest = 'sha256:' + 'b'.repeat(64);
-const base: DeployInputs = {
-  image: `127.0.0.1:5000/acme/iris@${digest}`,
-  service: 'iris',
-  rule: 'Host(`iris.example.com`)',
-  entrypoints: 'web',
-  port: '8080',
-  network: 'edge',
-  replicas: '1',
-  strategy: 'replace',
-  ttl: '7d',
-  'health-timeout': '5m',
-  'drain-timeout': '60s',
-  'drain-signal': 'SIGUSR2',
-  engine: 'docker',
-};
-const parse = (changes: Partial<DeployInputs>) => parseDeployInputs({ ...base, ...changes }, {});
+const parse = (changes: Partial<DeployInputs>) => parseDeployInputs({ ...DEPLOY_INPUTS, ...changes }, {});
 
 describe('deploy input prepare', () => {
   it.each<[string | undefined, boolean]>([
