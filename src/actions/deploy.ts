@@ -5,6 +5,7 @@ import { openServingEngine } from '../engine/select';
 import { parseDeployInputs, type DeployInputs } from '../serving/deploy-spec';
 import { deploySummary } from '../serving/report';
 import { runDeploy } from '../serving/deploy';
+import { prepareSummary, runPrepare } from '../serving/prepare';
 import { checkFileRouting } from '../serving/file-routing';
 import { renderRolloutSummary, rolloutOutputs } from '../rollout/summary';
 
@@ -44,6 +45,7 @@ function getInputs(): DeployInputs {
     'shadow-duration': input('shadow-duration'),
     'after-shadow': input('after-shadow'),
     'traefik-metrics': input('traefik-metrics'),
+    prepare: inputOrDefault('prepare', 'false'),
   };
 }
 
@@ -61,6 +63,12 @@ async function main(): Promise<void> {
 
   const engine = await openServingEngine(spec.engine, spec.dockerHost);
   try {
+    if (spec.prepare) {
+      const prepared = await runPrepare(engine, spec, log);
+      setOutputs({ digest: prepared.digest, 'layers-fetched': String(prepared.layersFetched), containers: [], removed: [] });
+      await writeSummary(prepareSummary(spec, prepared));
+      return;
+    }
     await engine.checkDeploy(spec);
     if (spec.routingChoice.dir) await checkFileRouting(spec.routingChoice.dir, spec.traefikApi);
     const result = await runDeploy(engine, spec, log, {

@@ -14,6 +14,7 @@ function getInputs(): RetireInputs {
     'traefik-api': input('traefik-api'),
     'in-use-window': input('in-use-window'),
     'prune-images': inputOrDefault('prune-images', 'true'),
+    'keep-prepared': inputOrDefault('keep-prepared', '72h'),
     engine: inputOrDefault('engine', 'docker'),
     'docker-host': input('docker-host'),
     routing: inputOrDefault('routing', 'labels'),

@@ -10,6 +10,7 @@ import {
   type DrainOptions,
   type Log,
   type NewServer,
+  type PreparedImage,
   type PrunedImage,
   type RemovalReport,
   type RequestCount,
@@ -28,6 +29,7 @@ import { drainContainer } from './drain';
 import { deviceRequests, describeGpus } from './gpus';
 import { acquireLock } from './lock';
 import { ensureImage, type PulledImage } from './pull';
+import { PREPARED_REPOSITORY, prepareImage, prunePrepared } from './prepared';
 import { readRequestCount } from './server-metrics';
 import { engineMessage, statusOf } from './errors';
 import { ContainerWatch } from './watch';
@@ -104,6 +106,14 @@ export class DockerEngine implements ServingEngine {
     const image = await ensureImage(this.docker, spec.image, spec.credentials);
     await this.checkGpus(spec, image);
     return deployImage(image);
+  }
+
+  prepareImage(spec: DeploySpec): Promise<PreparedImage> {
+    return prepareImage(this.docker, spec);
+  }
+
+  prunePrepared(options: { service?: string; keepMs: number; now: Date }, log: Log): Promise<PrunedImage[]> {
+    return prunePrepared(this.docker, options, log);
   }
 
   async lockDeploy(spec: DeploySpec, image: DeployImage, log: Log): Promise<DeployLock> {
@@ -236,6 +246,8 @@ export class DockerEngine implements ServingEngine {
       if (inUse.has(image.Id)) continue;
       if ((image.RepoDigests ?? []).some((ref) => keepDigests.has(ref.slice(ref.indexOf('@') + 1)))) continue;
       const references = [...(image.RepoTags ?? []), ...(image.RepoDigests ?? [])].filter((ref) => !ref.startsWith('<none>'));
+      // Prepared for a deploy that has not come yet: prunePrepared decides by its age.
+      if (references.some((ref) => ref.startsWith(`${PREPARED_REPOSITORY}/`))) continue;
       // Only the toolkit's own references go; an image also known under another name stays, untagged from ours.
       const ours = references.filter((ref) => repositories.has(repositoryOf(ref)));
       const untagged = references.length === 0 && retiredImages.has(image.Id);

@@ -26,7 +26,7 @@ interface ProgressEvent {
  * stream (`{"error": …}`), so each event is checked; a stream that ends without an error is read
  * as success only once the image can be inspected.
  */
-export async function pullImage(docker: Docker, image: GivenImage, credentials: RegistryCredentials | undefined): Promise<void> {
+export async function pullImage(docker: Docker, image: GivenImage, credentials: RegistryCredentials | undefined): Promise<{ layersFetched: boolean }> {
   const reference = pullReference(image);
   const authconfig = credentials ? { username: credentials.username, password: credentials.password, serveraddress: image.registry } : undefined;
   const fail = (problem: string) => new ResourceError(`Image ${image.text}`, `pull failed: ${problem}`);
@@ -37,17 +37,23 @@ export async function pullImage(docker: Docker, image: GivenImage, credentials: 
     throw fail(engineMessage(error));
   }
   const errors: string[] = [];
+  let layersFetched = false;
   await new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(
       stream,
       (error: Error | null) => (error ? reject(fail(error.message)) : resolve()),
       (event: ProgressEvent) => {
         if (event.error || event.errorDetail?.message) errors.push(event.errorDetail?.message ?? event.error!);
+        // A layer already present reports "Already exists"; one fetched reports these.
+        if (event.status && FETCH_STATUSES.has(event.status)) layersFetched = true;
       },
     );
   });
   if (errors.length > 0) throw fail(errors.join('; '));
+  return { layersFetched };
 }
+
+const FETCH_STATUSES = new Set(['Pulling fs layer', 'Downloading', 'Download complete', 'Pull complete']);
 
 /** Resolve a local image to its id, digest and a reference pinned to that digest. */
 export async function resolveImage(docker: Docker, image: GivenImage): Promise<PulledImage | undefined> {
@@ -71,14 +77,14 @@ export async function resolveImage(docker: Docker, image: GivenImage): Promise<P
  * Make the image present and resolved. A digest reference already present is content-addressed
  * and cannot be stale, so it is not pulled again; a tag is always pulled (it may have moved).
  */
-export async function ensureImage(docker: Docker, image: GivenImage, credentials: RegistryCredentials | undefined): Promise<PulledImage & { pulled: boolean }> {
+export async function ensureImage(docker: Docker, image: GivenImage, credentials: RegistryCredentials | undefined): Promise<PulledImage & { pulled: boolean; layersFetched: boolean }> {
   if (image.digest) {
     const present = await resolveImage(docker, image);
-    if (present) return { ...present, pulled: false };
+    if (present) return { ...present, pulled: false, layersFetched: false };
   }
-  await pullImage(docker, image, credentials);
+  const { layersFetched } = await pullImage(docker, image, credentials);
   const pulled = await resolveImage(docker, image);
   if (!pulled) throw new ResourceError(`Image ${image.text}`, 'the engine reported the pull done, but the image is not there');
-  return { ...pulled, pulled: true };
+  return { ...pulled, pulled: true, layersFetched };
 }
 

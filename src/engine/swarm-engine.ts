@@ -11,6 +11,7 @@ import {
   type DrainOptions,
   type Log,
   type NewServer,
+  type PreparedImage,
   type PrunedImage,
   type RemovalReport,
   type RequestCount,
@@ -393,6 +394,21 @@ export class SwarmEngine implements ServingEngine {
   /** This node's images, then with `node-prune-image` every node's (src/engine/swarm-prune.ts). */
   pruneImages(seen: readonly ManagedServer[], retired: readonly ManagedServer[], log: Log): Promise<PrunedImage[]> {
     return pruneSwarmImages({ docker: this.docker, node: this.node, nodePruneImage: this.nodePruneImage }, seen, retired, log);
+  }
+
+  /**
+   * Prepared on the node this runner talks to (a manager), like the pull that learns a deploy's
+   * digest: a task scheduled here starts without a pull; other nodes pull when Swarm gives them a task.
+   */
+  async prepareImage(spec: DeploySpec, log: Log): Promise<PreparedImage> {
+    await this.requireManager();
+    const prepared = await this.node.prepareImage(spec);
+    log.info(`engine swarm: prepared on this node (${this.endpoint}) only; other nodes pull ${shortDigest(prepared.digest)} when Swarm gives them a task`);
+    return prepared;
+  }
+
+  prunePrepared(options: { service?: string; keepMs: number; now: Date }, log: Log): Promise<PrunedImage[]> {
+    return this.node.prunePrepared(options, log);
   }
 }
 

@@ -7,6 +7,7 @@ import { parseGpus, type ServerGpus } from '../engine/gpus';
 import { parseDockerHost } from '../engine/connection';
 import type { Provenance, RoutingSettings, ServerIdentity } from './labels';
 import { parseServiceName, SWARM_SERVICE_NAME_MAX } from './names';
+import { parsePrepare } from './prepare-spec';
 import { parseFileDeployOptions, parseRoutingChoice, type FileDeployOptions, type RoutingChoice } from './routing-spec';
 import { parseProgressiveInputs, PROGRESSIVE_STRATEGIES, type ProgressiveInputs, type ProgressiveSpec } from '../rollout/spec';
 
@@ -46,6 +47,7 @@ export interface DeployInputs {
   'shadow-duration'?: string;
   'after-shadow'?: string;
   'traefik-metrics'?: string;
+  prepare?: string;
 }
 
 export const ENGINES = ['docker', 'swarm'] as const;
@@ -89,6 +91,8 @@ export interface DeploySpec {
   options: FileDeployOptions;
   /** strategy canary or shadow (strategy is then `replace`: what the promotion does). */
   progressive?: ProgressiveSpec;
+  /** Pull, verify and mark the image only (src/serving/prepare.ts). */
+  prepare?: boolean;
 }
 
 /** Signals a server may take as "drain": not the ones a process cannot catch. */
@@ -222,6 +226,7 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
   if (nodeUsername && engine !== 'swarm') throw new InputError('node-registry-username', 'applies to engine swarm only (with engine docker, nothing pulls after deploy)');
   const progressive = parseProgressiveInputs(inputs as ProgressiveInputs);
   if (progressive && options.rollback) throw new InputError('rollback', `flips weights back to a kept version; it cannot run as a ${progressive.strategy}`);
+  const prepare = parsePrepare(inputs, options.rollback);
   return {
     image,
     routing: { service, rule, entrypoints, port, network },
@@ -243,6 +248,7 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     routingChoice,
     options,
     ...(progressive ? { progressive } : {}),
+    prepare,
   };
 }
 

@@ -28,6 +28,12 @@ export interface ServingEngine {
   /** Pull (or find) the image, check the engine can run it (GPUs), learn its digest. */
   pullImage(spec: DeploySpec, log: Log): Promise<DeployImage>;
 
+  /**
+   * `prepare: true`: pull (when not present) and verify the image, and mark it prepared so retire
+   * can find it (src/engine/prepared.ts). Starts nothing, takes no lock, changes no routing.
+   */
+  prepareImage(spec: DeploySpec, log: Log): Promise<PreparedImage>;
+
   /** Take the service's deploy lock, waiting for a live holder; the lock also keeps the image from being pruned. */
   lockDeploy(spec: DeploySpec, image: DeployImage, log: Log): Promise<DeployLock>;
 
@@ -73,6 +79,9 @@ export interface ServingEngine {
    * retired servers, and images of the repositories the `seen` servers came from.
    */
   pruneImages(seen: readonly ManagedServer[], retired: readonly ManagedServer[], log: Log): Promise<PrunedImage[]>;
+
+  /** Remove prepared images (of one service when given) that no container uses and that were prepared keepMs ago or more. */
+  prunePrepared(options: { service?: string; keepMs: number; now: Date }, log: Log): Promise<PrunedImage[]>;
 
   close(): Promise<void>;
 }
@@ -178,6 +187,21 @@ export interface DeployResult {
   /** The same digest was already serving: nothing changed. */
   unchanged: boolean;
   timings: { pullMs: number; startMs: number; healthyMs: number; traefikMs: number; drainMs: number; totalMs: number };
+}
+
+/** What `prepare: true` did: the image a later deploy of the digest finds present. */
+export interface PreparedImage {
+  digest: string;
+  /** What the deploy will create servers from. */
+  reference: string;
+  /** The engine's image id. */
+  id: string;
+  /** A pull was started (a tag, or a digest that was not present). */
+  pulled: boolean;
+  /** At least one layer came over the network. */
+  layersFetched: boolean;
+  /** The local tag that marks it prepared. */
+  mark: string;
 }
 
 export interface PrunedImage {

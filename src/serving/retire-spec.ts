@@ -16,6 +16,8 @@ export interface RetireInputs {
   'traefik-api'?: string;
   'in-use-window'?: string;
   'prune-images': string;
+  /** Absent: 72h. */
+  'keep-prepared'?: string;
   engine: string;
   'docker-host'?: string;
   routing?: string;
@@ -32,6 +34,8 @@ export interface RetireSpec {
   traefikApi?: string;
   inUseWindowMs?: number;
   pruneImages: boolean;
+  /** How long a prepared image no container uses is kept (src/engine/prepared.ts). */
+  keepPreparedMs: number;
   engine: EngineKind;
   dockerHost?: string;
   /** routing: file: the directory holding the routing files. */
@@ -39,6 +43,9 @@ export interface RetireSpec {
   /** engine swarm: an image with a Docker CLI, run on every node to prune images there. */
   nodePruneImage?: string;
 }
+
+/** A weekend of review: a pull request's prefetch outlives it. */
+export const DEFAULT_KEEP_PREPARED = '72h';
 
 export function parseRetireInputs(inputs: RetireInputs): RetireSpec {
   const spec: RetireSpec = {
@@ -50,6 +57,7 @@ export function parseRetireInputs(inputs: RetireInputs): RetireSpec {
     traefikApi: parseTraefikApi('traefik-api', inputs['traefik-api']),
     inUseWindowMs: inputs['in-use-window'] !== undefined ? parseDuration('in-use-window', inputs['in-use-window']) : undefined,
     pruneImages: parseBoolean('prune-images', inputs['prune-images']),
+    keepPreparedMs: parseDuration('keep-prepared', inputs['keep-prepared'] ?? DEFAULT_KEEP_PREPARED),
     engine: parseEnum('engine', inputs.engine, ENGINES),
     dockerHost: inputs['docker-host'],
     routingDir: parseRoutingChoice(inputs).dir,

@@ -13,6 +13,8 @@ export interface RetireOptions extends Omit<RetirePolicy, 'now'> {
   drainTimeoutMs: number;
   traefikApi?: string;
   pruneImages: boolean;
+  /** Prepared images no container uses go once this has passed since their prepare (default 72 h). */
+  keepPreparedMs?: number;
   now?: () => Date;
   /** routing: file: the directory holding the services' routing files. */
   routingDir?: string;
@@ -45,6 +47,8 @@ export function retireLeaseMs(servers: number, drainTimeoutMs: number): number {
   const rounds = Math.max(1, Math.ceil(servers / PARALLEL_REMOVALS));
   return 15 * 60_000 + rounds * (3 * drainTimeoutMs + STOP_GRACE_MS);
 }
+
+const KEEP_PREPARED_MS = 72 * 3600_000;
 
 /** Docker's stop timeout for servers (STOP_TIMEOUT_S in src/engine/containers.ts), for lease sizing. */
 const STOP_GRACE_MS = 30_000;
@@ -159,6 +163,9 @@ export async function runRetire(engine: ServingEngine, options: RetireOptions, l
       }),
     );
     prunedImages = results.flat();
+    // Prepared for pull requests that never merged (or long deployed and retired): no lock needed,
+    // a deploy that finds its prepared image gone between its pull and its lock pulls it again.
+    if (options.pruneImages) prunedImages.push(...(await engine.prunePrepared({ service: options.service, keepMs: options.keepPreparedMs ?? KEEP_PREPARED_MS, now: now() }, log)));
   }
   const entries = [...byService.values()].flat();
   if (!options.dryRun) warnUndrainable(entries.flatMap((entry) => (entry.removal ? [entry.removal] : [])), log);

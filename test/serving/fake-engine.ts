@@ -6,6 +6,7 @@ import {
   type DrainOptions,
   type Log,
   type NewServer,
+  type PreparedImage,
   type PrunedImage,
   type RemovalReport,
   type RequestCount,
@@ -126,6 +127,16 @@ export class FakeEngine implements ServingEngine {
 
   async pruneImages(): Promise<PrunedImage[]> {
     this.calls.push('prune');
+    return [];
+  }
+
+  async prepareImage(spec: DeploySpec): Promise<PreparedImage> {
+    this.calls.push(`prepare ${spec.image.text}`);
+    return { ...this.image, layersFetched: this.image.pulled, mark: `train-to-serve-prepared/${spec.routing.service}:new` };
+  }
+
+  async prunePrepared(options: { service?: string }): Promise<PrunedImage[]> {
+    this.calls.push(`prune-prepared${options.service ? ` ${options.service}` : ''}`);
     return [];
   }
 }

@@ -1,0 +1,215 @@
+/**
+ * npm run bench:release — training done (model on disk) → the new version answering 100 % of the
+ * requests sent through the Traefik stand-in (label routing), for a model of BENCH_MODEL_MIB
+ * (1024 by default) random bytes beside an Iris model.json, against the loopback registry. Three
+ * paths, side by side in each round, medians of BENCH_ROUNDS (3):
+ *
+ *   (a) publish → [deploy prepare: true, timed apart: it runs on the pull request, off the
+ *       critical path] → promote → deploy → 100 %
+ *   (b) publish → promote → deploy (which pulls) → 100 %
+ *   (c) docker build + docker push (then the local copy removed, as on a separate serving host)
+ *       → deploy (which pulls) → 100 %
+ *
+ * plus the engine's own `docker pull` of the image (b) deployed, so "(b) = pull + overhead" can be
+ * read off. "100 %" is the moment after which every answer comes from the new model: the first
+ * answer from it after the last answer from anything else (or a failure), read once the deploy
+ * returned and 2 more seconds of answers came from the new model only.
+ */
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request, Agent } from 'node:http';
+import { failureMessage, runAction } from '../test/support/action-runner';
+import { docker } from '../test/support/docker-cli';
+import { startRegistry } from '../test/support/registry';
+import { ensureServerImage, irisModel } from '../test/support/server-image';
+import { startTraefikStandIn } from '../test/support/traefik';
+import { waitFor } from '../test/support/ports';
+
+const MODEL_MIB = Number(process.env.BENCH_MODEL_MIB ?? 1024);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const id = randomBytes(3).toString('hex');
+const service = `ttsrel${id}`;
+const network = `tts-release-${id}`;
+const host = `${service}.bench`;
+const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+const s = (ms: number) => (ms / 1000).toFixed(2);
+
+/** Answers through the proxy, with the time each came back and the model that gave it. */
+function startProbe(url: string): { answers: { at: number; digest: string }[]; stop(): Promise<void> } {
+  const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+  const body = JSON.stringify({ instances: [[5.9, 3.0, 5.1, 1.8]] });
+  const answers: { at: number; digest: string }[] = [];
+  let running = true;
+  const once = () =>
+    new Promise<void>((resolve) => {
+      const req = request(new URL('/predict', url), { method: 'POST', agent, headers: { host, 'content-type': 'application/json' }, timeout: 10_000 }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          let digest = `status ${res.statusCode}`;
+          if (res.statusCode === 200) digest = (JSON.parse(text) as { model?: { digest?: string } }).model?.digest ?? 'unknown';
+          answers.push({ at: Date.now(), digest });
+          resolve();
+        });
+        res.on('error', () => (answers.push({ at: Date.now(), digest: 'error' }), resolve()));
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => (answers.push({ at: Date.now(), digest: 'error' }), setTimeout(resolve, 20)));
+      req.end(body);
+    });
+  const loops = [0, 1].map(async () => {
+    while (running) await once();
+  });
+  return {
+    answers,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      agent.destroy();
+    },
+  };
+}
+
+/** When every answer started coming from `digest` (see the header), or undefined. */
+function allNewSince(answers: { at: number; digest: string }[], digest: string): number | undefined {
+  let last = -1;
+  answers.forEach((answer, i) => {
+    if (answer.digest !== digest) last = i;
+  });
+  return answers[last + 1]?.at;
+}
+
+async function action(name: string, inputs: Record<string, string>): Promise<Record<string, string>> {
+  const result = await runAction(name, { inputs, timeoutMs: 900_000 });
+  if (result.exitCode !== 0) throw new Error(`${name} failed: ${failureMessage(result)}\n${result.log.slice(-3000)}`);
+  return { ...result.outputs, log: result.log };
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'tts-bench-release-'));
+  const registry = await startRegistry({ auth: 'none' });
+  await docker(['network', 'create', network]);
+  const traefik = await startTraefikStandIn({ network, constraints: `LabelRegex(\`train-to-serve.service\`, \`^${service}$\`)` });
+  const repo = `${registry.host}/bench/release-${id}`;
+  const cleanup: string[] = [];
+  const probe = startProbe(traefik.webUrl);
+  const deployInputs = { service, rule: `Host(\`${host}\`)`, network, 'traefik-api': traefik.apiUrl, 'health-timeout': '300s', 'drain-timeout': '60s' };
+  try {
+    const server = await ensureServerImage();
+    const base = `${registry.host}/bench/server-${id}:1`;
+    await docker(['tag', server, base]);
+    await docker(['push', base]);
+    cleanup.push(base);
+
+    /** A fresh model: its own model.json (so its answers tell it apart) and MODEL_MIB random bytes. */
+    let serial = 0;
+    const writeModel = (): { dir: string; digest: string } => {
+      const dir = join(work, `model-${++serial}`, 'model');
+      mkdirSync(dir, { recursive: true });
+      const json = `${JSON.stringify({ ...irisModel(), name: `iris-release-${id}-${serial}` }, null, 2)}\n`;
+      writeFileSync(join(dir, 'model.json'), json);
+      const fd = openSync(join(dir, 'weights.bin'), 'w');
+      const chunk = Buffer.alloc(16 * 1024 * 1024);
+      for (let written = 0; written < MODEL_MIB * 1024 * 1024; written += chunk.length) writeSync(fd, randomFillSync(chunk), 0, Math.min(chunk.length, MODEL_MIB * 1024 * 1024 - written));
+      closeSync(fd);
+      return { dir, digest: `sha256:${createHash('sha256').update(json).digest('hex')}` };
+    };
+    const tailOf = async (modelDigest: string, since: number): Promise<number> => {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      await waitFor('answers from the new model only', async () => allNewSince(probe.answers, modelDigest) !== undefined && probe.answers.at(-1)!.at - allNewSince(probe.answers, modelDigest)! > 2000, 120_000, 200);
+      return allNewSince(probe.answers, modelDigest)! - since;
+    };
+    const viaPublish = async (prefetch: boolean) => {
+      const model = writeModel();
+      const tag = `pr-${serial}`;
+      const started = Date.now();
+      const published = await action('publish', { 'model-path': model.dir, 'base-image': base, image: repo, tags: tag, 'registry-password': '' });
+      const publishMs = Date.now() - started;
+      let prepareMs = 0;
+      if (prefetch) {
+        const t = Date.now();
+        const prepared = await action('deploy', { ...deployInputs, image: `${repo}@${published.digest}`, prepare: 'true' });
+        prepareMs = Date.now() - t;
+        if (prepared['layers-fetched'] !== 'true') throw new Error(`prepare fetched no layer: the bench would measure nothing\n${prepared.log}`);
+      }
+      const t = Date.now();
+      const promoted = await action('promote', { image: repo, source: tag, targets: 'production', 'require-gate': 'false', 'registry-password': '' });
+      const deployStart = Date.now();
+      const deployed = await action('deploy', { ...deployInputs, image: promoted.image!.includes('@') ? promoted.image! : `${repo}@${promoted.digest}` });
+      const deployMs = Date.now() - deployStart;
+      const total = publishMs + (await tailOf(model.digest, t));
+      return { total, publishMs, prepareMs, promoteMs: deployStart - t, deployMs, image: `${repo}@${deployed.digest}` };
+    };
+    const viaDocker = async () => {
+      const model = writeModel();
+      const context = join(model.dir, '..');
+      writeFileSync(join(context, 'Dockerfile'), `FROM ${base}\nCOPY model /model\n`);
+      const built = `${repo}-docker:${serial}`;
+      const started = Date.now();
+      await docker(['build', '-q', '-t', built, context], { env: { DOCKER_BUILDKIT: '1' }, timeoutMs: 900_000 });
+      const out = await docker(['push', built], { timeoutMs: 900_000 });
+      const buildPushMs = Date.now() - started;
+      const digest = /digest: (sha256:[a-f0-9]{64})/.exec(out)![1]!;
+      // The serving host is another machine: it holds none of the build's layers.
+      const paused = Date.now();
+      await docker(['rmi', built]);
+      const pausedMs = Date.now() - paused;
+      await action('deploy', { ...deployInputs, image: `${repo}-docker@${digest}` });
+      return { total: (await tailOf(model.digest, started)) - pausedMs, buildPushMs };
+    };
+
+    // The old version, serving before the clocks start.
+    await viaPublish(false);
+    const rows: { a: Awaited<ReturnType<typeof viaPublish>>; b: Awaited<ReturnType<typeof viaPublish>>; c: Awaited<ReturnType<typeof viaDocker>>; pullMs: number }[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      console.log(`round ${round}: (a) with prefetch`);
+      const a = await viaPublish(true);
+      console.log(`  ${s(a.total)} s (publish ${s(a.publishMs)}, prepare ${s(a.prepareMs)} apart, promote ${s(a.promoteMs)}, deploy ${s(a.deployMs)})`);
+      console.log(`round ${round}: (b) without prefetch`);
+      const b = await viaPublish(false);
+      console.log(`  ${s(b.total)} s (publish ${s(b.publishMs)}, promote ${s(b.promoteMs)}, deploy ${s(b.deployMs)})`);
+      console.log(`round ${round}: (c) docker build + push + pull + start`);
+      const c = await viaDocker();
+      console.log(`  ${s(c.total)} s (build + push ${s(c.buildPushMs)})`);
+      // The engine's own pull of (b)'s image, now that nothing runs it: its local copy goes first.
+      await docker(['rmi', b.image]).catch(() => {});
+      const t = Date.now();
+      await docker(['pull', b.image], { timeoutMs: 900_000 });
+      const pullMs = Date.now() - t;
+      console.log(`  docker pull of (b)'s image: ${s(pullMs)} s`);
+      rows.push({ a, b, c, pullMs });
+    }
+    const m = (pick: (row: (typeof rows)[number]) => number) => median(rows.map(pick));
+    const [a, b, c, pull] = [m((r) => r.a.total), m((r) => r.b.total), m((r) => r.c.total), m((r) => r.pullMs)];
+    const all = (pick: (row: (typeof rows)[number]) => number) => rows.map((r) => s(pick(r))).join(', ');
+    console.log('');
+    console.log(`${MODEL_MIB} MiB model, label routing through the Traefik stand-in, ${ROUNDS} rounds, medians; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log('| path: model on disk → 100 % of answers from the new version | median | rounds | ratio to (c) | target |');
+    console.log('|---|---|---|---|---|');
+    console.log(`| (a) publish → promote → deploy, prepared ahead | ${s(a)} s | ${all((r) => r.a.total)} | ${(a / c).toFixed(2)} | ≤ 12 s ${a <= 12_000 ? 'met' : 'MISSED'} |`);
+    console.log(`| (b) publish → promote → deploy (pulls) | ${s(b)} s | ${all((r) => r.b.total)} | ${(b / c).toFixed(2)} | |`);
+    console.log(`| (c) docker build + push + pull + start | ${s(c)} s | ${all((r) => r.c.total)} | 1.00 | |`);
+    console.log(`| parts of (a): publish / promote / deploy | ${s(m((r) => r.a.publishMs))} / ${s(m((r) => r.a.promoteMs))} / ${s(m((r) => r.a.deployMs))} s | | | |`);
+    console.log(`| prepare, off the critical path (on the pull request) | ${s(m((r) => r.a.prepareMs))} s | ${all((r) => r.a.prepareMs)} | | |`);
+    console.log(`| parts of (b): publish / promote / deploy | ${s(m((r) => r.b.publishMs))} / ${s(m((r) => r.b.promoteMs))} / ${s(m((r) => r.b.deployMs))} s | | | |`);
+    console.log(`| engine's own docker pull of the image | ${s(pull)} s | ${all((r) => r.pullMs)} | | |`);
+    console.log(`| (b) − publish − pull: deploy's overhead beyond the pull | ${s(m((r) => r.b.total - r.b.publishMs - r.pullMs))} s | | | ≤ 3 s ${m((r) => r.b.total - r.b.publishMs - r.pullMs) <= 3000 ? 'met' : 'MISSED'} |`);
+  } finally {
+    await probe.stop();
+    const ids = (await docker(['ps', '-aq', '--filter', `label=train-to-serve.service=${service}`]).catch(() => '')).split('\n').filter(Boolean);
+    for (const container of ids) await docker(['rm', '-f', container]).catch(() => {});
+    const images = (await docker(['images', '--format', '{{.Repository}}:{{.Tag}}']).catch(() => '')).split('\n').filter((ref) => ref.includes(`release-${id}`) || ref.includes(`/${service}:`));
+    for (const ref of [...images, ...cleanup]) await docker(['rmi', '-f', ref]).catch(() => {});
+    const digests = (await docker(['images', '--digests', '--format', '{{.Repository}}@{{.Digest}}']).catch(() => '')).split('\n').filter((ref) => ref.includes(`release-${id}`));
+    for (const ref of digests) await docker(['rmi', '-f', ref]).catch(() => {});
+    await traefik.stop();
+    await waitFor(`network ${network} to be removed`, () => docker(['network', 'rm', network]).then(() => true), 30_000, 500).catch((error: Error) => console.error(error.message));
+    await registry.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
