@@ -6,7 +6,7 @@ import {
 } from "./chunk-de7766be5a.mjs";
 import {
   registryBaseUrl
-} from "./chunk-e2a22ae27d.mjs";
+} from "./chunk-bb2667724e.mjs";
 
 // src/image/compose.ts
 import { createHash } from "node:crypto";

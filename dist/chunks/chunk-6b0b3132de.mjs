@@ -8,7 +8,7 @@ import {
   __toESM,
   errorMessage,
   formatBytes
-} from "./chunk-e2a22ae27d.mjs";
+} from "./chunk-bb2667724e.mjs";
 
 // src/metrics/file.ts
 var import_yaml = __toESM(require_dist(), 1);

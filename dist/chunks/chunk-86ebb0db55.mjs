@@ -8,7 +8,7 @@ import {
   parseImageReference,
   quote,
   repositoryName
-} from "./chunk-e2a22ae27d.mjs";
+} from "./chunk-bb2667724e.mjs";
 
 // src/image/provenance.ts
 import { execFile } from "node:child_process";

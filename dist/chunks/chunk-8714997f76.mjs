@@ -5,8 +5,9 @@ import {
   __commonJS,
   __require,
   __toESM,
+  errorMessage,
   quote
-} from "./chunk-e2a22ae27d.mjs";
+} from "./chunk-bb2667724e.mjs";
 
 // node_modules/docker-modem/lib/utils.js
 var require_utils = __commonJS({
@@ -17045,7 +17046,7 @@ function parseGpuCsv(text, asked) {
       try {
         return numberCell(cells[field], field, UNITS[field]);
       } catch (error) {
-        throw new NvidiaSmiError("unparseable", error instanceof Error ? error.message : String(error));
+        throw new NvidiaSmiError("unparseable", errorMessage(error));
       }
     };
     const total = number("memory.total");
@@ -17332,7 +17333,7 @@ async function connectEngine(dockerHost, inputName = "docker-host") {
   try {
     version = await probe.version();
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     throw new ResourceError(`Docker Engine at ${endpoint}`, `not reachable (${reason})`);
   }
   const apiVersion = chooseApiVersion(version.ApiVersion, version.MinAPIVersion);
@@ -17351,7 +17352,7 @@ function statusOf(error) {
 function engineMessage(error) {
   const json = error?.json;
   if (json?.message) return json.message.trim();
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return message.replace(/^\(HTTP code \d+\) [^-]*- /, "").trim();
 }
 

@@ -2,7 +2,7 @@ import { createRequire as __cjsCreateRequire } from 'node:module'; import { file
 import {
   InputError,
   quote
-} from "./chunk-e2a22ae27d.mjs";
+} from "./chunk-bb2667724e.mjs";
 
 // src/metrics/rules.ts
 var OPERATORS = [">=", "<=", ">", "<", "==", "!="];

@@ -2,7 +2,7 @@ import { createRequire as __cjsCreateRequire } from 'node:module'; import { file
 import {
   InputError,
   ResourceError
-} from "./chunk-e2a22ae27d.mjs";
+} from "./chunk-bb2667724e.mjs";
 
 // src/registry/docker-config.ts
 import { execFile } from "node:child_process";

@@ -14,7 +14,7 @@ import {
   shortDigest,
   splitKept,
   warnUndrainable
-} from "../chunks/chunk-899faed8a8.mjs";
+} from "../chunks/chunk-9c2df2eb77.mjs";
 import {
   evaluateRules
 } from "../chunks/chunk-a13dcfef2a.mjs";
@@ -46,7 +46,7 @@ import {
   setOutputs,
   table,
   writeSummary
-} from "../chunks/chunk-e2a22ae27d.mjs";
+} from "../chunks/chunk-bb2667724e.mjs";
 
 // src/serving/deploy-plan.ts
 function planDeploy(existing, digest, replicas, strategy) {
@@ -562,6 +562,25 @@ async function rollbackImage(engine, spec, file) {
   return { digest: target.digest, reference: target.image, id: target.imageId ?? target.image, healthcheck: target.health !== "none", pulled: false };
 }
 
+// src/serving/prepare.ts
+async function runPrepare(engine, spec, log2) {
+  const started = Date.now();
+  const prepared = await engine.prepareImage(spec, log2);
+  const ms = Date.now() - started;
+  const what = prepared.layersFetched ? "fetched its layers" : prepared.pulled ? "every layer was already present" : "already present, nothing pulled";
+  log2.info(`Prepared ${spec.image.text} (${shortDigest(prepared.digest)}) for ${spec.routing.service} in ${formatDuration(ms)}: ${what}; marked ${prepared.mark}. Nothing was started and no routing changed.`);
+  return { ...prepared, ms };
+}
+function prepareSummary(spec, prepared) {
+  const fetched = prepared.layersFetched ? "layers fetched from the registry" : prepared.pulled ? "every layer already present" : "already present: nothing pulled";
+  return [
+    `## deploy (prepare): ${code(spec.routing.service)} \u2190 ${code(shortDigest(prepared.digest))}`,
+    "",
+    `${code(prepared.reference)} is on the engine (${fetched}, ${formatDuration(prepared.ms)}), marked ${code(prepared.mark)}. No server was started and no routing changed; a deploy of this digest will not pull.`,
+    ""
+  ].join("\n");
+}
+
 // src/rollout/summary.ts
 var FIGURE_ROWS = [
   ["requests", "requests"],
@@ -668,7 +687,8 @@ function getInputs() {
     "mirror-percent": input("mirror-percent"),
     "shadow-duration": input("shadow-duration"),
     "after-shadow": input("after-shadow"),
-    "traefik-metrics": input("traefik-metrics")
+    "traefik-metrics": input("traefik-metrics"),
+    prepare: inputOrDefault("prepare", "false")
   };
 }
 async function main() {
@@ -682,6 +702,12 @@ async function main() {
   spec.credentials ??= (await resolveCredentials(spec.image.registry, { serverUrl: context.serverUrl, env: process.env, mask: maskSecret })).credentials;
   const engine = await openServingEngine(spec.engine, spec.dockerHost);
   try {
+    if (spec.prepare) {
+      const prepared = await runPrepare(engine, spec, log);
+      setOutputs({ digest: prepared.digest, "layers-fetched": String(prepared.layersFetched), containers: [], removed: [] });
+      await writeSummary(prepareSummary(spec, prepared));
+      return;
+    }
     await engine.checkDeploy(spec);
     if (spec.routingChoice.dir) await checkFileRouting(spec.routingChoice.dir, spec.traefikApi);
     const result = await runDeploy(engine, spec, log, {

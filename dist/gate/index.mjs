@@ -54,7 +54,7 @@ import {
   table,
   truncate,
   writeSummary
-} from "../chunks/chunk-e2a22ae27d.mjs";
+} from "../chunks/chunk-bb2667724e.mjs";
 
 // src/github/identity.ts
 async function tokenLogin(client) {

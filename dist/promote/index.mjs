@@ -45,7 +45,7 @@ import {
   setOutputs,
   table,
   writeSummary
-} from "../chunks/chunk-e2a22ae27d.mjs";
+} from "../chunks/chunk-bb2667724e.mjs";
 
 // src/github/pulls.ts
 function toInfo(pull, merged) {

@@ -63,7 +63,7 @@ import {
   setOutputs,
   table,
   writeSummary
-} from "../chunks/chunk-e2a22ae27d.mjs";
+} from "../chunks/chunk-bb2667724e.mjs";
 
 // src/image/model-files.ts
 import { lstat, readdir, readlink, realpath, stat } from "node:fs/promises";

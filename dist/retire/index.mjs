@@ -16,7 +16,7 @@ import {
   retireSummary,
   routingFilePath,
   warnUndrainable
-} from "../chunks/chunk-899faed8a8.mjs";
+} from "../chunks/chunk-9c2df2eb77.mjs";
 import "../chunks/chunk-a13dcfef2a.mjs";
 import {
   createLimiter
@@ -41,9 +41,10 @@ import {
   runAction,
   setOutputs,
   writeSummary
-} from "../chunks/chunk-e2a22ae27d.mjs";
+} from "../chunks/chunk-bb2667724e.mjs";
 
 // src/serving/retire-spec.ts
+var DEFAULT_KEEP_PREPARED = "72h";
 function parseRetireInputs(inputs) {
   const spec = {
     service: inputs.service !== void 0 ? parseServiceName("service", inputs.service) : void 0,
@@ -54,6 +55,7 @@ function parseRetireInputs(inputs) {
     traefikApi: parseTraefikApi("traefik-api", inputs["traefik-api"]),
     inUseWindowMs: inputs["in-use-window"] !== void 0 ? parseDuration("in-use-window", inputs["in-use-window"]) : void 0,
     pruneImages: parseBoolean("prune-images", inputs["prune-images"]),
+    keepPreparedMs: parseDuration("keep-prepared", inputs["keep-prepared"] ?? DEFAULT_KEEP_PREPARED),
     engine: parseEnum("engine", inputs.engine, ENGINES),
     dockerHost: inputs["docker-host"],
     routingDir: parseRoutingChoice(inputs).dir,
@@ -136,6 +138,7 @@ function retireLeaseMs(servers, drainTimeoutMs) {
   const rounds = Math.max(1, Math.ceil(servers / PARALLEL_REMOVALS));
   return 15 * 6e4 + rounds * (3 * drainTimeoutMs + STOP_GRACE_MS);
 }
+var KEEP_PREPARED_MS = 72 * 36e5;
 var STOP_GRACE_MS = 3e4;
 async function runRetire(engine, options, log2) {
   const started = Date.now();
@@ -230,6 +233,7 @@ async function runRetire(engine, options, log2) {
       })
     );
     prunedImages = results.flat();
+    if (options.pruneImages) prunedImages.push(...await engine.prunePrepared({ service: options.service, keepMs: options.keepPreparedMs ?? KEEP_PREPARED_MS, now: now() }, log2));
   }
   const entries = [...byService.values()].flat();
   if (!options.dryRun) warnUndrainable(entries.flatMap((entry) => entry.removal ? [entry.removal] : []), log2);
@@ -256,6 +260,7 @@ function getInputs() {
     "traefik-api": input("traefik-api"),
     "in-use-window": input("in-use-window"),
     "prune-images": inputOrDefault("prune-images", "true"),
+    "keep-prepared": inputOrDefault("keep-prepared", "72h"),
     engine: inputOrDefault("engine", "docker"),
     "docker-host": input("docker-host"),
     routing: inputOrDefault("routing", "labels"),

@@ -66,7 +66,7 @@ import {
   warning,
   which,
   writeSummary
-} from "../chunks/chunk-e2a22ae27d.mjs";
+} from "../chunks/chunk-bb2667724e.mjs";
 
 // node_modules/semver/internal/constants.js
 var require_constants = __commonJS({
