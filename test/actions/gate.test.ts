@@ -270,9 +270,9 @@ describe('gate where GitHub refuses or there is no pull request', () => {
 describe('gate with bad inputs', () => {
   it.each<[string, Record<string, string>, Record<string, unknown> | undefined, string]>([
     ['a bad rule line', { metrics: 'metrics.json', rules: 'accuracy >= 0.9\nloss =< 0.3' }, undefined, 'Input "rules": line 2 "loss =< 0.3": unknown operator "=<" (did you mean <=?); use one of >=, <=, >, <, ==, !='],
-    ['NaN in the metrics', { metrics: 'metrics.json', rules: 'accuracy >= 0.9' }, { 'metrics.json': '{"accuracy": NaN}' }, 'Metrics file "metrics.json": metric "accuracy" is not a finite number (NaN)'],
-    ['a missing metrics file', { metrics: 'missing.json', rules: 'accuracy >= 0.9' }, undefined, 'Metrics file "missing.json": does not exist'],
-    ['an empty metrics file', { metrics: 'metrics.json', rules: 'accuracy >= 0.9' }, { 'metrics.json': '' }, 'Metrics file "metrics.json": is empty'],
+    ['NaN in the metrics', { metrics: 'metrics.json', rules: 'accuracy >= 0.9' }, { 'metrics.json': '{"accuracy": NaN}' }, 'Input "metrics": Metrics file "metrics.json": metric "accuracy" is not a finite number (NaN)'],
+    ['a missing metrics file', { metrics: 'missing.json', rules: 'accuracy >= 0.9' }, undefined, 'Input "metrics": Metrics file "missing.json": does not exist'],
+    ['an empty metrics file', { metrics: 'metrics.json', rules: 'accuracy >= 0.9' }, { 'metrics.json': '' }, 'Input "metrics": Metrics file "metrics.json": is empty'],
     ['a missing baseline file', { metrics: 'metrics.json', rules: 'accuracy >= baseline', baseline: 'base.json' }, undefined, 'Input "baseline": file "base.json" does not exist, and it is not an image reference (host/repository:tag or host/repository@sha256:…)'],
     ['a bad on-missing-baseline', { metrics: 'metrics.json', rules: 'accuracy >= 0.9', 'on-missing-baseline': 'skip' }, undefined, 'Input "on-missing-baseline": expected one of pass, fail, got "skip"'],
     ['a bad boolean', { metrics: 'metrics.json', rules: 'accuracy >= 0.9', status: 'sometimes' }, undefined, 'Input "status": expected true or false, got "sometimes"'],
