@@ -207,11 +207,13 @@ describe('retire', () => {
   it('tolerates a server that vanishes mid-run', async () => {
     const victim = await createServer('vanishing', { image: `${repository}:new`, deployedAt: hours(-12), expiresAt: hours(-3) });
     const engine = await DockerEngine.connect(undefined);
-    // Someone else removes the server between retire's listing and its drain.
+    // Someone else removes the server between retire's listing under the lock (its second
+    // listing: the first one only decides which services to lock) and its drain.
     const listServers = engine.listServers.bind(engine);
+    let listings = 0;
     engine.listServers = async (name?: string) => {
       const servers = await listServers(name);
-      await api.getContainer(victim).remove({ force: true });
+      if (++listings === 2) await api.getContainer(victim).remove({ force: true });
       return servers;
     };
     const warnings: string[] = [];

@@ -293,8 +293,8 @@ describe('deploy and retire with engine: swarm', () => {
     const added = await runAction('deploy', { inputs });
     expect(failureMessage(added), added.log).toBeUndefined();
     expect(added.log).toMatch(/Taking over the deploy lock of .*: its holder \(pid \d+ on .*\) is gone/);
-    expect(added.log).toContain(`Removing ${v2Name}: same image, but not serving`);
-    expect(added.log).toContain('strategy add: 1 older version(s) keep serving');
+    expect(added.log).toContain(`Removing ${v2Name}: same image, but starting`);
+    expect(added.log).toContain('strategy add: 1 older server(s) keep serving');
     expect(await versionsOf(service)).toEqual([v1Name, v2Name].sort());
     expect(await lockExists(service)).toBe(false);
     await traefik.waitForServers(service, [...(JSON.parse(first.outputs.containers!) as { url: string }[]), ...(JSON.parse(added.outputs.containers!) as { url: string }[])].map((s) => s.url));
