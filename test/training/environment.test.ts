@@ -8,7 +8,7 @@ import { parseImageReference } from '../../src/registry/reference';
 import { deviceRequests, explainStartError, registryAuthFor } from '../../src/training/container';
 import type { Engine } from '../../src/engine/connection';
 
-const gpus = parseGpuCsv('0, GPU-aaaa, NVIDIA L4, 23034, 0, 0\n1, GPU-bbbb, NVIDIA L4, 23034, 0, 0\n2, GPU-cccc, NVIDIA L4, 23034, 0, 0');
+const gpus = parseGpuCsv('index, uuid, name, memory.total [MiB], memory.used [MiB], utilization.gpu [%]\n0, GPU-aaaa, NVIDIA L4, 23034, 0, 0\n1, GPU-bbbb, NVIDIA L4, 23034, 0, 0\n2, GPU-cccc, NVIDIA L4, 23034, 0, 0');
 const chosen = [gpus[0]!, gpus[2]!];
 
 const actionEnv = {
