@@ -62,6 +62,8 @@ function runHelper(helper, serverAddress, source) {
       }
       resolve({ username: answer.Username, password: answer.Secret, from: program });
     });
+    child.stdin?.on("error", () => {
+    });
     child.stdin?.end(serverAddress);
   });
 }

@@ -92,6 +92,9 @@ function runHelper(helper: string, serverAddress: string, source: DockerConfigSo
       }
       resolve({ username: answer.Username, password: answer.Secret, from: program });
     });
+    // A helper that exits without reading its stdin (a missing program, a crash) closes the pipe:
+    // the exit reports that, so the EPIPE here is not an error of its own.
+    child.stdin?.on('error', () => {});
     child.stdin?.end(serverAddress);
   });
 }

@@ -168,7 +168,7 @@ describe('prediction server image', { timeout: 300_000 }, () => {
     await waitFor('healthy', async () => (await inspect(server.name)).State.Health?.Status === 'healthy', ENGINE_WAIT_MS, 250);
     expect((await predict(server.url)).status).toBe(200);
     await waitFor('ONNX healthy', async () => (await inspect(onnx.name)).State.Health?.Status === 'healthy', ENGINE_WAIT_MS, 250);
-    expect((await predict(onnx.url)).status).toBe(200);
+    expect((await predict(onnx.url, [6.7, 3.0, 5.2, 2.3])).status).toBe(200);
   });
 
   it('serves an ONNX model as the node user, CPU fallback logged, answers checked against the protocol', async () => {
