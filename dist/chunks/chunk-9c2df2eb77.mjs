@@ -755,8 +755,8 @@ async function poll(timeoutMs, intervalMs, check) {
 
 // src/engine/containers.ts
 var HEALTH_INTERVAL_MS = 1e3;
-var HEALTH_TIMEOUT_MS = 3e3;
-var HEALTH_RETRIES = 2;
+var HEALTH_TIMEOUT_MS = 1e4;
+var HEALTH_RETRIES = 3;
 var STOP_TIMEOUT_S = 30;
 var ms = (milliseconds) => Math.round(milliseconds * 1e6);
 function serverHealthcheck(spec, imageHasOne) {

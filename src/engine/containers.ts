@@ -5,11 +5,15 @@ import { LABELS, parseServerLabels } from '../serving/labels';
 import type { DeploySpec } from '../serving/deploy-spec';
 import type { Health, ManagedServer } from '../serving/server';
 
-/** Health checks of new servers. Engine API durations are nanoseconds. */
+/**
+ * Health checks of new servers. Engine API durations are nanoseconds. A probe gets 10 s and three
+ * tries: on a saturated host a 3 s probe timed out on healthy servers and took every version out
+ * of routing at once.
+ */
 export const HEALTH_INTERVAL_MS = 1000;
-export const HEALTH_TIMEOUT_MS = 3000;
+export const HEALTH_TIMEOUT_MS = 10_000;
 /** Probes that must fail in a row before Docker reports unhealthy: how long a drain takes to show. */
-export const HEALTH_RETRIES = 2;
+export const HEALTH_RETRIES = 3;
 /**
  * The grace between SIGTERM and SIGKILL when a server stops. Longer than the reference server's
  * own shutdown wait for in-flight requests (SHUTDOWN_TIMEOUT_SECONDS, 25 s).
