@@ -14,7 +14,7 @@ export const SWARM_ROUTING_SETTLE_MS = 20_000;
 /**
  * Swarm kills and replaces a task whose health check fails (docker mode only stops routing to
  * the container), so a probe that merely ran slow on a loaded node costs a restart and the
- * requests in flight. Swarm tasks' probes get more time and tries than docker mode's (3 s, 2):
+ * requests in flight. Swarm tasks' probes get more time and tries than docker mode's (10 s, 3):
  * a task must fail for about half a minute before Swarm replaces it. Readiness is unchanged (one
  * passing probe), and drains do not use the health check on Swarm (routing is withdrawn instead).
  */
