@@ -8,8 +8,9 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
-    // Integration tests share one Docker Engine and a 2-core machine: a few files at a time.
-    maxWorkers: 3,
+    // Integration tests share one Docker Engine and a 2-core machine: two files at a time (with
+    // three, the containers and probes of three engine-heavy files kept the load average above 30).
+    maxWorkers: 2,
     pool: 'forks',
   },
 });

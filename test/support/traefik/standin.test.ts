@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { docker, removeNetwork } from '../docker-cli';
 import { waitFor } from '../ports';
 import { ENGINE_WAIT_MS, ensureModelImage, irisModel, type ModelImage } from '../server-image';
@@ -92,9 +92,15 @@ beforeAll(async () => {
   ]);
 });
 
+// Each test's containers go with it: each probes its health every second, and a file's worth of
+// them (25) kept two cores saturated, so later tests waited past their deadlines.
+afterEach(async () => {
+  const mine = created.splice(0);
+  if (mine.length) await docker(['rm', '-f', ...mine]).catch(() => undefined);
+});
+
 afterAll(async () => {
   await Promise.all([lenient?.stop(), strict?.stop()]);
-  if (created.length) await docker(['rm', '-f', ...created]).catch(() => undefined);
   await removeNetwork(network);
   await removeNetwork(otherNetwork);
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { docker } from '../docker-cli';
 import { waitFor } from '../ports';
 import { ENGINE_WAIT_MS, ensureModelImage, irisModel, type ModelImage } from '../server-image';
@@ -99,6 +99,12 @@ beforeAll(async () => {
     logLevel: 'debug',
   });
 }, 180_000);
+
+// Each test's services go with it: every task probes its health every second, and a file's
+// worth of them kept two cores busy for the tests after.
+afterEach(async () => {
+  await removeServices(prefix);
+});
 
 afterAll(async () => {
   await traefik?.stop();
