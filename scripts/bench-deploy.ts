@@ -21,7 +21,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { connectEngine } from '../src/engine/connection';
-import { HEALTH_INTERVAL_MS, HEALTH_RETRIES, HEALTH_TIMEOUT_MS, ms } from '../src/engine/containers';
+import { HEALTH_RETRIES, HEALTH_TIMEOUT_MS, ms } from '../src/engine/containers';
+import { DEFAULT_HEALTH_INTERVAL_MS } from '../src/serving/deploy-spec';
 import { ContainerWatch } from '../src/engine/watch';
 import { serverLabels } from '../src/serving/labels';
 import { mapLimit } from '../src/async/pool';
@@ -174,7 +175,7 @@ async function engineOnly(api: Docker, reference: string): Promise<number> {
   const container = await api.createContainer({
     name: `ttsb${suffix}-engine-${Date.now().toString(36)}`,
     Image: reference,
-    Healthcheck: { Interval: ms(HEALTH_INTERVAL_MS), Timeout: ms(HEALTH_TIMEOUT_MS), Retries: HEALTH_RETRIES, StartPeriod: ms(60_000) },
+    Healthcheck: { Interval: ms(DEFAULT_HEALTH_INTERVAL_MS), Timeout: ms(HEALTH_TIMEOUT_MS), Retries: HEALTH_RETRIES, StartPeriod: ms(60_000) },
     HostConfig: { NetworkMode: network },
   });
   created.push(container.id);

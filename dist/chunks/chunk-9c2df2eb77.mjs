@@ -554,6 +554,12 @@ function checkSwarmInputs(service, gpus) {
     );
   }
 }
+var DEFAULT_HEALTH_INTERVAL = "2s";
+function parseHealthInterval(raw) {
+  const intervalMs = parseDuration("health-interval", raw);
+  if (intervalMs < 1e3 || intervalMs > 6e5) throw new InputError("health-interval", `must be between 1s and 10m, got ${quote(raw)}`);
+  return intervalMs;
+}
 function parseDeployInputs(inputs, provenance) {
   const raw = inputs;
   const service = parseServiceName("service", required(raw, "service"));
@@ -567,6 +573,7 @@ function parseDeployInputs(inputs, provenance) {
   const strategy = strategyChoice === "add" ? "add" : "replace";
   const ttlMs = parseDurationOrNever("ttl", inputs.ttl);
   const healthTimeoutMs = parseDuration("health-timeout", inputs["health-timeout"]);
+  const healthIntervalMs = parseHealthInterval(inputs["health-interval"] ?? DEFAULT_HEALTH_INTERVAL);
   const drainTimeoutMs = parseDuration("drain-timeout", inputs["drain-timeout"]);
   const healthCmd = parseHealthCmd("health-cmd", inputs["health-cmd"]);
   const drainSignal = parseSignal("drain-signal", inputs["drain-signal"]);
@@ -595,6 +602,7 @@ function parseDeployInputs(inputs, provenance) {
     strategy,
     ttlMs,
     healthTimeoutMs,
+    healthIntervalMs,
     drainTimeoutMs,
     healthCmd,
     drainSignal,
@@ -754,7 +762,6 @@ async function poll(timeoutMs, intervalMs, check) {
 }
 
 // src/engine/containers.ts
-var HEALTH_INTERVAL_MS = 1e3;
 var HEALTH_TIMEOUT_MS = 1e4;
 var HEALTH_RETRIES = 3;
 var STOP_TIMEOUT_S = 30;
@@ -764,7 +771,7 @@ function serverHealthcheck(spec, imageHasOne) {
   return {
     Healthcheck: {
       ...spec.healthCmd ? { Test: spec.healthCmd } : {},
-      Interval: ms(HEALTH_INTERVAL_MS),
+      Interval: ms(spec.healthIntervalMs),
       Timeout: ms(HEALTH_TIMEOUT_MS),
       Retries: HEALTH_RETRIES,
       StartPeriod: ms(spec.healthTimeoutMs)

@@ -21,6 +21,7 @@ function getInputs(): DeployInputs {
     strategy: inputOrDefault('strategy', 'replace'),
     ttl: inputOrDefault('ttl', '7d'),
     'health-timeout': inputOrDefault('health-timeout', '5m'),
+    'health-interval': inputOrDefault('health-interval', '2s'),
     'drain-timeout': inputOrDefault('drain-timeout', '60s'),
     'health-cmd': input('health-cmd'),
     'drain-signal': inputOrDefault('drain-signal', 'SIGUSR2'),

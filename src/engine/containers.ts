@@ -8,9 +8,8 @@ import type { Health, ManagedServer } from '../serving/server';
 /**
  * Health checks of new servers. Engine API durations are nanoseconds. A probe gets 10 s and three
  * tries: on a saturated host a 3 s probe timed out on healthy servers and took every version out
- * of routing at once.
+ * of routing at once. The interval is deploy's `health-interval`.
  */
-export const HEALTH_INTERVAL_MS = 1000;
 export const HEALTH_TIMEOUT_MS = 10_000;
 /** Probes that must fail in a row before Docker reports unhealthy: how long a drain takes to show. */
 export const HEALTH_RETRIES = 3;
@@ -25,15 +24,15 @@ export const ms = (milliseconds: number) => Math.round(milliseconds * 1_000_000)
 /** A new server's environment: the image digest and commit it serves, then deploy's `env`. */
 /**
  * The health check every server gets, container or Swarm task alike: `health-cmd` or the image's
- * own test, probed every second, with `health-timeout` as the start period. None when neither
- * the image nor the inputs give a test.
+ * own test, probed every `health-interval`, with `health-timeout` as the start period. None when
+ * neither the image nor the inputs give a test.
  */
-export function serverHealthcheck(spec: Pick<DeploySpec, 'healthCmd' | 'healthTimeoutMs'>, imageHasOne: boolean): { Healthcheck?: { Test?: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number } } {
+export function serverHealthcheck(spec: Pick<DeploySpec, 'healthCmd' | 'healthTimeoutMs' | 'healthIntervalMs'>, imageHasOne: boolean): { Healthcheck?: { Test?: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number } } {
   if (!spec.healthCmd && !imageHasOne) return {};
   return {
     Healthcheck: {
       ...(spec.healthCmd ? { Test: spec.healthCmd } : {}),
-      Interval: ms(HEALTH_INTERVAL_MS),
+      Interval: ms(spec.healthIntervalMs),
       Timeout: ms(HEALTH_TIMEOUT_MS),
       Retries: HEALTH_RETRIES,
       StartPeriod: ms(spec.healthTimeoutMs),

@@ -23,6 +23,8 @@ export interface DeployInputs {
   strategy: string;
   ttl: string;
   'health-timeout': string;
+  /** How often Docker probes each server's health check; default 2s. */
+  'health-interval'?: string;
   'drain-timeout': string;
   'health-cmd'?: string;
   'drain-signal': string;
@@ -69,6 +71,8 @@ export interface DeploySpec {
   /** null: the servers never expire. */
   ttlMs: number | null;
   healthTimeoutMs: number;
+  /** The health check's probe interval (Docker's Healthcheck.Interval). */
+  healthIntervalMs: number;
   drainTimeoutMs: number;
   /** Docker's Healthcheck.Test form (`['CMD-SHELL', cmd]` or `['CMD', ...argv]`); undefined: the image's own. */
   healthCmd?: string[];
@@ -192,6 +196,21 @@ function checkSwarmInputs(service: string, gpus: ServerGpus | undefined): void {
   }
 }
 
+/**
+ * Every probe of a Docker health check is an exec into the container, and on Docker Engine 20.10
+ * each costs about 0.15 CPU-seconds whatever the command (`npm run bench:health-probe`): probed
+ * every second, ten servers took most of two cores. Two seconds is the default; busy hosts with
+ * many servers raise it, at the price of slower admission and drains (retries × interval).
+ */
+export const DEFAULT_HEALTH_INTERVAL_MS = 2000;
+const DEFAULT_HEALTH_INTERVAL = '2s';
+
+function parseHealthInterval(raw: string): number {
+  const intervalMs = parseDuration('health-interval', raw);
+  if (intervalMs < 1000 || intervalMs > 600_000) throw new InputError('health-interval', `must be between 1s and 10m, got ${quote(raw)}`);
+  return intervalMs;
+}
+
 /** Turn deploy's inputs into a DeploySpec, or throw the first InputError. Touches nothing. */
 export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance): DeploySpec {
   const raw = inputs as unknown as Record<string, string | undefined>;
@@ -206,6 +225,7 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
   const strategy: Strategy = strategyChoice === 'add' ? 'add' : 'replace';
   const ttlMs = parseDurationOrNever('ttl', inputs.ttl);
   const healthTimeoutMs = parseDuration('health-timeout', inputs['health-timeout']);
+  const healthIntervalMs = parseHealthInterval(inputs['health-interval'] ?? DEFAULT_HEALTH_INTERVAL);
   const drainTimeoutMs = parseDuration('drain-timeout', inputs['drain-timeout']);
   const healthCmd = parseHealthCmd('health-cmd', inputs['health-cmd']);
   const drainSignal = parseSignal('drain-signal', inputs['drain-signal']);
@@ -234,6 +254,7 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     strategy,
     ttlMs,
     healthTimeoutMs,
+    healthIntervalMs,
     drainTimeoutMs,
     healthCmd,
     drainSignal,

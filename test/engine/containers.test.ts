@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { demuxLogs, healthFromStatus, MAX_LOG_TAIL_BYTES, serverFromListing } from '../../src/engine/containers';
+import { demuxLogs, healthFromStatus, MAX_LOG_TAIL_BYTES, serverFromListing, serverHealthcheck } from '../../src/engine/containers';
 import type Docker from 'dockerode';
 
 describe('healthFromStatus', () => {
@@ -11,6 +11,14 @@ describe('healthFromStatus', () => {
     ['Exited (1) 3 seconds ago', 'none'],
     [undefined, 'none'],
   ])('%j → %s', (status, health) => expect(healthFromStatus(status)).toBe(health));
+});
+
+describe('serverHealthcheck', () => {
+  it('probes every health-interval with a 10 s timeout and three tries, health-timeout as the start period', () => {
+    expect(serverHealthcheck({ healthIntervalMs: 5000, healthTimeoutMs: 90_000 }, true)).toEqual({ Healthcheck: { Interval: 5e9, Timeout: 10e9, Retries: 3, StartPeriod: 90e9 } });
+    expect(serverHealthcheck({ healthIntervalMs: 2000, healthTimeoutMs: 60_000, healthCmd: ['CMD', 'probe'] }, false)).toMatchObject({ Healthcheck: { Test: ['CMD', 'probe'], Interval: 2e9 } });
+    expect(serverHealthcheck({ healthIntervalMs: 2000, healthTimeoutMs: 60_000 }, false)).toEqual({});
+  });
 });
 
 describe('demuxLogs', () => {

@@ -158,7 +158,7 @@ describe('versionServiceSpec: one model version as a Swarm service', () => {
         Env: [`TRAIN_TO_SERVE_IMAGE_DIGEST=${digest}`, 'TRAIN_TO_SERVE_GIT_SHA=abc', 'MODE=blue'],
         StopSignal: 'SIGUSR2',
         StopGracePeriod: 60e9,
-        Healthcheck: { Interval: 1e9, Timeout: 10e9, Retries: 3, StartPeriod: 90e9 },
+        Healthcheck: { Interval: 2e9, Timeout: 10e9, Retries: 3, StartPeriod: 90e9 },
       },
       RestartPolicy: { Condition: 'any', Delay: 5e9, MaxAttempts: 0 },
       Networks: [{ Target: 'net-edge-id' }],

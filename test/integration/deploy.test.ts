@@ -171,7 +171,7 @@ describe('deploy', () => {
     const deployedAt = Date.parse(labels['train-to-serve.deployed-at']!);
     expect(Math.abs(deployedAt - Date.now())).toBeLessThan(120_000);
     expect(Date.parse(labels['train-to-serve.expires-at']!) - deployedAt).toBe(36 * 3_600_000);
-    expect(v1Container.Config.Healthcheck).toMatchObject({ Test: ['CMD', 'node', '/app/index.mjs', '--healthcheck'], Interval: 1e9, StartPeriod: 60e9, Retries: 3 });
+    expect(v1Container.Config.Healthcheck).toMatchObject({ Test: ['CMD', 'node', '/app/index.mjs', '--healthcheck'], Interval: 2e9, StartPeriod: 60e9, Retries: 3 });
     expect(v1Container.HostConfig.RestartPolicy.Name).toBe('unless-stopped');
     expect(v1Container.Config.StopTimeout).toBe(30);
     expect(v1Container.Config.Env).toEqual(expect.arrayContaining([`API_TOKEN=${secret}`, 'MODE=blue', `TRAIN_TO_SERVE_IMAGE_DIGEST=${digestOf(images.v1!)}`]));

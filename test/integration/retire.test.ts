@@ -4,7 +4,8 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectEngine } from '../../src/engine/connection';
 import { DockerEngine } from '../../src/engine/docker-engine';
-import { HEALTH_INTERVAL_MS, ms } from '../../src/engine/containers';
+import { ms } from '../../src/engine/containers';
+import { DEFAULT_HEALTH_INTERVAL_MS } from '../../src/serving/deploy-spec';
 import { serverLabels } from '../../src/serving/labels';
 import { runRetire } from '../../src/serving/retire';
 import type { Log } from '../../src/serving/engine';
@@ -53,7 +54,7 @@ async function createServer(name: string, spec: ServerSpec): Promise<string> {
     Image: spec.image,
     Labels: labels,
     ...(spec.cmd ? { Cmd: spec.cmd } : {}),
-    Healthcheck: { ...(spec.healthCmd ? { Test: spec.healthCmd } : {}), Interval: ms(HEALTH_INTERVAL_MS), Retries: 2, StartPeriod: ms(30_000) },
+    Healthcheck: { ...(spec.healthCmd ? { Test: spec.healthCmd } : {}), Interval: ms(DEFAULT_HEALTH_INTERVAL_MS), Retries: 2, StartPeriod: ms(30_000) },
     StopTimeout: 30,
     HostConfig: { NetworkMode: network, RestartPolicy: { Name: spec.cmd ? 'no' : 'unless-stopped' } },
   });

@@ -176,7 +176,7 @@ describe('deploy and retire with engine: swarm', () => {
     expect(Date.parse(v1.Spec.Labels['train-to-serve.expires-at']!) - Date.parse(v1.Spec.Labels['train-to-serve.deployed-at']!)).toBe(36 * 3_600_000);
     const container = v1.Spec.TaskTemplate.ContainerSpec;
     expect(container.Image).toBe(images.v1);
-    expect(container.Healthcheck).toEqual({ Interval: 1e9, Timeout: 10e9, Retries: 3, StartPeriod: 60e9 });
+    expect(container.Healthcheck).toEqual({ Interval: 2e9, Timeout: 10e9, Retries: 3, StartPeriod: 60e9 });
     expect([container.StopSignal, container.StopGracePeriod]).toEqual(['SIGUSR2', 20e9]);
     expect(container.Env).toEqual(expect.arrayContaining([`API_TOKEN=${secret}`, `TRAIN_TO_SERVE_IMAGE_DIGEST=${digestOf(images.v1!)}`]));
     expect(container.Labels ?? {}).not.toHaveProperty('train-to-serve.managed');

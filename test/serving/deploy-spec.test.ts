@@ -24,7 +24,7 @@ describe('parseDeployInputs', () => {
     const spec = parse({});
     expect(spec.image).toMatchObject({ registry: '127.0.0.1:5000', repository: 'acme/iris', digest });
     expect(spec.routing).toEqual({ service: 'iris', rule: 'Host(`iris.example.com`)', entrypoints: ['web'], port: 8080, network: 'edge' });
-    expect(spec).toMatchObject({ replicas: 1, strategy: 'replace', ttlMs: 7 * 86_400_000, healthTimeoutMs: 300_000, drainTimeoutMs: 60_000, drainSignal: 'SIGUSR2', engine: 'docker' });
+    expect(spec).toMatchObject({ replicas: 1, strategy: 'replace', ttlMs: 7 * 86_400_000, healthTimeoutMs: 300_000, healthIntervalMs: 2000, drainTimeoutMs: 60_000, drainSignal: 'SIGUSR2', engine: 'docker' });
     expect(spec.healthCmd).toBeUndefined();
     expect(spec.gpus).toBeUndefined();
     expect(spec.credentials).toBeUndefined();
@@ -39,6 +39,7 @@ describe('parseDeployInputs', () => {
       ttl: 'never',
       'health-cmd': '["node","/srv/probe.mjs"]',
       'drain-signal': 'usr1',
+      'health-interval': '5s',
       env: 'API_KEY=s3cr3t=x\n# comment\nMODE=fast',
       gpus: '0,3',
       'traefik-api': 'http://127.0.0.1:8080/',
@@ -46,7 +47,7 @@ describe('parseDeployInputs', () => {
       'registry-password': 'ghp_x',
     });
     expect(spec.routing.entrypoints).toEqual(['web', 'websecure']);
-    expect(spec).toMatchObject({ replicas: 3, strategy: 'add', ttlMs: null, drainSignal: 'SIGUSR1', gpus: { kind: 'ids', ids: ['0', '3'] }, traefikApi: 'http://127.0.0.1:8080' });
+    expect(spec).toMatchObject({ replicas: 3, strategy: 'add', ttlMs: null, healthIntervalMs: 5000, drainSignal: 'SIGUSR1', gpus: { kind: 'ids', ids: ['0', '3'] }, traefikApi: 'http://127.0.0.1:8080' });
     expect(spec.healthCmd).toEqual(['CMD', 'node', '/srv/probe.mjs']);
     expect([...spec.env]).toEqual([
       ['API_KEY', 's3cr3t=x'],
@@ -77,6 +78,9 @@ describe('parseDeployInputs', () => {
     [{ ttl: '7' }, /^Input "ttl": expected a duration like 90s/],
     [{ ttl: 'forever' }, /^Input "ttl": expected a duration/],
     [{ 'health-timeout': '5 minutes' }, /^Input "health-timeout": expected a duration/],
+    [{ 'health-interval': '500ms' }, /^Input "health-interval": must be between 1s and 10m, got "500ms"$/],
+    [{ 'health-interval': '1h' }, /^Input "health-interval": must be between 1s and 10m/],
+    [{ 'health-interval': 'often' }, /^Input "health-interval": expected a duration/],
     [{ 'drain-timeout': '0s' }, /^Input "drain-timeout": duration must be greater than zero/],
     [{ 'health-cmd': '["node", 3]' }, /^Input "health-cmd": expected a non-empty JSON array of strings/],
     [{ 'health-cmd': 'NONE' }, /^Input "health-cmd": a readiness check/],
