@@ -13,8 +13,9 @@ import {
   rollbackTarget,
   shortDigest,
   splitKept,
+  waitForIdle,
   warnUndrainable
-} from "../chunks/chunk-9c2df2eb77.mjs";
+} from "../chunks/chunk-4c8e9cff68.mjs";
 import {
   evaluateRules
 } from "../chunks/chunk-a13dcfef2a.mjs";
@@ -270,12 +271,11 @@ var FileRolloutPort = class {
     this.weights = { stable: 100, canary: 0, mirror: 0 };
     this.progress = void 0;
     await this.publish();
-    const deadline = Date.now() + this.options.drainTimeoutMs;
-    while (Date.now() < deadline) {
+    const idle = await waitForIdle(async () => {
       const figures = await readServiceFigures(this.options.metricsUrl, this.options.canaryRef);
-      if (!figures || figures.open <= 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      return { inFlight: figures?.open, requests: figures?.requests };
+    }, this.options.drainTimeoutMs);
+    if (idle) return;
     this.options.log.warning(`${this.options.canaryRef} still had requests in flight after the rollback; its servers are removed now`);
   }
 };

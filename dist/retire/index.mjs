@@ -16,7 +16,7 @@ import {
   retireSummary,
   routingFilePath,
   warnUndrainable
-} from "../chunks/chunk-9c2df2eb77.mjs";
+} from "../chunks/chunk-4c8e9cff68.mjs";
 import "../chunks/chunk-a13dcfef2a.mjs";
 import {
   createLimiter

@@ -1,6 +1,7 @@
 import { ResourceError } from '../inputs/errors';
 import type { Log } from '../serving/engine';
 import { readServiceFigures } from '../traefik/metrics';
+import { waitForIdle } from '../serving/idle';
 import type { FileRouting, RoutingState } from '../serving/file-routing';
 import { classCounts, jensenShannon, trafficFigures, type Figures } from './figures';
 import { indexScrape, parseExposition, type Scrape } from './prometheus';
@@ -108,12 +109,11 @@ export class FileRolloutPort implements RolloutPort {
     this.progress = undefined;
     await this.publish();
     // Requests the new version still holds finish before its servers are removed.
-    const deadline = Date.now() + this.options.drainTimeoutMs;
-    while (Date.now() < deadline) {
+    const idle = await waitForIdle(async () => {
       const figures = await readServiceFigures(this.options.metricsUrl, this.options.canaryRef);
-      if (!figures || figures.open <= 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      return { inFlight: figures?.open, requests: figures?.requests };
+    }, this.options.drainTimeoutMs);
+    if (idle) return;
     this.options.log.warning(`${this.options.canaryRef} still had requests in flight after the rollback; its servers are removed now`);
   }
 }

@@ -2,6 +2,7 @@ import { InputError, ResourceError, quote } from '../inputs/errors';
 import { formatDuration } from '../inputs/parse';
 import { TraefikApi } from '../traefik/api';
 import { readServiceFigures } from '../traefik/metrics';
+import { waitForIdle } from './idle';
 import { readRoutingState, routingDirProblem, routingFilePath, writeRoutingFile, RoutingFileError, type Backend } from '../traefik/routing-file';
 import type { DeploySpec } from './deploy-spec';
 import type { Log, ServingEngine } from './engine';
@@ -93,18 +94,19 @@ export class FileRouting {
   }
 
   /**
-   * Wait until no request is in flight to a withdrawn version: Traefik's open connections for the
-   * version's service when its metrics are readable, else the server's own in-flight gauge.
+   * Wait until no request is in flight to a withdrawn version. The first figure that exists wins:
+   * Traefik v2's open connections for the version's service, else the server's own in-flight
+   * gauge, else (Traefik v3 has no per-service gauge) Traefik's or the server's request counter
+   * standing still (waitForIdle).
    */
   async waitIdle(engine: ServingEngine, server: ManagedServer, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    return waitForIdle(async () => {
       const traefik = this.traefikApi ? await readServiceFigures(`${this.traefikApi}/metrics`, this.ref(server.digest)) : undefined;
-      const inFlight = traefik ? traefik.open : await engine.readRequests(server).then((count) => (count.readable ? (count.inFlight ?? 0) : 0));
-      if (inFlight <= 0) return true;
-      if (Date.now() >= deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      if (traefik?.open !== undefined) return { inFlight: traefik.open };
+      const own = await engine.readRequests(server);
+      if (own.readable && own.inFlight !== undefined) return { inFlight: own.inFlight };
+      return { requests: traefik?.requests ?? (own.readable ? own.requests : undefined) };
+    }, timeoutMs);
   }
 }
 
