@@ -1328,11 +1328,30 @@ function lastTagged(info) {
   return Number.isNaN(time.getTime()) ? void 0 : time;
 }
 var isPreparedTag = (reference, service) => reference.startsWith(service ? `${PREPARED_REPOSITORY}/${service}:` : `${PREPARED_REPOSITORY}/`);
+var serviceOfMark = (reference) => reference.slice(PREPARED_REPOSITORY.length + 1, reference.lastIndexOf(":"));
 async function prunePrepared(docker, options, log) {
+  const marked = await docker.listImages({ filters: { reference: [`${PREPARED_REPOSITORY}/*`] } });
+  const services = options.service ? [options.service] : [...new Set(marked.flatMap((image) => (image.RepoTags ?? []).filter((ref) => isPreparedTag(ref)).map(serviceOfMark)))].sort();
+  const pruned = [];
+  for (const service of services) {
+    const lock = await options.lock(service);
+    if (!lock) {
+      log.info(`Left the prepared images of ${service} for the next run: a deploy of the service holds its lock`);
+      continue;
+    }
+    try {
+      pruned.push(...await pruneServicePrepared(docker, service, options, log));
+    } finally {
+      await lock.release();
+    }
+  }
+  return pruned;
+}
+async function pruneServicePrepared(docker, service, options, log) {
   const inUse = new Set((await docker.listContainers({ all: true })).map((container) => container.ImageID));
   const pruned = [];
   for (const image of await docker.listImages({ filters: { reference: [`${PREPARED_REPOSITORY}/*`] } })) {
-    const marks = (image.RepoTags ?? []).filter((ref) => isPreparedTag(ref, options.service));
+    const marks = (image.RepoTags ?? []).filter((ref) => isPreparedTag(ref, service));
     if (marks.length === 0) continue;
     if (inUse.has(image.Id)) continue;
     const info = await docker.getImage(image.Id).inspect().catch(() => void 0);

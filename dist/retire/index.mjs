@@ -233,7 +233,10 @@ async function runRetire(engine, options, log2) {
       })
     );
     prunedImages = results.flat();
-    if (options.pruneImages) prunedImages.push(...await engine.prunePrepared({ service: options.service, keepMs: options.keepPreparedMs ?? KEEP_PREPARED_MS, now: now() }, log2));
+    if (options.pruneImages) {
+      const lock = (service) => engine.tryLockService(service, log2, retireLeaseMs(0, options.drainTimeoutMs));
+      prunedImages.push(...await engine.prunePrepared({ service: options.service, keepMs: options.keepPreparedMs ?? KEEP_PREPARED_MS, now: now(), lock }, log2));
+    }
   }
   const entries = [...byService.values()].flat();
   if (!options.dryRun) warnUndrainable(entries.flatMap((entry) => entry.removal ? [entry.removal] : []), log2);

@@ -12,6 +12,7 @@ import {
   type NewServer,
   type PreparedImage,
   type PrunedImage,
+  type PrunePreparedOptions,
   type RemovalReport,
   type RequestCount,
   type ServerFailure,
@@ -112,7 +113,7 @@ export class DockerEngine implements ServingEngine {
     return prepareImage(this.docker, spec);
   }
 
-  prunePrepared(options: { service?: string; keepMs: number; now: Date }, log: Log): Promise<PrunedImage[]> {
+  prunePrepared(options: PrunePreparedOptions, log: Log): Promise<PrunedImage[]> {
     return prunePrepared(this.docker, options, log);
   }
 

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { InputError, ResourceError } from '../inputs/errors';
 import { formatDuration } from '../inputs/parse';
 import type { DeploySpec } from '../serving/deploy-spec';
-import type { Log, PreparedImage, PrunedImage } from '../serving/engine';
+import type { Log, PreparedImage, PrunePreparedOptions, PrunedImage } from '../serving/engine';
 import { ensureImage } from './pull';
 import { engineMessage } from './errors';
 
@@ -72,16 +72,40 @@ export async function freshlyPrepared(docker: Docker, keepMs: number, now: Date)
   return fresh;
 }
 
+/** The service a prepared mark `train-to-serve-prepared/<service>:<hex>` is for. */
+const serviceOfMark = (reference: string) => reference.slice(PREPARED_REPOSITORY.length + 1, reference.lastIndexOf(':'));
+
 /**
  * retire: remove the prepared images (of one service when given) that no container uses, running
  * or stopped, once `keepMs` passed since they were prepared: every reference to them goes, unless
- * the image is also known under a name that is not the toolkit's (then only the mark goes).
+ * the image is also known under a name that is not the toolkit's (then only the mark goes). Each
+ * service's marks are pruned under its lock, so no deploy of the service is between finding its
+ * prepared image and starting a container from it.
  */
-export async function prunePrepared(docker: Docker, options: { service?: string; keepMs: number; now: Date }, log: Log): Promise<PrunedImage[]> {
+export async function prunePrepared(docker: Docker, options: PrunePreparedOptions, log: Log): Promise<PrunedImage[]> {
+  const marked = await docker.listImages({ filters: { reference: [`${PREPARED_REPOSITORY}/*`] } });
+  const services = options.service ? [options.service] : [...new Set(marked.flatMap((image) => (image.RepoTags ?? []).filter((ref) => isPreparedTag(ref)).map(serviceOfMark)))].sort();
+  const pruned: PrunedImage[] = [];
+  for (const service of services) {
+    const lock = await options.lock(service);
+    if (!lock) {
+      log.info(`Left the prepared images of ${service} for the next run: a deploy of the service holds its lock`);
+      continue;
+    }
+    try {
+      pruned.push(...(await pruneServicePrepared(docker, service, options, log)));
+    } finally {
+      await lock.release();
+    }
+  }
+  return pruned;
+}
+
+async function pruneServicePrepared(docker: Docker, service: string, options: PrunePreparedOptions, log: Log): Promise<PrunedImage[]> {
   const inUse = new Set((await docker.listContainers({ all: true })).map((container) => container.ImageID));
   const pruned: PrunedImage[] = [];
   for (const image of await docker.listImages({ filters: { reference: [`${PREPARED_REPOSITORY}/*`] } })) {
-    const marks = (image.RepoTags ?? []).filter((ref) => isPreparedTag(ref, options.service));
+    const marks = (image.RepoTags ?? []).filter((ref) => isPreparedTag(ref, service));
     if (marks.length === 0) continue;
     if (inUse.has(image.Id)) continue;
     const info = await docker.getImage(image.Id).inspect().catch(() => undefined);

@@ -13,6 +13,7 @@ import {
   type NewServer,
   type PreparedImage,
   type PrunedImage,
+  type PrunePreparedOptions,
   type RemovalReport,
   type RequestCount,
   type ServerFailure,
@@ -407,7 +408,7 @@ export class SwarmEngine implements ServingEngine {
     return prepared;
   }
 
-  prunePrepared(options: { service?: string; keepMs: number; now: Date }, log: Log): Promise<PrunedImage[]> {
+  prunePrepared(options: PrunePreparedOptions, log: Log): Promise<PrunedImage[]> {
     return this.node.prunePrepared(options, log);
   }
 }

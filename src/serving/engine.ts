@@ -80,8 +80,12 @@ export interface ServingEngine {
    */
   pruneImages(seen: readonly ManagedServer[], retired: readonly ManagedServer[], log: Log): Promise<PrunedImage[]>;
 
-  /** Remove prepared images (of one service when given) that no container uses and that were prepared keepMs ago or more. */
-  prunePrepared(options: { service?: string; keepMs: number; now: Date }, log: Log): Promise<PrunedImage[]>;
+  /**
+   * Remove prepared images (of one service when given) that no container uses and that were
+   * prepared keepMs ago or more, each service's under its lock (`lock`; undefined: not taken,
+   * that service's images are left for the next run).
+   */
+  prunePrepared(options: PrunePreparedOptions, log: Log): Promise<PrunedImage[]>;
 
   close(): Promise<void>;
 }
@@ -94,6 +98,13 @@ export interface Log {
 export const silentLog: Log = { info: () => {}, warning: () => {} };
 
 export type RequestCount = { readable: true; requests: number; inFlight?: number } | { readable: false; problem: string };
+
+export interface PrunePreparedOptions {
+  service?: string;
+  keepMs: number;
+  now: Date;
+  lock(service: string): Promise<ServiceLock | undefined>;
+}
 
 export interface ServiceLock {
   release(): Promise<void>;

@@ -163,9 +163,12 @@ export async function runRetire(engine: ServingEngine, options: RetireOptions, l
       }),
     );
     prunedImages = results.flat();
-    // Prepared for pull requests that never merged (or long deployed and retired): no lock needed,
-    // a deploy that finds its prepared image gone between its pull and its lock pulls it again.
-    if (options.pruneImages) prunedImages.push(...(await engine.prunePrepared({ service: options.service, keepMs: options.keepPreparedMs ?? KEEP_PREPARED_MS, now: now() }, log)));
+    // Prepared for pull requests that never merged (or long deployed and retired), each service's
+    // under its lock: a deploy holds it from finding its image until its container exists.
+    if (options.pruneImages) {
+      const lock = (service: string) => engine.tryLockService(service, log, retireLeaseMs(0, options.drainTimeoutMs));
+      prunedImages.push(...(await engine.prunePrepared({ service: options.service, keepMs: options.keepPreparedMs ?? KEEP_PREPARED_MS, now: now(), lock }, log)));
+    }
   }
   const entries = [...byService.values()].flat();
   if (!options.dryRun) warnUndrainable(entries.flatMap((entry) => (entry.removal ? [entry.removal] : [])), log);

@@ -8,6 +8,7 @@ import {
   type NewServer,
   type PreparedImage,
   type PrunedImage,
+  type PrunePreparedOptions,
   type RemovalReport,
   type RequestCount,
   type ServerFailure,
@@ -119,7 +120,14 @@ export class FakeEngine implements ServingEngine {
   /** Runs while retire waits out the in-use window (a concurrent deploy, say). */
   duringWindow?: () => void;
 
+  /** Services whose lock a deploy holds: tryLockService gets nothing. */
+  lockedByDeploy = new Set<string>();
+
   async tryLockService(service: string, _log: Log, leaseMs: number): Promise<DeployLock | undefined> {
+    if (this.lockedByDeploy.has(service)) {
+      this.calls.push(`lock ${service} refused`);
+      return undefined;
+    }
     this.calls.push(`lock ${service}`);
     this.leases[service] = leaseMs;
     return { release: async () => void this.calls.push(`unlock ${service}`), stillHeld: async () => this.heldChecks-- > 0 };
@@ -135,8 +143,16 @@ export class FakeEngine implements ServingEngine {
     return { ...this.image, layersFetched: this.image.pulled, mark: `train-to-serve-prepared/${spec.routing.service}:new` };
   }
 
-  async prunePrepared(options: { service?: string }): Promise<PrunedImage[]> {
-    this.calls.push(`prune-prepared${options.service ? ` ${options.service}` : ''}`);
+  /** Services with prepared images here, for prunePrepared without a service. */
+  preparedServices: string[] = [];
+
+  async prunePrepared(options: PrunePreparedOptions): Promise<PrunedImage[]> {
+    for (const service of options.service ? [options.service] : this.preparedServices) {
+      const lock = await options.lock(service);
+      if (!lock) continue;
+      this.calls.push(`prune-prepared ${service}`);
+      await lock.release();
+    }
     return [];
   }
 }

@@ -57,6 +57,16 @@ describe('runRetire decides under the lock, on a fresh listing', () => {
     expect(engine.calls).not.toContain('prune');
   });
 
+  // Issue 16: prepared images were pruned after every lock was let go, so a deploy between finding
+  // its prepared image and starting from it could lose the image.
+  it("prunes each service's prepared images under that service's lock, and leaves those of a service a deploy holds", async () => {
+    const engine = new FakeEngine();
+    engine.preparedServices = ['iris', 'other'];
+    engine.lockedByDeploy.add('other');
+    await runRetire(engine, { ...options, service: undefined }, silentLog);
+    expect(engine.calls.filter((call) => /prepared|^lock|^unlock/.test(call))).toEqual(['lock iris', 'prune-prepared iris', 'unlock iris', 'lock other refused']);
+  });
+
   it('sizes the lease from the work and prunes images before releasing the lock', async () => {
     const engine = new FakeEngine();
     engine.servers = [fakeServer('iris-a', 'sha256:a', expired), fakeServer('iris-new', 'sha256:new', { deployedAt: NOW })];
