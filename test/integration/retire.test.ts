@@ -198,7 +198,7 @@ describe('retire', () => {
     expect(await exists(ids.solo!)).toBe(true);
 
     // The server that ignored the drain signal was stopped anyway, with a warning.
-    expect(real.annotations).toEqual(expect.arrayContaining([{ level: 'warning', message: `${service}-stuck still reported healthy 8s after SIGUSR2; stopped it anyway` }]));
+    expect(real.annotations).toEqual(expect.arrayContaining([{ level: 'warning', message: `${service}-stuck still reported healthy 25s after SIGUSR2; stopped it anyway` }]));
     // The table, in the log and the summary.
     expect(real.log).toMatch(/SERVICE\s+SERVER\s+DIGEST\s+AGE\s+EXPIRY\s+DECISION\s+REASON/);
     expect(real.summary).toMatch(new RegExp(`\\| ${service} \\| \`${service}-old\` \\| \`[0-9a-f]{12}\` \\| 1d6h[0-9ms]* \\| 6h[0-9ms]* ago \\| \\*\\*retired\\*\\* \\| expired 6h[0-9ms]* ago, no requests in the last 3s; drained in`));
