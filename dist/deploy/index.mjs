@@ -15,7 +15,7 @@ import {
   splitKept,
   waitForIdle,
   warnUndrainable
-} from "../chunks/chunk-4c8e9cff68.mjs";
+} from "../chunks/chunk-fb55f52792.mjs";
 import {
   evaluateRules
 } from "../chunks/chunk-a13dcfef2a.mjs";
