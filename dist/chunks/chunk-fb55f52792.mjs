@@ -1191,12 +1191,19 @@ async function waitForIdle(url, timeoutMs) {
 }
 
 // src/engine/lock.ts
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 var HOLDER_LABEL = `${LABELS.lock}.holder`;
 function readProc(path) {
   try {
     return readFileSync(path, "utf8");
+  } catch {
+    return void 0;
+  }
+}
+function pidNamespace() {
+  try {
+    return readlinkSync("/proc/self/ns/pid");
   } catch {
     return void 0;
   }
@@ -1212,6 +1219,7 @@ function currentHolder(leaseMs, purpose, runUrl, now = /* @__PURE__ */ new Date(
     host: hostname(),
     bootId: readProc("/proc/sys/kernel/random/boot_id")?.trim(),
     pid: process.pid,
+    pidNamespace: pidNamespace(),
     pidStart: processStart(process.pid),
     acquiredAt: now.toISOString(),
     leaseUntil: new Date(now.getTime() + leaseMs).toISOString(),
@@ -1219,11 +1227,12 @@ function currentHolder(leaseMs, purpose, runUrl, now = /* @__PURE__ */ new Date(
     purpose
   };
 }
-function staleReason(holder, now, local = { host: hostname(), bootId: readProc("/proc/sys/kernel/random/boot_id")?.trim(), processStart }) {
+function staleReason(holder, now, local = { host: hostname(), bootId: readProc("/proc/sys/kernel/random/boot_id")?.trim(), pidNamespace: pidNamespace(), processStart }) {
   if (!holder) return "it records no holder";
   const lease = new Date(holder.leaseUntil);
   if (Number.isNaN(lease.getTime()) || lease.getTime() <= now.getTime()) return `its lease ended at ${holder.leaseUntil}`;
-  if (holder.host === local.host && holder.bootId && holder.bootId === local.bootId && holder.pidStart) {
+  const samePidSpace = holder.host === local.host && Boolean(holder.bootId) && holder.bootId === local.bootId && Boolean(holder.pidNamespace) && holder.pidNamespace === local.pidNamespace;
+  if (samePidSpace && holder.pidStart) {
     const start = local.processStart(holder.pid);
     if (start !== holder.pidStart) return `its holder (pid ${holder.pid} on ${holder.host}) is gone`;
   }
