@@ -112,7 +112,7 @@ function demuxAll(buffer: Buffer): string {
 
 export async function lastLogLines(docker: Docker, id: string, lines = 50): Promise<string> {
   try {
-    const raw = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+    const raw = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false });
     return demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))).trimEnd();
   } catch (error) {
     return `(logs unavailable: ${errorMessage(error)})`;

@@ -251,9 +251,7 @@ async function uploadConfig(client: RegistryClient, repo: string, composed: Retu
     {
       digest: config.digest,
       size: config.size,
-      open: async function* () {
-        yield body;
-      },
+      open: () => [body],
     },
     { onProgress: sent.counter(false) },
   );
