@@ -1,47 +1,27 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryClient, sha256Digest } from '../../src/registry/client';
-import { MediaType, type Descriptor, type Platform } from '../../src/registry/media-types';
+import { RegistryClient } from '../../src/registry/client';
+import { MediaType, type Platform } from '../../src/registry/media-types';
 import { ImageNotFoundError, ImageShapeError, PlatformNotFoundError, resolveImage } from '../../src/registry/resolve';
 import { startRegistry, type TestRegistry } from '../support/registry';
+import { RegistryFixtures } from '../support/registry-fixtures';
 
 // resolveImage against the real distribution registry: every manifest and blob below is pushed
 // to it and read back over HTTP, so the registry's own validation applies to each fixture.
 
-const blobOf = (bytes: Buffer) => ({
-  digest: sha256Digest(bytes),
-  size: bytes.length,
-  open: async function* () {
-    yield bytes;
-  },
-});
-
 describe('resolveImage', () => {
   let registry: TestRegistry;
   let client: RegistryClient;
+  let push: RegistryFixtures;
   const repository = 't/resolve';
   const linuxAmd64: Platform = { os: 'linux', architecture: 'amd64' };
-
-  async function pushBlob(bytes: Buffer, mediaType: string): Promise<Descriptor> {
-    await client.uploadBlob(repository, blobOf(bytes));
-    return { mediaType, digest: sha256Digest(bytes), size: bytes.length };
-  }
-
-  async function pushManifest(document: Record<string, unknown>, mediaType: string, tag?: string): Promise<Descriptor> {
-    const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, ...document }));
-    const digest = await client.putManifest(repository, tag ?? sha256Digest(bytes), bytes, mediaType);
-    return { mediaType, digest, size: bytes.length };
-  }
-
-  /** An image for one platform: a config naming it, one layer, an OCI manifest. */
-  async function pushImage(platform: Platform, label: string, tag?: string): Promise<Descriptor> {
-    const config = await pushBlob(Buffer.from(JSON.stringify({ ...platform, config: { Labels: { which: label } }, rootfs: { type: 'layers', diff_ids: [] } })), MediaType.ociConfig);
-    const layer = await pushBlob(Buffer.from(`layer of ${label}`), MediaType.ociLayerTar);
-    return { ...(await pushManifest({ config, layers: [layer] }, MediaType.ociManifest, tag)), platform };
-  }
+  const pushBlob = (bytes: Buffer, mediaType: string) => push.blob(bytes, mediaType);
+  const pushManifest = (document: Record<string, unknown>, mediaType: string, tag?: string) => push.manifest(document, mediaType, tag);
+  const pushImage = (platform: Platform, label: string, tag?: string) => push.image(platform, { which: label }, tag);
 
   beforeAll(async () => {
     registry = await startRegistry({ auth: 'none' });
     client = new RegistryClient({ registry: registry.host, retry: { baseDelayMs: 10 } });
+    push = new RegistryFixtures(client, repository);
   });
   afterAll(() => registry?.stop());
 
