@@ -81,7 +81,7 @@ async function resolveBase(client: RegistryClient, request: PublishRequest, same
   const reference = base.digest ?? base.tag ?? 'latest';
   let resolved: ResolvedImage;
   try {
-    resolved = await resolveImage(client, { repository: base.repository, reference }, request.platform, { name: `Base image ${repositoryName(base)}:${reference}` });
+    resolved = await resolveImage(client, { repository: base.repository, reference }, request.platform, { name: `Base image ${repositoryName(base)}` });
   } catch (error) {
     if (error instanceof ImageNotFoundError) {
       throw new InputError('base-image', `${repositoryName(base)} has no ${base.digest ? 'manifest' : 'tag'} ${quote(reference)}`);

@@ -24,7 +24,7 @@ export interface ResolvedImage {
 }
 
 export interface ResolveOptions {
-  /** Names the image in errors (`Base image ghcr.io/acme/base:1`); default `Image <repository>:<reference>`. */
+  /** Names the image in errors (`Base image ghcr.io/acme/base`); default `Image <repository>`. A bad manifest is named with its reference. */
   name?: string;
   /** For an index without the platform: take its first real platform instead of refusing. */
   anyPlatform?: boolean;
@@ -88,7 +88,7 @@ export async function resolveImage(
   options: ResolveOptions = {},
 ): Promise<ResolvedImage> {
   const { repository, reference } = image;
-  const name = options.name ?? `Image ${repository}:${reference}`;
+  const name = options.name ?? `Image ${repository}`;
   let fetched: FetchedManifest;
   try {
     fetched = await client.getManifest(repository, reference);
@@ -108,7 +108,7 @@ export async function resolveImage(
     fetched = await client.getManifest(repository, entry.digest);
     if (isIndexType(fetched.mediaType)) throw new ImageShapeError(name, `index entry ${entry.digest} is itself an index`);
   }
-  const manifest = parseImageManifest(fetched, name);
+  const manifest = parseImageManifest(fetched, `${name}:${reference}`);
   const config = await readImageConfig(client, repository, manifest, name);
   return { manifest, config, family: familyOf(fetched.mediaType), digest: fetched.digest, platform: chosen };
 }

@@ -65,7 +65,7 @@ describe('resolveImage', () => {
     await pushManifest({ manifests: [{ ...inner, platform: linuxAmd64 }] }, MediaType.ociIndex, 'nested');
     const error = await resolveImage(client, { repository, reference: 'nested' }, linuxAmd64).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ImageShapeError);
-    expect((error as Error).message).toBe(`Image t/resolve:nested: index entry ${inner.digest} is itself an index`);
+    expect((error as Error).message).toBe(`Image t/resolve: index entry ${inner.digest} is itself an index`);
   });
 
   it('refuses a manifest without layers', async () => {
@@ -90,7 +90,7 @@ describe('resolveImage', () => {
     const config = await pushBlob(Buffer.from('{"os": "linux", '), MediaType.ociConfig);
     const layer = await pushBlob(Buffer.from('another layer'), MediaType.ociLayerTar);
     await pushManifest({ config, layers: [layer] }, MediaType.ociManifest, 'bad-config');
-    await expect(resolveImage(client, { repository, reference: 'bad-config' }, linuxAmd64)).rejects.toThrow(/^Image t\/resolve:bad-config: has a config that is not JSON$/);
+    await expect(resolveImage(client, { repository, reference: 'bad-config' }, linuxAmd64)).rejects.toThrow(/^Image t\/resolve: has a config that is not JSON$/);
   });
 
   it('tells a missing reference (ImageNotFoundError, HTTP 404) from other failures', async () => {
