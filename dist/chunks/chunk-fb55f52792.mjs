@@ -840,7 +840,7 @@ async function readLogTail(docker, kind, id, lines) {
         statusCodes: { 200: true, 404: `no such ${kind === "tasks" ? "task" : "container"}`, 500: "server error", 503: "node is not part of a swarm" },
         options: { stdout: true, stderr: true, follow: false, ...lines !== void 0 ? { tail: lines } : {} }
       },
-      (error, answer) => error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(answer)
+      (error, answer) => error ? reject(error instanceof Error ? error : new Error(errorMessage(error))) : resolve(answer)
     );
   });
   const tail = new LogTail();
@@ -1606,8 +1606,8 @@ ${logs || "(no output)"}`
   scaleVersion() {
     return Promise.reject(new Error("the Docker engine counts servers, not versions: nothing to scale"));
   }
-  async serversOf(reused) {
-    return reused.map((server) => ({ id: server.id, name: server.name, digest: server.digest, url: server.url, reused: true }));
+  serversOf(reused) {
+    return Promise.resolve(reused.map((server) => ({ id: server.id, name: server.name, digest: server.digest, url: server.url, reused: true })));
   }
   confirmRouted(spec, servers) {
     return confirmListed(spec, servers, "docker", `is Traefik watching network ${spec.routing.network}?`);
@@ -1622,7 +1622,7 @@ ${logs || "(no output)"}`
     const servers = await listManagedContainers(this.docker, service);
     const image = servers.find((server) => server.imageId)?.imageId;
     if (!image) return { release: async () => {
-    }, stillHeld: async () => true };
+    }, stillHeld: () => Promise.resolve(true) };
     return acquireLock(this.docker, service, { image, leaseMs, waitMs: 0, purpose: `retire of ${service}`, log });
   }
   async drainAndRemove(server, options, log) {

@@ -264,8 +264,9 @@ var FileRolloutPort = class {
     };
   }
   /** Nothing to do here: deploy's own replace path moves the rest of the weight and drains the stable version. */
-  async promote() {
+  promote() {
     this.promoted = true;
+    return Promise.resolve();
   }
   async rollback() {
     this.weights = { stable: 100, canary: 0, mirror: 0 };

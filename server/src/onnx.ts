@@ -41,7 +41,7 @@ export function parseSidecar(text: string, source = SIDECAR_FILE): Sidecar {
   if (doc.classes !== undefined) sidecar.classes = nameList(doc.classes, source, 'classes');
   if (doc.output !== undefined) sidecar.output = typeof doc.output === 'string' && doc.output !== '' ? doc.output : fail(source, 'output must be the name of one of the model outputs');
   if (doc.scores !== undefined && doc.scores !== 'logits' && doc.scores !== 'probabilities') fail(source, `scores must be "logits" or "probabilities", got ${JSON.stringify(doc.scores)}`);
-  if (doc.scores !== undefined) sidecar.scores = doc.scores as 'logits' | 'probabilities';
+  if (doc.scores !== undefined) sidecar.scores = doc.scores;
   if (sidecar.classes && !sidecar.scores) fail(source, 'scores is required with classes: "logits" (the server applies softmax) or "probabilities"');
   return sidecar;
 }

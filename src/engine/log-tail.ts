@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { formatBytes } from '../markdown/markdown';
+import { errorMessage } from '../inputs/errors';
 
 /** The most of a log tail that goes into a message: its end, where a failing server's last words are. */
 export const MAX_LOG_TAIL_BYTES = 64 * 1024;
@@ -103,7 +104,7 @@ export async function readLogTail(docker: Docker, kind: 'containers' | 'tasks', 
         statusCodes: { 200: true, 404: `no such ${kind === 'tasks' ? 'task' : 'container'}`, 500: 'server error', 503: 'node is not part of a swarm' },
         options: { stdout: true, stderr: true, follow: false, ...(lines !== undefined ? { tail: lines } : {}) },
       },
-      (error: unknown, answer: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(answer as NodeJS.ReadableStream)),
+      (error: unknown, answer: unknown) => (error ? reject(error instanceof Error ? error : new Error(errorMessage(error))) : resolve(answer as NodeJS.ReadableStream)),
     );
   });
   const tail = new LogTail();

@@ -267,7 +267,7 @@ export class SwarmEngine implements ServingEngine {
     for (let attempt = 1; ; attempt++) {
       const spec = { ...current.Spec, Mode: { Replicated: { Replicas: replicas } } };
       try {
-        await this.docker.getService(current.ID).update({ _query: { version: current.Version.Index }, _body: spec } as unknown as Record<string, unknown>);
+        await this.docker.getService(current.ID).update({ _query: { version: current.Version.Index }, _body: spec });
         return;
       } catch (error) {
         if (attempt < 5 && /out of sequence/i.test(engineMessage(error))) {
