@@ -352,7 +352,7 @@ export class SwarmEngine implements ServingEngine {
 
   /** The version's request counter: the sum over its running tasks, read on the overlay network. */
   async readRequests(server: ManagedServer): Promise<RequestCount> {
-    const { network, port } = parseServerLabels(server.labels);
+    const { network, port, metrics } = parseServerLabels(server.labels);
     if (!network) return { readable: false, problem: `${server.name} has no traefik.swarm.network label` };
     if (!(await this.canReach(network))) {
       return {
@@ -369,7 +369,7 @@ export class SwarmEngine implements ServingEngine {
     }
     const urls = version.running.map((task) => taskUrl(task, network, port));
     if (urls.length === 0 || urls.some((url) => !url)) return { readable: false, problem: `${server.name} has no running task with an address on ${network}` };
-    const counts = await Promise.all(urls.map((url) => readRequestCount(url)));
+    const counts = await Promise.all(urls.map((url) => readRequestCount(url, undefined, metrics)));
     let requests = 0;
     let inFlight = 0;
     for (const count of counts) {

@@ -1,0 +1,59 @@
+import type { ServerProcess, Ulimit } from '../serving/server-inputs';
+
+/**
+ * deploy's `command`, `args`, `shm-size`, `memory`, `cpus` and `ulimits` in the Engine API's
+ * words, for a container (`POST /containers/create`) and for a Swarm task (`POST /services/create`,
+ * API 1.41). One reading of the spec, two shapes; nothing is set that the inputs did not give, so
+ * the image's ENTRYPOINT/CMD and the engine's defaults stay otherwise.
+ */
+
+/** A container's part: Entrypoint and Cmd beside HostConfig's limits. */
+export interface ContainerRuntime {
+  Entrypoint?: string[];
+  Cmd?: string[];
+  HostConfig: { ShmSize?: number; Memory?: number; NanoCpus?: number; Ulimits?: Ulimit[] };
+}
+
+export function containerRuntime(process: ServerProcess): ContainerRuntime {
+  return {
+    ...(process.command ? { Entrypoint: process.command } : {}),
+    ...(process.args ? { Cmd: process.args } : {}),
+    HostConfig: {
+      ...(process.shmBytes !== undefined ? { ShmSize: process.shmBytes } : {}),
+      ...(process.memoryBytes !== undefined ? { Memory: process.memoryBytes } : {}),
+      ...(process.nanoCpus !== undefined ? { NanoCpus: process.nanoCpus } : {}),
+      ...(process.ulimits ? { Ulimits: process.ulimits } : {}),
+    },
+  };
+}
+
+/** Where a task's /dev/shm comes from on Swarm: a tmpfs mount of that size (services have no ShmSize). */
+export const SHM_TARGET = '/dev/shm';
+
+/** A Swarm task's part: ContainerSpec fields, and TaskTemplate.Resources when a limit was given. */
+export interface TaskRuntime {
+  containerSpec: {
+    Command?: string[];
+    Args?: string[];
+    Ulimits?: Ulimit[];
+    Mounts?: { Type: 'tmpfs'; Target: string; TmpfsOptions: { SizeBytes: number } }[];
+  };
+  resources?: { Limits: { NanoCPUs?: number; MemoryBytes?: number } };
+}
+
+export function taskRuntime(process: ServerProcess): TaskRuntime {
+  const container = containerRuntime(process);
+  const { ShmSize, Memory, NanoCpus, Ulimits } = container.HostConfig;
+  const limited = Memory !== undefined || NanoCpus !== undefined;
+  return {
+    containerSpec: {
+      // Swarm's Command is the container's Entrypoint and Args its Cmd.
+      ...(container.Entrypoint ? { Command: container.Entrypoint } : {}),
+      ...(container.Cmd ? { Args: container.Cmd } : {}),
+      ...(Ulimits ? { Ulimits } : {}),
+      // The engine mounts its own /dev/shm only where the container has no mount there.
+      ...(ShmSize !== undefined ? { Mounts: [{ Type: 'tmpfs' as const, Target: SHM_TARGET, TmpfsOptions: { SizeBytes: ShmSize } }] } : {}),
+    },
+    ...(limited ? { resources: { Limits: { ...(NanoCpus !== undefined ? { NanoCPUs: NanoCpus } : {}), ...(Memory !== undefined ? { MemoryBytes: Memory } : {}) } } } : {}),
+  };
+}
