@@ -322,7 +322,7 @@ async function waitUntilServing(watch: ContainerWatch, started: StartedServers, 
 }
 
 export function deployImage(image: PulledImage & { pulled: boolean }): DeployImage {
-  return { digest: image.digest, reference: image.reference, id: image.id, healthcheck: Boolean(image.healthcheck), pulled: image.pulled };
+  return { digest: image.digest, reference: image.reference, id: image.id, healthcheck: Boolean(image.healthcheck), pulled: image.pulled, entrypoint: image.entrypoint, cmd: image.cmd };
 }
 
 /** Label routing's confirmation: Traefik's API lists every server UP under `<service>@<provider>`. */
