@@ -32,7 +32,7 @@ import { acquireLock } from './lock';
 import { ensureImage, type PulledImage } from './pull';
 import { PREPARED_REPOSITORY, prepareImage, prunePrepared } from './prepared';
 import { readRequestCount } from './server-metrics';
-import { containerRuntime } from './server-runtime';
+import { containerRuntime, ulimitRefusal } from './server-runtime';
 import { engineMessage, statusOf } from './errors';
 import { ContainerWatch } from './watch';
 
@@ -179,7 +179,7 @@ export class DockerEngine implements ServingEngine {
     } catch (error) {
       this.watches.get(started)?.close();
       await Promise.all(started.ids.map((id) => removeContainer(this.docker, id)));
-      throw error;
+      throw ulimitRefusal(engineMessage(error), spec.process.ulimits, this.endpoint) ?? error;
     }
     const hasHealthCheck = Boolean(spec.healthCmd ?? image.healthcheck);
     log.info(`Started ${started.names.join(', ')}; waiting up to ${formatDuration(spec.healthTimeoutMs)} for ${hasHealthCheck ? 'healthy' : 'running'}`);

@@ -1,3 +1,4 @@
+import { InputError } from '../inputs/errors';
 import type { ServerProcess, Ulimit } from '../serving/server-inputs';
 
 /**
@@ -56,4 +57,25 @@ export function taskRuntime(process: ServerProcess): TaskRuntime {
     },
     ...(limited ? { resources: { Limits: { ...(NanoCpus !== undefined ? { NanoCPUs: NanoCpus } : {}), ...(Memory !== undefined ? { MemoryBytes: Memory } : {}) } } } : {}),
   };
+}
+
+/** Linux's RLIMIT_* numbers, as runc names them in its errors ("error setting rlimit type 8"). */
+const RLIMIT_NUMBERS = ['cpu', 'fsize', 'data', 'stack', 'core', 'rss', 'nproc', 'nofile', 'memlock', 'as', 'locks', 'sigpending', 'msgqueue', 'nice', 'rtprio', 'rttime'];
+
+/**
+ * A container start the engine refused because it may not raise one of `ulimits` (a daemon
+ * without CAP_SYS_RESOURCE cannot go above its own hard limit: memlock=-1 under a rootless or
+ * confined dockerd), as the one-line error naming the input; undefined for any other failure.
+ */
+export function ulimitRefusal(engineMessage: string, ulimits: readonly Ulimit[] | undefined, endpoint: string): InputError | undefined {
+  const match = /error setting rlimit type (\d+): operation not permitted/.exec(engineMessage);
+  if (!match || !ulimits) return undefined;
+  const name = RLIMIT_NUMBERS[Number(match[1])];
+  const asked = ulimits.find((ulimit) => ulimit.Name === name);
+  if (!asked) return undefined;
+  const value = (n: number) => (n === -1 ? 'unlimited' : String(n));
+  return new InputError(
+    'ulimits',
+    `the Docker Engine at ${endpoint} may not raise ${name} to ${value(asked.Soft)}${asked.Hard !== asked.Soft ? `:${value(asked.Hard)}` : ''}: the daemon's own hard limit is lower and it lacks the privilege to go above it (give at most the daemon's limit, or raise LimitMEMLOCK/LimitNOFILE in its service unit)`,
+  );
 }

@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureMessage, runAction, type ActionRunResult } from '../support/action-runner';
@@ -31,10 +33,23 @@ const serverInputs = {
   memory: '384m',
   cpus: '0.5',
   'shm-size': '96m',
-  ulimits: 'nofile=1024:2048\nmemlock=-1',
+  // At most the daemon's own memlock hard limit (8 MiB on this machine's dockerd, which may not raise it).
+  ulimits: 'nofile=1024:2048\nmemlock=4194304',
   'metrics-port': String(METRICS_PORT),
   'request-metric': 'fastapi_inference_requests_total',
 };
+
+/** The local dockerd's memlock hard limit in bytes, when it is finite and readable (it may not raise a container's above it without CAP_SYS_RESOURCE). */
+function daemonMemlockLimit(): number | undefined {
+  try {
+    const pid = execFileSync('pgrep', ['-o', 'dockerd'], { encoding: 'utf8' }).trim();
+    const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max locked memory'));
+    const hard = line?.split(/\s{2,}/)[2];
+    return hard && /^\d+$/.test(hard) ? Number(hard) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function deploy(image: string, inputs: Record<string, string> = {}): Promise<ActionRunResult> {
   return runAction('deploy', {
@@ -56,9 +71,16 @@ async function containersOf(): Promise<Inspect[]> {
   return ids.length === 0 ? [] : (JSON.parse(await docker(['inspect', ...ids])) as Inspect[]);
 }
 
-/** What the server's own process sees: its rlimits, /dev/shm, and its cgroup's memory and CPU limits (v1 or v2). */
+/**
+ * What the server's own process (PID 1, the server deploy started) has: its rlimits from
+ * /proc/1/limits (not this probe's own: runc's exec may hand an exec'd process other soft limits),
+ * /dev/shm, and its cgroup's memory and CPU limits (v1 or v2).
+ */
 const PROBE = `
-import json, os, resource
+import json, os
+limits = {line[:26].strip(): line[26:].split()[:2] for line in open('/proc/1/limits').read().splitlines()[1:]}
+def rlimit(name):
+    return [-1 if value == 'unlimited' else int(value) for value in limits[name]]
 def read(*paths):
     for path in paths:
         try:
@@ -67,8 +89,9 @@ def read(*paths):
             pass
 shm = os.statvfs('/dev/shm')
 print(json.dumps({
-    'nofile': resource.getrlimit(resource.RLIMIT_NOFILE),
-    'memlock': resource.getrlimit(resource.RLIMIT_MEMLOCK),
+    'nofile': rlimit('Max open files'),
+    'memlock': rlimit('Max locked memory'),
+    'cmdline': open('/proc/1/cmdline').read().split('\\0')[:-1],
     'shm': shm.f_blocks * shm.f_frsize,
     'memory': read('/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes'),
     'cpu': read('/sys/fs/cgroup/cpu.max') or ' '.join([read('/sys/fs/cgroup/cpu/cpu.cfs_quota_us') or '', read('/sys/fs/cgroup/cpu/cpu.cfs_period_us') or '']),
@@ -144,15 +167,16 @@ describe('deploy of a FastAPI server with command, args, limits and a metrics po
     expect(v1!.HostConfig).toMatchObject({ Memory: 384 * 1024 ** 2, NanoCpus: 5e8, ShmSize: 96 * 1024 ** 2 });
     expect(v1!.HostConfig.Ulimits).toEqual([
       { Name: 'nofile', Soft: 1024, Hard: 2048 },
-      { Name: 'memlock', Soft: -1, Hard: -1 },
+      { Name: 'memlock', Soft: 4194304, Hard: 4194304 },
     ]);
     expect(v1!.Config.Labels).toMatchObject({ 'train-to-serve.metrics-port': String(METRICS_PORT), 'train-to-serve.request-metric': 'fastapi_inference_requests_total' });
     expect(v1!.Config.Labels).not.toHaveProperty('train-to-serve.metrics-path');
 
     // The process's view.
-    const seen = JSON.parse(await docker(['exec', v1!.Id, '/opt/venv/bin/python', '-c', PROBE])) as { nofile: number[]; memlock: number[]; shm: number; memory: string; cpu: string };
+    const seen = JSON.parse(await docker(['exec', v1!.Id, '/opt/venv/bin/python', '-c', PROBE])) as { nofile: number[]; memlock: number[]; cmdline: string[]; shm: number; memory: string; cpu: string };
+    expect(seen.cmdline).toEqual(['/opt/venv/bin/python', '-m', 'uvicorn', 'fastapi_app:app', '--app-dir', '/app', '--host', '0.0.0.0', '--port', '8080']);
     expect(seen.nofile).toEqual([1024, 2048]);
-    expect(seen.memlock).toEqual([-1, -1]);
+    expect(seen.memlock).toEqual([4194304, 4194304]);
     expect(seen.shm).toBe(96 * 1024 ** 2);
     expect(Number(seen.memory)).toBe(384 * 1024 ** 2);
     const [quota, period] = seen.cpu.split(' ').map(Number);
@@ -190,6 +214,16 @@ describe('deploy of a FastAPI server with command, args, limits and a metrics po
     const result = await deploy(images.gunicorn!, { command: '', args: '', 'health-cmd': probe });
     expect(failureMessage(result)).toMatch(/^Input "drain-signal": the server runs gunicorn \(\/opt\/venv\/bin\/python -m gunicorn -k…\), whose master takes SIGUSR2 as a command of its own \(start a second master beside the first\)/);
     expect((await containersOf()).map((c) => c.Id)).toEqual(before.map((c) => c.Id));
+  }, 600_000);
+
+  // This machine's dockerd runs with an 8 MiB memlock hard limit it may not raise; a root daemon could.
+  it.skipIf(daemonMemlockLimit() === undefined)('names ulimits when the engine may not raise memlock to unlimited, and leaves no container', async () => {
+    const before = await containersOf();
+    // v1 was retired above: this deploy must start a new server.
+    const result = await deploy(images.v1!, { ulimits: 'memlock=-1', strategy: 'add' });
+    expect(failureMessage(result)).toMatch(/^Input "ulimits": the Docker Engine at .* may not raise memlock to unlimited: the daemon's own hard limit is lower/);
+    const after = await docker(['ps', '-aq', '--filter', `label=train-to-serve.service=${service}`]);
+    expect(after.split('\n').filter(Boolean).sort()).toEqual(before.map((c) => c.Id.slice(0, 12)).sort());
   }, 600_000);
 
   it('refuses more CPUs than the engine has, before anything starts', async () => {
