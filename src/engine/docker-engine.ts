@@ -179,7 +179,7 @@ export class DockerEngine implements ServingEngine {
     } catch (error) {
       this.watches.get(started)?.close();
       await Promise.all(started.ids.map((id) => removeContainer(this.docker, id)));
-      throw ulimitRefusal(engineMessage(error), spec.process.ulimits, this.endpoint) ?? error;
+      throw ulimitRefusal(engineMessage(error), spec.process.ulimits, `the Docker Engine at ${this.endpoint}`) ?? error;
     }
     const hasHealthCheck = Boolean(spec.healthCmd ?? image.healthcheck);
     log.info(`Started ${started.names.join(', ')}; waiting up to ${formatDuration(spec.healthTimeoutMs)} for ${hasHealthCheck ? 'healthy' : 'running'}`);

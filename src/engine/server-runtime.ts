@@ -63,11 +63,11 @@ export function taskRuntime(process: ServerProcess): TaskRuntime {
 const RLIMIT_NUMBERS = ['cpu', 'fsize', 'data', 'stack', 'core', 'rss', 'nproc', 'nofile', 'memlock', 'as', 'locks', 'sigpending', 'msgqueue', 'nice', 'rtprio', 'rttime'];
 
 /**
- * A container start the engine refused because it may not raise one of `ulimits` (a daemon
+ * A container start the engine (`engine`: which, in words) refused because it may not raise one of `ulimits` (a daemon
  * without CAP_SYS_RESOURCE cannot go above its own hard limit: memlock=-1 under a rootless or
  * confined dockerd), as the one-line error naming the input; undefined for any other failure.
  */
-export function ulimitRefusal(engineMessage: string, ulimits: readonly Ulimit[] | undefined, endpoint: string): InputError | undefined {
+export function ulimitRefusal(engineMessage: string, ulimits: readonly Ulimit[] | undefined, engine: string): InputError | undefined {
   const match = /error setting rlimit type (\d+): operation not permitted/.exec(engineMessage);
   if (!match || !ulimits) return undefined;
   const name = RLIMIT_NUMBERS[Number(match[1])];
@@ -76,6 +76,6 @@ export function ulimitRefusal(engineMessage: string, ulimits: readonly Ulimit[] 
   const value = (n: number) => (n === -1 ? 'unlimited' : String(n));
   return new InputError(
     'ulimits',
-    `the Docker Engine at ${endpoint} may not raise ${name} to ${value(asked.Soft)}${asked.Hard !== asked.Soft ? `:${value(asked.Hard)}` : ''}: the daemon's own hard limit is lower and it lacks the privilege to go above it (give at most the daemon's limit, or raise LimitMEMLOCK/LimitNOFILE in its service unit)`,
+    `${engine} may not raise ${name} to ${value(asked.Soft)}${asked.Hard !== asked.Soft ? `:${value(asked.Hard)}` : ''}: the daemon's own hard limit is lower and it lacks the privilege to go above it (give at most the daemon's limit, or raise LimitMEMLOCK/LimitNOFILE in its service unit)`,
   );
 }

@@ -49,7 +49,7 @@ describe('ulimitRefusal', () => {
   const refused = 'failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 8: operation not permitted: unknown';
 
   it('names the input and the limit the engine may not raise', () => {
-    expect(ulimitRefusal(refused, [{ Name: 'nofile', Soft: 1024, Hard: 2048 }, { Name: 'memlock', Soft: -1, Hard: -1 }], 'unix:///var/run/docker.sock')?.message).toBe(
+    expect(ulimitRefusal(refused, [{ Name: 'nofile', Soft: 1024, Hard: 2048 }, { Name: 'memlock', Soft: -1, Hard: -1 }], 'the Docker Engine at unix:///var/run/docker.sock')?.message).toBe(
       'Input "ulimits": the Docker Engine at unix:///var/run/docker.sock may not raise memlock to unlimited: the daemon\'s own hard limit is lower and it lacks the privilege to go above it (give at most the daemon\'s limit, or raise LimitMEMLOCK/LimitNOFILE in its service unit)',
     );
     expect(ulimitRefusal(refused.replace('type 8', 'type 7'), [{ Name: 'nofile', Soft: 1024, Hard: 1048576 }], 'e')?.message).toMatch(/may not raise nofile to 1024:1048576:/);

@@ -3,7 +3,8 @@ import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectEngine } from '../../src/engine/connection';
 import { versionServiceSpec } from '../../src/engine/swarm-spec';
-import { parseDeployInputs } from '../../src/serving/deploy-spec';
+import { ulimitRefusal } from '../../src/engine/server-runtime';
+import { parseDeployInputs, type DeploySpec } from '../../src/serving/deploy-spec';
 import { docker } from '../support/docker-cli';
 import { waitFor } from '../support/ports';
 import { ensurePythonBaseImage } from '../support/python-image';
@@ -50,36 +51,50 @@ afterAll(async () => {
   await removeOverlayNetwork(network);
 });
 
+/** deploy's spec for one version of `name` with these server inputs, as the deploy action would parse it. */
+function specOf(image: string, name: string, inputs: Record<string, string>): DeploySpec {
+  return parseDeployInputs(
+    {
+      image,
+      service: name,
+      rule: `Host(\`${name}.test\`)`,
+      entrypoints: 'web',
+      port: '8080',
+      network,
+      replicas: '1',
+      strategy: 'replace',
+      ttl: '1h',
+      'health-timeout': '60s',
+      'drain-timeout': '5s',
+      'drain-signal': 'SIGTERM',
+      engine: 'swarm',
+      command: '["/opt/venv/bin/python", "-c"]',
+      args: JSON.stringify([PROBE]),
+      ...inputs,
+    },
+    {},
+  );
+}
+
+async function networkId(): Promise<string> {
+  return (JSON.parse(await docker(['network', 'inspect', network])) as { Id: string }[])[0]!.Id;
+}
+
+interface Task {
+  Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
+}
+
 describe('engine swarm: the server inputs in a version\'s service spec', () => {
   it('reach the task: argv, /dev/shm, memory, CPU quota and rlimits', async () => {
     const image = await ensurePythonBaseImage();
-    const spec = parseDeployInputs(
-      {
-        image,
-        service,
-        rule: `Host(\`${service}.test\`)`,
-        entrypoints: 'web',
-        port: '8080',
-        network,
-        replicas: '1',
-        strategy: 'replace',
-        ttl: '1h',
-        'health-timeout': '60s',
-        'drain-timeout': '5s',
-        'drain-signal': 'SIGTERM',
-        engine: 'swarm',
-        command: '["/opt/venv/bin/python", "-c"]',
-        args: JSON.stringify([PROBE]),
-        'shm-size': '96m',
-        memory: '128m',
-        cpus: '0.5',
-        // At most the daemon's own memlock hard limit (8 MiB on this machine's dockerd, which may not raise it).
-        ulimits: 'nofile=1024:2048, memlock=4194304',
-      },
-      {},
-    );
-    const networkId = (JSON.parse(await docker(['network', 'inspect', network])) as { Id: string }[])[0]!.Id;
-    const serviceSpec = versionServiceSpec(spec, { reference: image, digest: `sha256:${'d'.repeat(64)}`, healthcheck: false }, new Date(), networkId);
+    const spec = specOf(image, service, {
+      'shm-size': '96m',
+      memory: '128m',
+      cpus: '0.5',
+      // At most the daemon's own memlock hard limit (8 MiB on this machine's dockerd, which may not raise it).
+      ulimits: 'nofile=1024:2048, memlock=4194304',
+    });
+    const serviceSpec = versionServiceSpec(spec, { reference: image, digest: `sha256:${'d'.repeat(64)}`, healthcheck: false }, new Date(), await networkId());
     await api.createService(serviceSpec as unknown as Docker.CreateServiceOptions);
 
     let output = '';
@@ -87,7 +102,7 @@ describe('engine swarm: the server inputs in a version\'s service spec', () => {
     await waitFor(
       'the task to print its limits',
       async () => {
-        const tasks = (await api.listTasks({ filters: { service: [serviceSpec.Name] } })) as { Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string } } }[];
+        const tasks = (await api.listTasks({ filters: { service: [serviceSpec.Name] } })) as Task[];
         const failed = tasks.find((task) => task.Status.Err);
         if (failed) throw new Error(`task failed: ${failed.Status.Err}`);
         containerId = tasks.find((task) => task.Status.State === 'running')?.Status.ContainerStatus?.ContainerID ?? '';
@@ -110,5 +125,28 @@ describe('engine swarm: the server inputs in a version\'s service spec', () => {
     expect(container.Config.Entrypoint).toEqual(['/opt/venv/bin/python', '-c']);
     expect(container.Config.Cmd).toEqual([PROBE]);
     expect(container.HostConfig).toMatchObject({ NanoCpus: 5e8, Memory: 128 * 1024 ** 2, Mounts: [{ Type: 'tmpfs', Target: '/dev/shm', TmpfsOptions: { SizeBytes: 96 * 1024 ** 2 } }] });
+  }, 600_000);
+
+  it('a limit the node may not grant fails the task with the error deploy turns into one naming ulimits', async () => {
+    const image = await ensurePythonBaseImage();
+    const spec = specOf(image, `${service}-memlock`, { ulimits: 'memlock=-1' });
+    const serviceSpec = versionServiceSpec(spec, { reference: image, digest: `sha256:${'e'.repeat(64)}`, healthcheck: false }, new Date(), await networkId());
+    await api.createService(serviceSpec as unknown as Docker.CreateServiceOptions);
+    let error = '';
+    await waitFor(
+      'the task to fail or run',
+      async () => {
+        const tasks = (await api.listTasks({ filters: { service: [serviceSpec.Name] } })) as Task[];
+        error = tasks.find((task) => task.Status.Err)?.Status.Err ?? '';
+        if (!error && tasks.some((task) => task.Status.State === 'running')) error = 'running';
+        return error !== '';
+      },
+      120_000,
+      500,
+    );
+    // A daemon that may raise memlock (root, CAP_SYS_RESOURCE) runs the task; this machine's may not.
+    if (error === 'running') return;
+    expect(error).toMatch(/error setting rlimit type 8: operation not permitted/);
+    expect(ulimitRefusal(error, spec.process.ulimits, "the Docker Engine of the task's node")?.message).toMatch(/^Input "ulimits": the Docker Engine of the task's node may not raise memlock to unlimited:/);
   }, 600_000);
 });
