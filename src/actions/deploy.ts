@@ -47,6 +47,15 @@ function getInputs(): DeployInputs {
     'after-shadow': input('after-shadow'),
     'traefik-metrics': input('traefik-metrics'),
     prepare: inputOrDefault('prepare', 'false'),
+    command: input('command'),
+    args: input('args'),
+    'shm-size': input('shm-size'),
+    memory: input('memory'),
+    cpus: input('cpus'),
+    ulimits: input('ulimits'),
+    'metrics-port': input('metrics-port'),
+    'metrics-path': input('metrics-path'),
+    'request-metric': input('request-metric'),
   };
 }
 

@@ -19,7 +19,7 @@ import {
   type ServingEngine,
   type StartedServers,
 } from '../serving/engine';
-import { routingLabels, serverLabels, versionServiceName } from '../serving/labels';
+import { parseServerLabels, routingLabels, serverLabels, versionServiceName } from '../serving/labels';
 import { checkRoutingAgainst } from '../serving/routing-check';
 import { serverContainerName } from '../serving/names';
 import type { ManagedServer } from '../serving/server';
@@ -32,6 +32,7 @@ import { acquireLock } from './lock';
 import { ensureImage, type PulledImage } from './pull';
 import { PREPARED_REPOSITORY, prepareImage, prunePrepared } from './prepared';
 import { readRequestCount } from './server-metrics';
+import { containerRuntime, ulimitRefusal } from './server-runtime';
 import { engineMessage, statusOf } from './errors';
 import { ContainerWatch } from './watch';
 
@@ -68,8 +69,17 @@ export class DockerEngine implements ServingEngine {
       throw new ResourceError(`Docker Engine at ${this.endpoint}`, engineMessage(error));
     }
     if (spec.traefikApi) await new TraefikApi(spec.traefikApi).check();
+    await this.checkCpus(spec);
     // File routing gives every version labels of its own: nothing to conflict.
     if (spec.routingChoice.mode === 'labels') checkRoutingAgainst(await listManagedContainers(this.docker, service), routingLabels(spec.routing), service);
+  }
+
+  /** The engine refuses a CPU limit above the host's CPUs only when it creates the container: say so first. */
+  private async checkCpus(spec: DeploySpec): Promise<void> {
+    const nanoCpus = spec.process.nanoCpus;
+    if (nanoCpus === undefined) return;
+    const { NCPU } = (await this.docker.info()) as { NCPU?: number };
+    if (NCPU && nanoCpus > NCPU * 1e9) throw new InputError('cpus', `the Docker Engine at ${this.endpoint} has ${NCPU} CPUs, fewer than the ${nanoCpus / 1e9} asked for`);
   }
 
   /** Fail clearly when the engine cannot give containers GPUs, before any server exists. */
@@ -143,14 +153,17 @@ export class DockerEngine implements ServingEngine {
     try {
       for (let i = 0; i < count; i++) {
         const name = serverContainerName(service, image.digest);
+        const { HostConfig: limits, ...argv } = containerRuntime(spec.process);
         const container = await this.docker.createContainer({
           name,
           Image: image.reference.includes('@') ? image.reference : image.id,
           Env: serverEnvironment(spec, image.digest),
           Labels: labels,
+          ...argv,
           ...serverHealthcheck(spec, image.healthcheck),
           StopTimeout: STOP_TIMEOUT_S,
           HostConfig: {
+            ...limits,
             NetworkMode: network,
             RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
             ...(spec.gpus ? { DeviceRequests: deviceRequests(spec.gpus) } : {}),
@@ -166,7 +179,7 @@ export class DockerEngine implements ServingEngine {
     } catch (error) {
       this.watches.get(started)?.close();
       await Promise.all(started.ids.map((id) => removeContainer(this.docker, id)));
-      throw error;
+      throw ulimitRefusal(engineMessage(error), spec.process.ulimits, `the Docker Engine at ${this.endpoint}`) ?? error;
     }
     const hasHealthCheck = Boolean(spec.healthCmd ?? image.healthcheck);
     log.info(`Started ${started.names.join(', ')}; waiting up to ${formatDuration(spec.healthTimeoutMs)} for ${hasHealthCheck ? 'healthy' : 'running'}`);
@@ -218,7 +231,7 @@ export class DockerEngine implements ServingEngine {
   }
 
   readRequests(server: ManagedServer): Promise<RequestCount> {
-    return readRequestCount(server.url);
+    return readRequestCount(server.url, undefined, parseServerLabels(server.labels).metrics);
   }
 
   async tryLockService(service: string, log: Log, leaseMs: number): Promise<DeployLock | undefined> {
@@ -309,7 +322,7 @@ async function waitUntilServing(watch: ContainerWatch, started: StartedServers, 
 }
 
 export function deployImage(image: PulledImage & { pulled: boolean }): DeployImage {
-  return { digest: image.digest, reference: image.reference, id: image.id, healthcheck: Boolean(image.healthcheck), pulled: image.pulled };
+  return { digest: image.digest, reference: image.reference, id: image.id, healthcheck: Boolean(image.healthcheck), pulled: image.pulled, entrypoint: image.entrypoint, cmd: image.cmd };
 }
 
 /** Label routing's confirmation: Traefik's API lists every server UP under `<service>@<provider>`. */

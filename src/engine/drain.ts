@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { formatDuration } from '../inputs/parse';
 import type { DrainOptions, RemovalReport } from '../serving/engine';
+import { parseServerLabels } from '../serving/labels';
 import type { ManagedServer } from '../serving/server';
 import { TraefikApi } from '../traefik/api';
 import { readRequestCount } from './server-metrics';
@@ -81,7 +82,7 @@ export async function drainContainer(docker: Docker, server: ManagedServer, opti
         } else {
           await new Promise((resolve) => setTimeout(resolve, TRAEFIK_SETTLE_MS));
         }
-        await waitForIdle(server.url, Math.max(1000, started + options.drainTimeoutMs * 2 - Date.now()));
+        await waitForIdle(server, Math.max(1000, started + options.drainTimeoutMs * 2 - Date.now()));
       }
     }
     watch?.close();
@@ -97,10 +98,11 @@ export async function drainContainer(docker: Docker, server: ManagedServer, opti
 }
 
 /** Wait until the server reports no request in flight (servers that report none are not waited on). */
-async function waitForIdle(url: string | undefined, timeoutMs: number): Promise<void> {
+async function waitForIdle(server: ManagedServer, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const source = parseServerLabels(server.labels).metrics;
   for (;;) {
-    const count = await readRequestCount(url, 1000);
+    const count = await readRequestCount(server.url, 1000, source);
     if (!count.readable || !count.inFlight) return;
     if (Date.now() >= deadline) return;
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -13,6 +13,9 @@ export interface PulledImage {
   reference: string;
   /** The image's own HEALTHCHECK, when it declares one. */
   healthcheck?: { Test?: string[] };
+  /** The image's ENTRYPOINT and CMD. */
+  entrypoint?: string[];
+  cmd?: string[];
 }
 
 interface ProgressEvent {
@@ -69,8 +72,16 @@ export async function resolveImage(docker: Docker, image: GivenImage): Promise<P
     ? `${repository}@${image.digest}`
     : (info.RepoDigests ?? []).find((entry) => entry.startsWith(`${repository}@`));
   const digest = repoDigest ? repoDigest.slice(repoDigest.indexOf('@') + 1) : info.Id;
-  const healthcheck = (info.Config as { Healthcheck?: { Test?: string[] } } | undefined)?.Healthcheck;
-  return { id: info.Id, digest, reference: repoDigest ?? image.text, healthcheck: healthcheck?.Test?.length && healthcheck.Test[0] !== 'NONE' ? healthcheck : undefined };
+  const config = info.Config as { Healthcheck?: { Test?: string[] }; Entrypoint?: string[] | null; Cmd?: string[] | null } | undefined;
+  const healthcheck = config?.Healthcheck;
+  return {
+    id: info.Id,
+    digest,
+    reference: repoDigest ?? image.text,
+    healthcheck: healthcheck?.Test?.length && healthcheck.Test[0] !== 'NONE' ? healthcheck : undefined,
+    entrypoint: config?.Entrypoint ?? undefined,
+    cmd: config?.Cmd ?? undefined,
+  };
 }
 
 /**

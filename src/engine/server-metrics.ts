@@ -1,6 +1,7 @@
 import { errorMessage } from '../inputs/errors';
 import { get } from 'node:http';
 import type { RequestCount } from '../serving/engine';
+import type { MetricsSource } from '../serving/server-inputs';
 
 /**
  * Reading a prediction server's own Prometheus metrics. Traefik has no per-server request
@@ -34,18 +35,34 @@ export function sumOfMetric(text: string, names: readonly string[]): number | un
   return undefined;
 }
 
-export async function readRequestCount(serverUrl: string | undefined, timeoutMs = 2000): Promise<RequestCount> {
+/**
+ * The metrics page of the server at `serverUrl` (`http://<ip>:<serving port>`): on deploy's
+ * `metrics-port` and `metrics-path` when they were given, else the serving port's `/metrics`.
+ */
+export function metricsUrl(serverUrl: string, source: MetricsSource = {}): string {
+  const url = new URL(serverUrl);
+  if (source.port !== undefined) url.port = String(source.port);
+  return `${url.origin}${source.path ?? '/metrics'}`;
+}
+
+/**
+ * The server's request counter (deploy's `request-metric`, else the first of REQUEST_COUNTERS it
+ * has) and in-flight gauge, read from its metrics page. `source`: the server's metrics labels.
+ */
+export async function readRequestCount(serverUrl: string | undefined, timeoutMs = 2000, source: MetricsSource = {}): Promise<RequestCount> {
   if (!serverUrl) return { readable: false, problem: 'the server has no address on its network' };
+  const url = metricsUrl(serverUrl, source);
   let text: string;
   try {
-    const response = await httpGet(`${serverUrl}/metrics`, timeoutMs);
+    const response = await httpGet(url, timeoutMs);
     text = response.body;
-    if (response.status !== 200) return { readable: false, problem: `GET ${serverUrl}/metrics answered ${response.status}` };
+    if (response.status !== 200) return { readable: false, problem: `GET ${url} answered ${response.status}` };
   } catch (error) {
-    return { readable: false, problem: `GET ${serverUrl}/metrics failed (${errorMessage(error)})` };
+    return { readable: false, problem: `GET ${url} failed (${errorMessage(error)})` };
   }
-  const requests = sumOfMetric(text, REQUEST_COUNTERS);
-  if (requests === undefined) return { readable: false, problem: `${serverUrl}/metrics has no request counter (${REQUEST_COUNTERS.join(' or ')})` };
+  const counters = source.requestMetric ? [source.requestMetric] : REQUEST_COUNTERS;
+  const requests = sumOfMetric(text, counters);
+  if (requests === undefined) return { readable: false, problem: `${url} has no request counter (${counters.join(' or ')})` };
   return { readable: true, requests, inFlight: sumOfMetric(text, IN_FLIGHT_GAUGES) };
 }
 

@@ -5,6 +5,7 @@ import { LABELS, parseServerLabels } from '../serving/labels';
 import type { ManagedServer } from '../serving/server';
 import { TraefikApi } from '../traefik/api';
 import { readRequestCount } from './server-metrics';
+import type { MetricsSource } from '../serving/server-inputs';
 import { SWARM_ROUTING_SETTLE_MS } from './swarm-spec';
 import { removalReporter } from '../serving/drain-report';
 import { engineMessage, statusOf } from './errors';
@@ -81,7 +82,7 @@ export async function drainVersion(context: SwarmDrainContext, server: ManagedSe
     const tasks = await listTasksOf(docker, [service.ID]);
     const version = versionFromService(service, tasks);
     const labels = service.Spec.Labels ?? {};
-    const { network, port } = parseServerLabels(labels);
+    const { network, port, metrics } = parseServerLabels(labels);
     let outcome: RemovalReport['outcome'];
     let warning: string | undefined;
 
@@ -106,7 +107,7 @@ export async function drainVersion(context: SwarmDrainContext, server: ManagedSe
         const wait = withdrawnAt + SWARM_ROUTING_SETTLE_MS - Date.now();
         if (wait > 0) await sleep(wait);
       }
-      if (network && (await context.canReach(network))) await waitForIdle(urls, Math.max(1000, started + options.drainTimeoutMs * 2 - Date.now()));
+      if (network && (await context.canReach(network))) await waitForIdle(urls, Math.max(1000, started + options.drainTimeoutMs * 2 - Date.now()), metrics);
       outcome = 'drained';
     }
 
@@ -191,10 +192,10 @@ export async function waitForTasksGone(docker: Docker, serviceId: string, timeou
 }
 
 /** Until no task reports a request in flight (tasks that report none, or cannot be read, are not waited on). */
-async function waitForIdle(urls: readonly string[], timeoutMs: number): Promise<void> {
+async function waitForIdle(urls: readonly string[], timeoutMs: number, source: MetricsSource): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const counts = await Promise.all(urls.map((url) => readRequestCount(url, 1000)));
+    const counts = await Promise.all(urls.map((url) => readRequestCount(url, 1000, source)));
     if (counts.every((count) => !count.readable || !count.inFlight)) return;
     if (Date.now() >= deadline) return;
     await new Promise((resolve) => setTimeout(resolve, 100));

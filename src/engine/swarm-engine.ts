@@ -30,6 +30,7 @@ import { confirmListed, deployImage, DockerEngine } from './docker-engine';
 import { acquireStoreLock } from './lock';
 import { ensureImage } from './pull';
 import { readRequestCount } from './server-metrics';
+import { ulimitRefusal } from './server-runtime';
 import { drainVersion, inspectService, listTasksOf, VanishedService } from './swarm-drain';
 import { swarmLockStore } from './swarm-lock';
 import { pruneSwarmImages } from './swarm-prune';
@@ -208,7 +209,10 @@ export class SwarmEngine implements ServingEngine {
   async waitServing(spec: DeploySpec, image: DeployImage, started: StartedServers): Promise<{ servers: NewServer[] } | { failure: ServerFailure }> {
     const created = await inspectService(this.docker, started.ids[0]!);
     const outcome = await this.waitForRollout(created, spec.replicas, spec.healthTimeoutMs, Boolean(spec.healthCmd ?? image.healthcheck));
-    if (outcome.kind !== 'running') return { failure: { id: outcome.kind === 'failed' ? outcome.task.ID : undefined, problem: outcome.problem } };
+    if (outcome.kind !== 'running') {
+      const refusal = ulimitRefusal(outcome.problem, spec.process.ulimits, "the Docker Engine of the task's node");
+      return { failure: { id: outcome.kind === 'failed' ? outcome.task.ID : undefined, problem: refusal ? `${outcome.problem} (${refusal.message})` : outcome.problem } };
+    }
     return { servers: this.tasksOf(await this.readVersion(created.ID), false) };
   }
 
@@ -350,7 +354,7 @@ export class SwarmEngine implements ServingEngine {
 
   /** The version's request counter: the sum over its running tasks, read on the overlay network. */
   async readRequests(server: ManagedServer): Promise<RequestCount> {
-    const { network, port } = parseServerLabels(server.labels);
+    const { network, port, metrics } = parseServerLabels(server.labels);
     if (!network) return { readable: false, problem: `${server.name} has no traefik.swarm.network label` };
     if (!(await this.canReach(network))) {
       return {
@@ -367,7 +371,7 @@ export class SwarmEngine implements ServingEngine {
     }
     const urls = version.running.map((task) => taskUrl(task, network, port));
     if (urls.length === 0 || urls.some((url) => !url)) return { readable: false, problem: `${server.name} has no running task with an address on ${network}` };
-    const counts = await Promise.all(urls.map((url) => readRequestCount(url)));
+    const counts = await Promise.all(urls.map((url) => readRequestCount(url, undefined, metrics)));
     let requests = 0;
     let inFlight = 0;
     for (const count of counts) {

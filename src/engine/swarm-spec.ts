@@ -3,6 +3,7 @@ import { serverLabels } from '../serving/labels';
 import { swarmServiceName } from '../serving/names';
 import { ms, serverEnvironment, serverHealthcheck } from './containers';
 import type { SwarmServiceSpec } from './swarm-state';
+import { taskRuntime } from './server-runtime';
 
 /**
  * Traefik's Swarm provider polls every `refreshSeconds` (15 s by default) and applies a change at
@@ -56,18 +57,21 @@ export function versionServiceSpec(spec: DeploySpec, image: VersionImage, deploy
   const labels = serverLabels(spec.routing, deployedServerIdentity(spec, image.digest, deployedAt), 'swarm', spec.routingChoice.mode);
   const updateOrder = { Parallelism: 1, Delay: 0, Monitor: ms(UPDATE_MONITOR_MS), MaxFailureRatio: 0, Order: 'start-first' };
   const { Healthcheck } = serverHealthcheck(spec, Boolean(image.healthcheck));
+  const runtime = taskRuntime(spec.process);
   return {
     Name: swarmServiceName(service, image.digest),
     Labels: labels,
     TaskTemplate: {
       ContainerSpec: {
         Image: image.reference,
+        ...runtime.containerSpec,
         Env: serverEnvironment(spec, image.digest),
         // File routing withdraws a version before it stops, so the stop is a plain SIGTERM.
         StopSignal: spec.routingChoice.mode === 'file' ? 'SIGTERM' : spec.drainSignal,
         StopGracePeriod: ms(stopGracePeriodMs(spec.drainTimeoutMs)),
         ...(Healthcheck ? { Healthcheck: { ...Healthcheck, Timeout: ms(SWARM_PROBE.timeoutMs), Retries: SWARM_PROBE.retries } } : {}),
       },
+      ...(runtime.resources ? { Resources: runtime.resources } : {}),
       RestartPolicy: { Condition: 'any', Delay: ms(RESTART_DELAY_MS), MaxAttempts: 0 },
       Networks: [{ Target: networkId }],
     },

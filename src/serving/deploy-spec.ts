@@ -8,11 +8,12 @@ import { parseDockerHost } from '../engine/connection';
 import type { Provenance, RoutingSettings, ServerIdentity } from './labels';
 import { parseServiceName, SWARM_SERVICE_NAME_MAX } from './names';
 import { parsePrepare } from './prepare-spec';
+import { parseMetricsSource, parseServerProcess, type MetricsSource, type ServerInputs, type ServerProcess } from './server-inputs';
 import { parseFileDeployOptions, parseRoutingChoice, type FileDeployOptions, type RoutingChoice } from './routing-spec';
 import { parseProgressiveInputs, PROGRESSIVE_STRATEGIES, type ProgressiveSpec } from '../rollout/spec';
 
 /** deploy's inputs, keyed exactly as in actions/deploy/action.yml; optional ones undefined. */
-export interface DeployInputs {
+export interface DeployInputs extends ServerInputs {
   image: string;
   service: string;
   rule: string;
@@ -97,6 +98,10 @@ export interface DeploySpec {
   progressive?: ProgressiveSpec;
   /** Pull, verify and mark the image only (src/serving/prepare.ts). */
   prepare?: boolean;
+  /** command, args, shm-size, memory, cpus, ulimits. */
+  process: ServerProcess;
+  /** metrics-port, metrics-path, request-metric: where the in-use check reads the request counter. */
+  metrics: MetricsSource;
 }
 
 /** Signals a server may take as "drain": not the ones a process cannot catch. */
@@ -247,6 +252,8 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
   const progressive = parseProgressiveInputs(inputs);
   if (progressive && options.rollback) throw new InputError('rollback', `flips weights back to a kept version; it cannot run as a ${progressive.strategy}`);
   const prepare = parsePrepare(inputs, options.rollback);
+  const serverProcess = parseServerProcess(inputs);
+  const metrics = parseMetricsSource(inputs);
   return {
     image,
     routing: { service, rule, entrypoints, port, network },
@@ -270,6 +277,8 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     options,
     ...(progressive ? { progressive } : {}),
     prepare,
+    process: serverProcess,
+    metrics,
   };
 }
 
@@ -283,5 +292,6 @@ export function deployedServerIdentity(spec: DeploySpec, digest: string, deploye
     expiresAt: spec.ttlMs === null ? null : new Date(deployedAt.getTime() + spec.ttlMs),
     drainSignal: spec.drainSignal,
     provenance: spec.provenance,
+    metrics: spec.metrics,
   };
 }

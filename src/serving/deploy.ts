@@ -9,6 +9,7 @@ import { mapLimit } from '../async/pool';
 import { PARALLEL_REMOVALS } from './limit';
 import { warnUndrainable } from './drain-report';
 import { waitReady } from './readiness';
+import { checkDrainSignal } from './drain-signal';
 import { isServing, type ManagedServer } from './server';
 import { runFileRollout } from '../rollout/deploy-rollout';
 import type { RolloutResult } from '../rollout/rollout';
@@ -38,6 +39,7 @@ export async function runDeploy(engine: ServingEngine, spec: DeploySpec, log: Lo
   timings.pullMs = Date.now() - t0;
   if (spec.options.rollback) log.info(`Rolling ${spec.routing.service} back to its kept version ${shortDigest(image.digest)}: no pull, no start`);
   else log.info(`${image.pulled ? 'Pulled' : 'Found'} ${spec.image.text}${spec.image.text.includes(image.digest) ? '' : ` (digest ${image.digest})`} in ${formatDuration(timings.pullMs)}`);
+  if (!spec.options.rollback) checkDrainSignal(spec, image);
   if (!spec.healthCmd && !image.healthcheck && !spec.options.healthPath && !spec.options.rollback) {
     log.warning(`${spec.image.text} declares no HEALTHCHECK and no health-cmd was given: Traefik will route to each new server as soon as it starts, before the model is ready, and a drain cannot be confirmed (give health-path, or use routing: file)`);
   }

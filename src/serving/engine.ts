@@ -128,6 +128,9 @@ export interface DeployImage {
   /** The image declares a HEALTHCHECK. */
   healthcheck: boolean;
   pulled: boolean;
+  /** The image's ENTRYPOINT and CMD, as the engine reports them. */
+  entrypoint?: string[];
+  cmd?: string[];
 }
 
 /** Servers a deploy started and has not confirmed yet: engine ids (containers, or the one Swarm service). */

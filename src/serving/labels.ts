@@ -10,6 +10,8 @@
  *   when it may go. Retire reads these and nothing else.
  */
 
+import { isMetricName, isUrlPath, type MetricsSource } from './server-inputs';
+
 export const LABEL_PREFIX = 'train-to-serve.';
 
 export const LABELS = {
@@ -37,6 +39,13 @@ export const LABELS = {
    * UTC. A version carrying it is no longer routed, whatever its tasks do.
    */
   draining: 'train-to-serve.draining',
+  /**
+   * deploy's `metrics-port`, `metrics-path` and `request-metric`, only when given: where retire and
+   * drains read the server's request counter. Absent: the serving port, /metrics, the default names.
+   */
+  metricsPort: 'train-to-serve.metrics-port',
+  metricsPath: 'train-to-serve.metrics-path',
+  requestMetric: 'train-to-serve.request-metric',
 } as const;
 
 /**
@@ -134,6 +143,7 @@ export interface ServerIdentity {
   expiresAt: Date | null;
   drainSignal: string;
   provenance: Provenance;
+  metrics?: MetricsSource;
 }
 
 export function toolkitLabels(server: ServerIdentity): Record<string, string> {
@@ -148,6 +158,9 @@ export function toolkitLabels(server: ServerIdentity): Record<string, string> {
     [LABELS.runUrl]: server.provenance.runUrl ?? '',
     [LABELS.pr]: server.provenance.pr !== undefined ? String(server.provenance.pr) : '',
     [LABELS.drainSignal]: server.drainSignal,
+    ...(server.metrics?.port !== undefined ? { [LABELS.metricsPort]: String(server.metrics.port) } : {}),
+    ...(server.metrics?.path !== undefined ? { [LABELS.metricsPath]: server.metrics.path } : {}),
+    ...(server.metrics?.requestMetric !== undefined ? { [LABELS.requestMetric]: server.metrics.requestMetric } : {}),
   };
 }
 
@@ -172,6 +185,8 @@ export interface ParsedServerLabels {
   gitSha?: string;
   runUrl?: string;
   pr?: number;
+  /** Where the request counter is; a label that does not parse counts as absent. */
+  metrics: MetricsSource;
 }
 
 function parseDate(text: string | undefined): Date | undefined {
@@ -188,6 +203,9 @@ export function parseServerLabels(labels: Record<string, string> | undefined): P
   const portKey = Object.keys(labels ?? {}).find((key) => service !== undefined && key.startsWith(`traefik.http.services.${service}`) && key.endsWith('.loadbalancer.server.port'));
   const port = portKey ? Number(get(portKey)) : Number.NaN;
   const pr = Number(get(LABELS.pr));
+  const metricsPort = Number(get(LABELS.metricsPort));
+  const metricsPath = get(LABELS.metricsPath);
+  const requestMetric = get(LABELS.requestMetric);
   return {
     managed: get(LABELS.managed) === 'true',
     service,
@@ -201,6 +219,11 @@ export function parseServerLabels(labels: Record<string, string> | undefined): P
     gitSha: get(LABELS.gitSha),
     runUrl: get(LABELS.runUrl),
     pr: Number.isInteger(pr) && pr > 0 ? pr : undefined,
+    metrics: {
+      ...(Number.isInteger(metricsPort) && metricsPort > 0 && metricsPort <= 65535 ? { port: metricsPort } : {}),
+      ...(metricsPath && isUrlPath(metricsPath) ? { path: metricsPath } : {}),
+      ...(requestMetric && isMetricName(requestMetric) ? { requestMetric } : {}),
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import { InputError, quote } from '../inputs/errors';
 import { parseBoolean, parseDuration, parseEnum } from '../inputs/parse';
+import { isUrlPath } from './server-inputs';
 
 export const ROUTING_MODES = ['labels', 'file'] as const;
 export type RoutingMode = (typeof ROUTING_MODES)[number];
@@ -37,7 +38,7 @@ export function parseRoutingChoice(inputs: { routing?: string; 'routing-dir'?: s
 export function parseHealthPath(raw: string | undefined): string | undefined {
   const text = raw?.trim();
   if (!text) return undefined;
-  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/.test(text)) throw new InputError('health-path', `expected a URL path starting with /, such as /v2/health/ready, got ${quote(text)}`);
+  if (!isUrlPath(text)) throw new InputError('health-path', `expected a URL path starting with /, such as /v2/health/ready, got ${quote(text)}`);
   return text;
 }
 

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
-import { readRequestCount, sumOfMetric } from '../../src/engine/server-metrics';
+import { metricsUrl, readRequestCount, sumOfMetric } from '../../src/engine/server-metrics';
 
 const exposition = `# HELP model_server_predict_requests_total POST /predict requests answered, by HTTP status code.
 # TYPE model_server_predict_requests_total counter
@@ -44,6 +44,37 @@ describe('readRequestCount', () => {
     }
     expect(await readRequestCount(url)).toMatchObject({ readable: false, problem: expect.stringMatching(/^GET .*\/metrics failed \(.*ECONNREFUSED/) });
     expect(await readRequestCount(undefined)).toEqual({ readable: false, problem: 'the server has no address on its network' });
+  });
+
+  it('reads metrics-port, metrics-path and request-metric when the server has them (vLLM names, a port of their own)', async () => {
+    const metrics = createServer((request, response) => {
+      if (request.url !== '/stats') return void response.writeHead(404).end();
+      response.end('# TYPE vllm:request_success_total counter\nvllm:request_success_total{finished_reason="stop"} 7\nvllm:request_success_total{finished_reason="length"} 2\nhttp_requests_total 100\n');
+    });
+    await new Promise<void>((resolve) => metrics.listen(0, '127.0.0.1', resolve));
+    const port = (metrics.address() as { port: number }).port;
+    // The serving port is another one, where nothing listens: only the metrics port is read.
+    const serverUrl = 'http://127.0.0.1:1';
+    try {
+      expect(await readRequestCount(serverUrl, 2000, { port, path: '/stats', requestMetric: 'vllm:request_success_total' })).toEqual({ readable: true, requests: 9, inFlight: undefined });
+      expect(await readRequestCount(serverUrl, 2000, { port, path: '/stats' })).toEqual({ readable: true, requests: 100, inFlight: undefined });
+      expect(await readRequestCount(serverUrl, 2000, { port, path: '/stats', requestMetric: 'ray_serve_num_http_requests_total' })).toEqual({
+        readable: false,
+        problem: `http://127.0.0.1:${port}/stats has no request counter (ray_serve_num_http_requests_total)`,
+      });
+      expect(await readRequestCount(serverUrl, 2000, { port })).toEqual({ readable: false, problem: `GET http://127.0.0.1:${port}/metrics answered 404` });
+    } finally {
+      await new Promise((resolve) => {
+        metrics.close(resolve);
+        metrics.closeAllConnections();
+      });
+    }
+  });
+
+  it('builds the metrics URL from the server URL', () => {
+    expect(metricsUrl('http://10.0.1.5:8080')).toBe('http://10.0.1.5:8080/metrics');
+    expect(metricsUrl('http://10.0.1.5:8080', { port: 8002 })).toBe('http://10.0.1.5:8002/metrics');
+    expect(metricsUrl('http://10.0.1.5:8080', { path: '/v2/metrics?x=1' })).toBe('http://10.0.1.5:8080/v2/metrics?x=1');
   });
 
   // Issue 10, unbounded reads: the server is the user's image; its /metrics may never end.

@@ -179,4 +179,26 @@ describe('versionServiceSpec: one model version as a Swarm service', () => {
     expect(stopGracePeriodMs(90_000)).toBe(90_000);
     expect(stopGracePeriodMs(1000)).toBe(20_000);
   });
+
+  it('starts the task with command and args, and gives it memory, cpus, ulimits and a /dev/shm of shm-size', () => {
+    const spec = versionServiceSpec(
+      parseDeployInputs({ ...inputs, command: '["/opt/tritonserver/bin/tritonserver"]', args: '--model-repository=/model --http-port 8080', memory: '2g', cpus: '1.5', 'shm-size': '256m', ulimits: 'memlock=-1\nstack=67108864' }, {}),
+      { reference: inputs.image, digest, healthcheck: true },
+      deployedAt,
+      'n',
+    );
+    expect(spec.TaskTemplate.ContainerSpec).toMatchObject({
+      Command: ['/opt/tritonserver/bin/tritonserver'],
+      Args: ['--model-repository=/model', '--http-port', '8080'],
+      Ulimits: [
+        { Name: 'memlock', Soft: -1, Hard: -1 },
+        { Name: 'stack', Soft: 67108864, Hard: 67108864 },
+      ],
+      Mounts: [{ Type: 'tmpfs', Target: '/dev/shm', TmpfsOptions: { SizeBytes: 256 * 1024 ** 2 } }],
+    });
+    expect(spec.TaskTemplate.Resources).toEqual({ Limits: { NanoCPUs: 1.5e9, MemoryBytes: 2 * 1024 ** 3 } });
+    const bare = versionServiceSpec(parseDeployInputs(inputs, {}), { reference: inputs.image, digest, healthcheck: true }, deployedAt, 'n');
+    expect(bare.TaskTemplate).not.toHaveProperty('Resources');
+    expect(Object.keys(bare.TaskTemplate.ContainerSpec as object)).not.toContain('Command');
+  });
 });

@@ -97,7 +97,68 @@ describe('parseDeployInputs', () => {
     [{ engine: 'swarm', service: 'a'.repeat(51) }, /^Input "service": with engine swarm, at most 50 characters .*, got 51$/],
     [{ 'docker-host': 'ssh://me@host' }, /^Input "docker-host": expected unix/],
     [{ 'registry-username': 'octocat' }, /^Input "registry-password": registry-username and registry-password go together/],
+    [{ command: '["tritonserver", 3]' }, /^Input "command": expected a non-empty JSON array of strings/],
+    [{ command: '[]' }, /^Input "command": expected a non-empty JSON array of strings, got "\[\]"$/],
+    [{ command: '["tritonserver"' }, /^Input "command": starts with \[ but is not a JSON array of strings/],
+    [{ args: 'serve --port $PORT' }, /^Input "args": "\$" outside quotes: no shell runs this line/],
+    [{ args: 'serve | tee log' }, /^Input "args": "\|" outside quotes/],
+    [{ args: "serve --name 'iris" }, /^Input "args": unclosed ' in/],
+    [{ args: 'serve\n--port 8080' }, /^Input "args": give one line, or a JSON array of strings/],
+    [{ 'shm-size': '1 gigabyte' }, /^Input "shm-size": expected a size like 512m or 2g/],
+    [{ 'shm-size': '0' }, /^Input "shm-size": must be greater than zero, got "0"$/],
+    [{ 'shm-size': '-1g' }, /^Input "shm-size": expected a size/],
+    [{ memory: '4m' }, /^Input "memory": must be at least 6m, got "4m"$/],
+    [{ memory: 'lots' }, /^Input "memory": expected a size like 512m or 2g/],
+    [{ memory: '99999999999t' }, /^Input "memory": size out of range/],
+    [{ cpus: 'two' }, /^Input "cpus": expected a number of CPUs like 1.5, got "two"$/],
+    [{ cpus: '0.001' }, /^Input "cpus": must be at least 0.01/],
+    [{ cpus: '-1' }, /^Input "cpus": expected a number of CPUs/],
+    [{ cpus: '5000' }, /^Input "cpus": must be at most 1024/],
+    [{ ulimits: 'memlock' }, /^Input "ulimits": expected name=soft or name=soft:hard such as memlock=-1/],
+    [{ ulimits: 'files=1024' }, /^Input "ulimits": unknown limit "files" \(one of core, /],
+    [{ ulimits: 'nofile=4096:1024' }, /^Input "ulimits": the soft limit of nofile is above its hard limit/],
+    [{ ulimits: 'nofile=-1:1024' }, /^Input "ulimits": the soft limit of nofile is above its hard limit/],
+    [{ ulimits: 'nofile=1024\nnofile=2048' }, /^Input "ulimits": nofile is given twice$/],
+    [{ ulimits: 'stack=-2' }, /^Input "ulimits": expected name=soft/],
+    [{ 'metrics-port': '0' }, /^Input "metrics-port": must be at least 1/],
+    [{ 'metrics-port': '65536' }, /^Input "metrics-port": must be at most 65535/],
+    [{ 'metrics-port': 'metrics' }, /^Input "metrics-port": expected a whole number/],
+    [{ 'metrics-path': 'metrics' }, /^Input "metrics-path": expected a URL path starting with \/, such as \/metrics, got "metrics"$/],
+    [{ 'metrics-path': '/metrics page' }, /^Input "metrics-path": expected a URL path/],
+    [{ 'request-metric': 'vllm-requests' }, /^Input "request-metric": expected a Prometheus metric name/],
+    [{ 'request-metric': '2xx_total' }, /^Input "request-metric": expected a Prometheus metric name/],
   ])('refuses %j', (changes, message) => expect(() => parse(changes)).toThrow(message));
+
+  it('reads the inputs of a server that is not the reference server', () => {
+    const spec = parse({
+      command: '["/opt/nvidia/nvidia_entrypoint.sh"]',
+      args: `tritonserver --model-repository=/model --log-info "true" --id ''`,
+      'shm-size': '1g',
+      memory: '1.5GiB',
+      cpus: '0.5',
+      ulimits: 'memlock=-1, stack=67108864\nnofile=1024:2048',
+      'metrics-port': '8002',
+      'metrics-path': '/metrics',
+      'request-metric': 'nv_inference_request_success',
+    });
+    expect(spec.process).toEqual({
+      command: ['/opt/nvidia/nvidia_entrypoint.sh'],
+      args: ['tritonserver', '--model-repository=/model', '--log-info', 'true', '--id', ''],
+      shmBytes: 1024 ** 3,
+      memoryBytes: 1.5 * 1024 ** 3,
+      nanoCpus: 5e8,
+      ulimits: [
+        { Name: 'memlock', Soft: -1, Hard: -1 },
+        { Name: 'stack', Soft: 67108864, Hard: 67108864 },
+        { Name: 'nofile', Soft: 1024, Hard: 2048 },
+      ],
+    });
+    expect(spec.metrics).toEqual({ port: 8002, path: '/metrics', requestMetric: 'nv_inference_request_success' });
+    expect(parse({ args: '["sh", "-c", "exec uvicorn app:app --port $PORT"]' }).process.args).toEqual(['sh', '-c', 'exec uvicorn app:app --port $PORT']);
+    expect(parse({ 'shm-size': '67108864', memory: '512m', cpus: '2' }).process).toEqual({ shmBytes: 67108864, memoryBytes: 512 * 1024 ** 2, nanoCpus: 2e9 });
+    expect(parse({ 'request-metric': 'vllm:request_success_total' }).metrics).toEqual({ requestMetric: 'vllm:request_success_total' });
+    expect(parse({ command: ' ', args: '', memory: '' })).toMatchObject({ process: {}, metrics: {} });
+  });
 
   it('takes engine swarm with gpus none, and service names of up to 50 characters', () => {
     expect(parse({ engine: 'swarm', gpus: 'none', service: 'a'.repeat(50) })).toMatchObject({ engine: 'swarm', gpus: undefined, routing: { service: 'a'.repeat(50) } });

@@ -81,7 +81,17 @@ describe('toolkit labels', () => {
       gitSha: 'abc123',
       runUrl: 'https://github.com/acme/iris/actions/runs/1',
       pr: 7,
+      metrics: {},
     });
+    expect(labels).not.toHaveProperty(LABELS.metricsPort);
+  });
+
+  it('record metrics-port, metrics-path and request-metric when deploy was given them, for retire to read back', () => {
+    const labels = serverLabels(routing, { ...v1, metrics: { port: 8002, path: '/stats', requestMetric: 'vllm:request_success_total' } });
+    expect(labels).toMatchObject({ [LABELS.metricsPort]: '8002', [LABELS.metricsPath]: '/stats', [LABELS.requestMetric]: 'vllm:request_success_total' });
+    expect(parseServerLabels(labels).metrics).toEqual({ port: 8002, path: '/stats', requestMetric: 'vllm:request_success_total' });
+    // Labels anyone with access to the engine could have changed: what does not parse is not used.
+    expect(parseServerLabels({ ...labels, [LABELS.metricsPort]: '99999', [LABELS.metricsPath]: 'stats', [LABELS.requestMetric]: 'a b' }).metrics).toEqual({});
   });
 
   it('write never and empty provenance, and read them back', () => {
