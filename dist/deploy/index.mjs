@@ -15,7 +15,7 @@ import {
   splitKept,
   waitForIdle,
   warnUndrainable
-} from "../chunks/chunk-fb55f52792.mjs";
+} from "../chunks/chunk-cfcf73d57a.mjs";
 import {
   evaluateRules
 } from "../chunks/chunk-a13dcfef2a.mjs";
@@ -86,6 +86,25 @@ async function waitReady(serverUrl, path, timeoutMs) {
     if (Date.now() >= deadline) return `GET ${serverUrl}${path} did not answer 2xx within ${formatDuration(timeoutMs)} (last: ${last})`;
     await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
   }
+}
+
+// src/serving/drain-signal.ts
+var GUNICORN_MASTER_SIGNALS = ["SIGHUP", "SIGUSR1", "SIGUSR2", "SIGTTIN", "SIGTTOU", "SIGWINCH"];
+function serverArgv(spec, image) {
+  const { command, args } = spec.process;
+  return [...command ?? image.entrypoint ?? [], ...args ?? (command ? [] : image.cmd ?? [])];
+}
+var GUNICORN_WORD = /(^|[\s/])gunicorn(\s|$)/;
+function checkDrainSignal(spec, image) {
+  if (spec.routingChoice.mode !== "labels") return;
+  if (spec.engine === "docker" && !spec.healthCmd && !image.healthcheck) return;
+  if (!GUNICORN_MASTER_SIGNALS.includes(spec.drainSignal)) return;
+  const argv = serverArgv(spec, image);
+  if (!argv.some((word) => GUNICORN_WORD.test(word))) return;
+  throw new InputError(
+    "drain-signal",
+    `the server runs gunicorn (${argv.slice(0, 4).join(" ")}\u2026), whose master takes ${spec.drainSignal} as a command of its own${spec.drainSignal === "SIGUSR2" ? " (start a second master beside the first)" : ""}, not as a drain: use routing: file, which drains without a signal, or run gunicorn under a process that turns a signal into your app's drain`
+  );
 }
 
 // src/rollout/prometheus.ts
@@ -415,6 +434,7 @@ async function runDeploy(engine, spec, log2, hooks = {}) {
   timings.pullMs = Date.now() - t0;
   if (spec.options.rollback) log2.info(`Rolling ${spec.routing.service} back to its kept version ${shortDigest(image.digest)}: no pull, no start`);
   else log2.info(`${image.pulled ? "Pulled" : "Found"} ${spec.image.text}${spec.image.text.includes(image.digest) ? "" : ` (digest ${image.digest})`} in ${formatDuration(timings.pullMs)}`);
+  if (!spec.options.rollback) checkDrainSignal(spec, image);
   if (!spec.healthCmd && !image.healthcheck && !spec.options.healthPath && !spec.options.rollback) {
     log2.warning(`${spec.image.text} declares no HEALTHCHECK and no health-cmd was given: Traefik will route to each new server as soon as it starts, before the model is ready, and a drain cannot be confirmed (give health-path, or use routing: file)`);
   }
@@ -690,7 +710,16 @@ function getInputs() {
     "shadow-duration": input("shadow-duration"),
     "after-shadow": input("after-shadow"),
     "traefik-metrics": input("traefik-metrics"),
-    prepare: inputOrDefault("prepare", "false")
+    prepare: inputOrDefault("prepare", "false"),
+    command: input("command"),
+    args: input("args"),
+    "shm-size": input("shm-size"),
+    memory: input("memory"),
+    cpus: input("cpus"),
+    ulimits: input("ulimits"),
+    "metrics-port": input("metrics-port"),
+    "metrics-path": input("metrics-path"),
+    "request-metric": input("request-metric")
   };
 }
 async function main() {

@@ -16,7 +16,7 @@ import {
   retireSummary,
   routingFilePath,
   warnUndrainable
-} from "../chunks/chunk-fb55f52792.mjs";
+} from "../chunks/chunk-cfcf73d57a.mjs";
 import "../chunks/chunk-a13dcfef2a.mjs";
 import {
   createLimiter

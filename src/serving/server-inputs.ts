@@ -70,7 +70,7 @@ export function parseArgv(inputName: string, raw: string | undefined): string[] 
     }
     if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) throw new InputError(inputName, `expected a non-empty JSON array of strings, got ${quote(text)}`);
     if (argv[0] === '') throw new InputError(inputName, `the first word is empty in ${quote(text)}`);
-    return argv as string[];
+    return argv;
   }
   if (/[\r\n]/.test(text)) throw new InputError(inputName, 'give one line, or a JSON array of strings such as ["tritonserver", "--model-repository=/model"]');
   return splitWords(inputName, text);
