@@ -10,10 +10,10 @@ import { parseServiceName, SWARM_SERVICE_NAME_MAX } from './names';
 import { parsePrepare } from './prepare-spec';
 import { parseMetricsSource, parseServerProcess, type MetricsSource, type ServerInputs, type ServerProcess } from './server-inputs';
 import { parseFileDeployOptions, parseRoutingChoice, type FileDeployOptions, type RoutingChoice } from './routing-spec';
-import { parseProgressiveInputs, PROGRESSIVE_STRATEGIES, type ProgressiveSpec } from '../rollout/spec';
+import { parseProgressiveInputs, PROGRESSIVE_STRATEGIES, type ProgressiveInputs, type ProgressiveSpec } from '../rollout/spec';
 
-/** deploy's inputs, keyed exactly as in actions/deploy/action.yml; optional ones undefined. */
-export interface DeployInputs extends ServerInputs {
+/** deploy's inputs, keyed exactly as in actions/deploy/action.yml; optional ones undefined (the server's and the canary's own in ServerInputs and ProgressiveInputs). */
+export interface DeployInputs extends ServerInputs, ProgressiveInputs {
   image: string;
   service: string;
   rule: string;
@@ -43,13 +43,6 @@ export interface DeployInputs extends ServerInputs {
   rollback?: string;
   'node-registry-username'?: string;
   'node-registry-password'?: string;
-  steps?: string;
-  'step-duration'?: string;
-  analysis?: string;
-  'mirror-percent'?: string;
-  'shadow-duration'?: string;
-  'after-shadow'?: string;
-  'traefik-metrics'?: string;
   prepare?: string;
 }
 
