@@ -74,11 +74,11 @@ async function timeToAll(load: RunningLoad, digest: string, startedAt: number, a
 /** Let Traefik's provider throttle (providersThrottleDuration, 2 s) run out since the last change. */
 const throttleIdle = () => new Promise((resolve) => setTimeout(resolve, 2500));
 
-/** Rename a whole routing file into the watched directory, as writeRoutingFile does. */
-function replaceFile(text: string): void {
-  const temp = join(routingDir, `.${service}.bench.tmp`);
+/** Rename a whole file into the watched directory (the service's routing file by default). */
+function replaceFile(text: string, target = routingFile): void {
+  const temp = join(routingDir, '.bench.tmp');
   writeFileSync(temp, text);
-  renameSync(temp, routingFile);
+  renameSync(temp, target);
 }
 
 async function main(): Promise<void> {
@@ -139,9 +139,11 @@ async function main(): Promise<void> {
       direct.push(await timeToAll(load, digestOf(v1), written, Promise.resolve()));
       replaceFile(toV2);
       await timeToAll(load, digestOf(v2), Date.now(), Promise.resolve());
-      // 3. The same by hand, just after another change (the same table again): the throttle sleeps.
+      // 3. The same by hand, just after Traefik applied another change (a probe router in a file
+      // of its own, seen in the API): the throttle sleeps, and the rename waits out the rest of it.
       await throttleIdle();
-      replaceFile(toV2);
+      replaceFile(`http:\n  routers:\n    bench-probe-${round}:\n      rule: Host(\`probe-${round}.bench\`)\n      service: bench-probe\n  services:\n    bench-probe:\n      loadBalancer:\n        servers:\n          - url: http://127.0.0.1:9\n`, join(routingDir, 'bench-probe.yml'));
+      await waitFor('Traefik to apply the probe router', async () => (await traefik.router(`bench-probe-${round}@file`)) !== undefined, 30_000, 10);
       const throttled = Date.now();
       replaceFile(toV1);
       asleep.push(await timeToAll(load, digestOf(v1), throttled, Promise.resolve()));
