@@ -170,7 +170,7 @@ async function forgetPull(reference: string): Promise<void> {
 /** The engine's own path, through the Engine API alone: pull, create, start, wait for healthy. */
 async function engineOnly(api: Docker, reference: string): Promise<number> {
   const started = Date.now();
-  const stream = (await api.pull(reference)) as NodeJS.ReadableStream;
+  const stream = (await api.pull(reference));
   await new Promise((resolve, reject) => api.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve(undefined))));
   const container = await api.createContainer({
     name: `ttsb${suffix}-engine-${Date.now().toString(36)}`,

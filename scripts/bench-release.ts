@@ -119,7 +119,7 @@ async function main(): Promise<void> {
     };
     const tailOf = async (modelDigest: string, since: number): Promise<number> => {
       await new Promise((resolve) => setTimeout(resolve, 2000));
-      await waitFor('answers from the new model only', async () => allNewSince(probe.answers, modelDigest) !== undefined && probe.answers.at(-1)!.at - allNewSince(probe.answers, modelDigest)! > 2000, 120_000, 200);
+      await waitFor('answers from the new model only', () => allNewSince(probe.answers, modelDigest) !== undefined && probe.answers.at(-1)!.at - allNewSince(probe.answers, modelDigest)! > 2000, 120_000, 200);
       return allNewSince(probe.answers, modelDigest)! - since;
     };
     const viaPublish = async (prefetch: boolean) => {

@@ -94,7 +94,7 @@ async function startProxy(): Promise<Proxy> {
     const [web, api] = [await freePort(), await freePort()];
     const child = spawn('traefik', traefikArgs(options, { web: `127.0.0.1:${web}`, traefik: `127.0.0.1:${api}` }), { stdio: 'ignore', detached: keep });
     await waitForPing(`http://127.0.0.1:${api}`);
-    return { kind: 'Traefik (binary on PATH)', apiUrl: `http://127.0.0.1:${api}`, webUrl: `http://127.0.0.1:${web}`, stop: async () => void stopChild(child) };
+    return { kind: 'Traefik (binary on PATH)', apiUrl: `http://127.0.0.1:${api}`, webUrl: `http://127.0.0.1:${web}`, stop: () => Promise.resolve(stopChild(child)) };
   }
   if (choice === 'image') {
     if (!image) throw new Error('--traefik=image: the engine holds no Traefik image');
@@ -188,7 +188,7 @@ async function main(): Promise<void> {
   let registry: TestRegistry | undefined;
   let github: GitHubApi | undefined;
   const work = mkdtempSync(join(tmpdir(), 'tts-demo-'));
-  cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
+  cleanups.push(() => Promise.resolve(rmSync(work, { recursive: true, force: true })));
   try {
     const engine = await step('Docker Engine', async () => JSON.parse(await docker(['version', '--format', '{{json .Server}}'])) as { Version: string; ApiVersion: string }, (v) => `engine ${v.Version}, API ${v.ApiVersion} (client ${DOCKER})`);
     void engine;

@@ -110,7 +110,8 @@ function flattenInto(node, prefix, out) {
     } else if (typeof value === "number" || typeof value === "string" || typeof value === "boolean" || value === null) {
       out.push({ name, value });
     } else {
-      out.push({ name, value: String(value) });
+      const scalar = value;
+      out.push({ name, value: String(scalar) });
     }
   }
 }

@@ -1,7 +1,7 @@
 import { createRequire as __cjsCreateRequire } from 'node:module'; import { fileURLToPath as __cjsFileURLToPath } from 'node:url'; const require = __cjsCreateRequire(import.meta.url); const __cjsFilename = __cjsFileURLToPath(import.meta.url); const __cjsDirname = __cjsFileURLToPath(new URL('.', import.meta.url));
 import {
   Label
-} from "./chunk-46427c890d.mjs";
+} from "./chunk-67c41fb2ca.mjs";
 import {
   InputError,
   isTag,

@@ -15,7 +15,7 @@ import {
   splitKept,
   waitForIdle,
   warnUndrainable
-} from "../chunks/chunk-4c8e9cff68.mjs";
+} from "../chunks/chunk-fb55f52792.mjs";
 import {
   evaluateRules
 } from "../chunks/chunk-a13dcfef2a.mjs";
@@ -264,8 +264,9 @@ var FileRolloutPort = class {
     };
   }
   /** Nothing to do here: deploy's own replace path moves the rest of the weight and drains the stable version. */
-  async promote() {
+  promote() {
     this.promoted = true;
+    return Promise.resolve();
   }
   async rollback() {
     this.weights = { stable: 100, canary: 0, mirror: 0 };

@@ -7,21 +7,20 @@ import {
   setCommitStatus
 } from "../chunks/chunk-694496d215.mjs";
 import {
-  selectPlatform
-} from "../chunks/chunk-7f5e0e3e9b.mjs";
-import {
+  ImageNotFoundError,
+  ImageShapeError,
   Label,
+  PlatformNotFoundError,
   RegistryClient,
   imageLabels,
-  isIndexType
-} from "../chunks/chunk-46427c890d.mjs";
+  resolveImage
+} from "../chunks/chunk-67c41fb2ca.mjs";
 import {
   evaluateRules,
   parseRules,
   violationsToJson
 } from "../chunks/chunk-a13dcfef2a.mjs";
 import {
-  RegistryError,
   explainAuthError,
   parseCredentialInputs,
   resolveCredentials
@@ -202,23 +201,14 @@ async function publishGateReport(client, plan, body, warn) {
 async function readImageLabels(reference, options = {}) {
   const ref = parseImageReference(reference, options.input ?? "image");
   const client = new RegistryClient({ registry: ref.registry, credentials: options.credentials, scopes: [{ repository: ref.repository, actions: ["pull"] }], log: options.log });
-  const notFound = (error) => {
-    if (error instanceof RegistryError && error.status === 404) return void 0;
+  const tagOrDigest = ref.digest ?? ref.tag ?? "latest";
+  try {
+    const { config } = await resolveImage(client, { repository: ref.repository, reference: tagOrDigest }, options.platform ?? { os: "linux", architecture: "amd64" }, { anyPlatform: true });
+    return imageLabels(config);
+  } catch (error) {
+    if (error instanceof ImageNotFoundError || error instanceof PlatformNotFoundError || error instanceof ImageShapeError) return void 0;
     throw error;
-  };
-  let fetched = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? "latest").catch(notFound);
-  if (!fetched) return void 0;
-  if (isIndexType(fetched.mediaType)) {
-    const index = fetched.json;
-    const { match } = selectPlatform(index.manifests ?? [], options.platform ?? { os: "linux", architecture: "amd64" });
-    const entry = match ?? index.manifests?.find((m) => m.platform?.os !== "unknown");
-    if (!entry) return void 0;
-    fetched = await client.getManifest(ref.repository, entry.digest);
   }
-  const manifest = fetched.json;
-  if (!manifest.config?.digest) return void 0;
-  const config = JSON.parse((await client.getBlobBytes(ref.repository, manifest.config.digest)).toString("utf8"));
-  return imageLabels(config);
 }
 async function readImageMetrics(reference, options = {}) {
   return (await readImageLabels(reference, options))?.[Label.metrics];

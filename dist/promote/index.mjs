@@ -9,11 +9,15 @@ import {
   parseTags
 } from "../chunks/chunk-86ebb0db55.mjs";
 import {
+  ImageShapeError,
   Label,
   RegistryClient,
   imageLabels,
-  isIndexType
-} from "../chunks/chunk-46427c890d.mjs";
+  isIndexType,
+  parseImageIndex,
+  parseImageManifest,
+  readImageConfig
+} from "../chunks/chunk-67c41fb2ca.mjs";
 import {
   RegistryError,
   explainAuthError,
@@ -70,24 +74,31 @@ async function findPullRequestForCommit(client, ref) {
 }
 
 // src/image/promote.ts
-async function revisionsOf(client, repository, manifest) {
-  const manifests = [];
-  if (isIndexType(manifest.mediaType)) {
-    const index = manifest.json;
-    for (const entry of index.manifests ?? []) {
+async function imagesOf(client, repository, source, name) {
+  const fetched = [];
+  if (isIndexType(source.mediaType)) {
+    for (const entry of parseImageIndex(source, name).manifests) {
       if (entry.platform?.os === "unknown") continue;
       const child = await client.getManifest(repository, entry.digest);
-      if (!isIndexType(child.mediaType)) manifests.push(child.json);
+      if (!isIndexType(child.mediaType)) fetched.push(child);
     }
   } else {
-    manifests.push(manifest.json);
+    fetched.push(source);
   }
+  return fetched.flatMap((manifest) => {
+    try {
+      return [parseImageManifest(manifest, name)];
+    } catch (error) {
+      if (error instanceof ImageShapeError) return [];
+      throw error;
+    }
+  });
+}
+async function revisionsOf(client, repository, source, name) {
   const revisions = /* @__PURE__ */ new Set();
   let unlabelled = 0;
-  for (const image of manifests) {
-    if (!image.config?.digest) continue;
-    const config = JSON.parse((await client.getBlobBytes(repository, image.config.digest)).toString("utf8"));
-    const revision = imageLabels(config)[Label.revision];
+  for (const image of await imagesOf(client, repository, source, name)) {
+    const revision = imageLabels(await readImageConfig(client, repository, image, name))[Label.revision];
     if (revision) revisions.add(revision);
     else unlabelled += 1;
   }
@@ -116,7 +127,7 @@ async function promoteImage(request) {
     image: `${repositoryName(request.image)}@${source.digest}`,
     digest: source.digest,
     mediaType: source.mediaType,
-    ...await revisionsOf(client, repository, source)
+    ...await revisionsOf(client, repository, source, `Image ${repositoryName(request.image)}@${source.digest}`)
   };
   await request.check?.(promoted);
   const targets = [];

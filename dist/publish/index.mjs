@@ -1,10 +1,5 @@
 import { createRequire as __cjsCreateRequire } from 'node:module'; import { fileURLToPath as __cjsFileURLToPath } from 'node:url'; const require = __cjsCreateRequire(import.meta.url); const __cjsFilename = __cjsFileURLToPath(import.meta.url); const __cjsDirname = __cjsFileURLToPath(new URL('.', import.meta.url));
 import {
-  formatPlatform,
-  parsePlatform,
-  selectPlatform
-} from "../chunks/chunk-7f5e0e3e9b.mjs";
-import {
   commitTime,
   defaultTags,
   parsePublishTags,
@@ -12,12 +7,14 @@ import {
   withProvenance
 } from "../chunks/chunk-86ebb0db55.mjs";
 import {
+  ImageNotFoundError,
   Label,
+  PlatformNotFoundError,
   RegistryClient,
   composeImage,
-  familyOf,
-  isIndexType
-} from "../chunks/chunk-46427c890d.mjs";
+  formatPlatform,
+  resolveImage
+} from "../chunks/chunk-67c41fb2ca.mjs";
 import {
   mapLimit
 } from "../chunks/chunk-e38c5aa950.mjs";
@@ -153,6 +150,16 @@ async function scanModel(modelPath, modelDir, options = {}) {
   await walk(modelPath, "");
   if (files === 0) throw new InputError(input2, `${quote(modelPath)} holds no files`);
   return { entries, files, bytes };
+}
+
+// src/image/platform.ts
+function parsePlatform(input2, raw) {
+  const parts = raw.trim().toLowerCase().split("/");
+  if (parts.length < 2 || parts.length > 3 || parts.some((part) => !/^[a-z0-9._-]+$/.test(part))) {
+    throw new InputError(input2, `expected os/architecture[/variant] such as linux/amd64, got ${quote(raw)}`);
+  }
+  const [os, architecture, variant] = parts;
+  return variant ? { os, architecture, variant } : { os, architecture };
 }
 
 // src/image/publish.ts
@@ -319,47 +326,29 @@ function planLayers(entries, options = DEFAULT_LAYER_PLAN) {
 async function resolveBase(client, request, sameRegistry, warn) {
   const { base } = request;
   const reference = base.digest ?? base.tag ?? "latest";
-  let fetched;
+  let resolved;
   try {
-    fetched = await client.getManifest(base.repository, reference);
+    resolved = await resolveImage(client, { repository: base.repository, reference }, request.platform, { name: `Base image ${repositoryName(base)}` });
   } catch (error) {
-    if (error instanceof RegistryError && error.status === 404) {
+    if (error instanceof ImageNotFoundError) {
       throw new InputError("base-image", `${repositoryName(base)} has no ${base.digest ? "manifest" : "tag"} ${quote(reference)}`);
+    }
+    if (error instanceof PlatformNotFoundError) {
+      throw new InputError("platform", `${formatPlatform(request.platform)} is not in the base image ${repositoryName(base)}:${reference}, which has ${error.available.length ? error.available.join(", ") : "no platforms"}`);
     }
     if (error instanceof RegistryAuthError && !sameRegistry) {
       throw new InputError("base-image", `${repositoryName(base)} refused ${request.baseCredentials ? "the docker login credentials for its registry" : "anonymous access"} (${error.message}); the target's credentials never go to another registry: run docker login for ${base.registry} first, copy the base to ${request.target.registry}, or make it public`);
     }
     throw error;
   }
-  let platform;
-  if (isIndexType(fetched.mediaType)) {
-    const index = fetched.json;
-    const { match, available } = selectPlatform(index.manifests ?? [], request.platform);
-    if (!match) {
-      throw new InputError("platform", `${formatPlatform(request.platform)} is not in the base image ${repositoryName(base)}:${reference}, which has ${available.length ? available.join(", ") : "no platforms"}`);
-    }
-    platform = formatPlatform(match.platform);
-    fetched = await client.getManifest(base.repository, match.digest);
-    if (isIndexType(fetched.mediaType)) throw new RegistryError(`Base image ${repositoryName(base)}`, `index entry ${match.digest} is itself an index`);
-  }
-  const manifest = fetched.json;
-  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) {
-    throw new RegistryError(`Base image ${repositoryName(base)}:${reference}`, "has a manifest without a config or layers");
-  }
-  if (manifest.layers.some((layer) => layer.urls?.length)) {
+  if (resolved.manifest.layers.some((layer) => layer.urls?.length)) {
     throw new RegistryError(`Base image ${repositoryName(base)}:${reference}`, "has foreign layers (stored outside the registry), which cannot be copied");
   }
-  let config;
-  try {
-    config = JSON.parse((await client.getBlobBytes(base.repository, manifest.config.digest)).toString("utf8"));
-  } catch (error) {
-    if (error instanceof SyntaxError) throw new RegistryError(`Base image ${repositoryName(base)}`, "has a config that is not JSON");
-    throw error;
+  const { config } = resolved;
+  if (!resolved.platform && (config.os !== request.platform.os || config.architecture !== request.platform.architecture)) {
+    warn(`The base image ${repositoryName(base)}:${reference} is ${String(config.os)}/${String(config.architecture)} only; the platform input (${formatPlatform(request.platform)}) applies to multi-platform bases`);
   }
-  if (!platform && (config.os !== request.platform.os || config.architecture !== request.platform.architecture)) {
-    warn(`The base image ${repositoryName(base)}:${reference} is ${config.os}/${config.architecture} only; the platform input (${formatPlatform(request.platform)}) applies to multi-platform bases`);
-  }
-  return { manifest, config, family: familyOf(fetched.mediaType), digest: fetched.digest, platform };
+  return resolved;
 }
 function describeContents(entries, modelDir) {
   const files = entries.filter((e) => e.type !== "directory").map((e) => e.path.slice(modelDir.length + 1));
@@ -474,9 +463,7 @@ async function uploadConfig(client, repo, composed, sent) {
     {
       digest: config.digest,
       size: config.size,
-      open: async function* () {
-        yield body;
-      }
+      open: () => [body]
     },
     { onProgress: sent.counter(false) }
   );

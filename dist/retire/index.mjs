@@ -16,7 +16,7 @@ import {
   retireSummary,
   routingFilePath,
   warnUndrainable
-} from "../chunks/chunk-4c8e9cff68.mjs";
+} from "../chunks/chunk-fb55f52792.mjs";
 import "../chunks/chunk-a13dcfef2a.mjs";
 import {
   createLimiter

@@ -5113,13 +5113,25 @@ __export(model_exports, {
   MODEL_FORMAT_VERSION: () => MODEL_FORMAT_VERSION,
   ModelError: () => ModelError,
   TRAINING_FILE: () => TRAINING_FILE,
+  fail: () => fail,
   nameList: () => nameList,
+  parseJsonObject: () => parseJsonObject,
   parseModel: () => parseModel,
   parseProvenance: () => parseProvenance,
   predict: () => predict
 });
 function fail(source, problem) {
   throw new ModelError(`${source}: ${problem}`);
+}
+function parseJsonObject(text, source) {
+  let raw;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    fail(source, `not valid JSON (${error.message})`);
+  }
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(source, "must be a JSON object");
+  return raw;
 }
 function finiteArray(value, length, source, what) {
   if (!Array.isArray(value)) fail(source, `${what} must be an array of ${length} numbers`);
@@ -5138,14 +5150,7 @@ function nameList(value, source, what) {
   return value;
 }
 function parseModel(text, source = MODEL_FILE) {
-  let raw;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    fail(source, `not valid JSON (${error.message})`);
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(source, "must be a JSON object");
-  const doc = raw;
+  const doc = parseJsonObject(text, source);
   if (doc.format !== MODEL_FORMAT) fail(source, `format must be "${MODEL_FORMAT}", got ${JSON.stringify(doc.format)}`);
   if (doc.formatVersion !== MODEL_FORMAT_VERSION) {
     fail(source, `formatVersion ${JSON.stringify(doc.formatVersion)} is not supported (this server reads version ${MODEL_FORMAT_VERSION})`);
@@ -5219,7 +5224,8 @@ function describe(value) {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
   if (typeof value === "string") return `the string ${JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}\u2026` : value)}`;
-  return typeof value === "object" ? "an object" : `${typeof value} ${String(value)}`;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint" || value === void 0) return `${typeof value} ${String(value)}`;
+  return "an object";
 }
 function instanceRow(shape, instance, where) {
   const features = shape.features;
@@ -5286,35 +5292,25 @@ var init_request = __esm({
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-function fail2(source, problem) {
-  throw new ModelError(`${source}: ${problem}`);
-}
 function parseSidecar(text, source = SIDECAR_FILE) {
-  let raw;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    fail2(source, `not valid JSON (${error.message})`);
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail2(source, "must be a JSON object");
-  const doc = raw;
+  const doc = parseJsonObject(text, source);
   const known = ["name", "features", "classes", "output", "scores"];
   const unknown = Object.keys(doc).find((key) => !known.includes(key));
-  if (unknown) fail2(source, `unknown field ${JSON.stringify(unknown)} (known: ${known.join(", ")})`);
+  if (unknown) fail(source, `unknown field ${JSON.stringify(unknown)} (known: ${known.join(", ")})`);
   const sidecar = {};
-  if (doc.name !== void 0) sidecar.name = typeof doc.name === "string" && /^[\w.-]{1,100}$/.test(doc.name) ? doc.name : fail2(source, 'name must be 1 to 100 letters, digits, ".", "_" or "-"');
+  if (doc.name !== void 0) sidecar.name = typeof doc.name === "string" && /^[\w.-]{1,100}$/.test(doc.name) ? doc.name : fail(source, 'name must be 1 to 100 letters, digits, ".", "_" or "-"');
   if (doc.features !== void 0) sidecar.features = nameList(doc.features, source, "features");
   if (doc.classes !== void 0) sidecar.classes = nameList(doc.classes, source, "classes");
-  if (doc.output !== void 0) sidecar.output = typeof doc.output === "string" && doc.output !== "" ? doc.output : fail2(source, "output must be the name of one of the model outputs");
-  if (doc.scores !== void 0 && doc.scores !== "logits" && doc.scores !== "probabilities") fail2(source, `scores must be "logits" or "probabilities", got ${JSON.stringify(doc.scores)}`);
+  if (doc.output !== void 0) sidecar.output = typeof doc.output === "string" && doc.output !== "" ? doc.output : fail(source, "output must be the name of one of the model outputs");
+  if (doc.scores !== void 0 && doc.scores !== "logits" && doc.scores !== "probabilities") fail(source, `scores must be "logits" or "probabilities", got ${JSON.stringify(doc.scores)}`);
   if (doc.scores !== void 0) sidecar.scores = doc.scores;
-  if (sidecar.classes && !sidecar.scores) fail2(source, 'scores is required with classes: "logits" (the server applies softmax) or "probabilities"');
+  if (sidecar.classes && !sidecar.scores) fail(source, 'scores is required with classes: "logits" (the server applies softmax) or "probabilities"');
   return sidecar;
 }
 function specs(metadata2, source, kind) {
   return metadata2.map((value) => {
-    if (!value.isTensor) fail2(source, `${kind} ${JSON.stringify(value.name)} is not a tensor (sequences and maps are not served)`);
-    const datatype = TYPES[value.type] ?? fail2(source, `${kind} ${JSON.stringify(value.name)} has element type ${value.type}, which the inference protocol cannot carry`);
+    if (!value.isTensor) fail(source, `${kind} ${JSON.stringify(value.name)} is not a tensor (sequences and maps are not served)`);
+    const datatype = TYPES[value.type] ?? fail(source, `${kind} ${JSON.stringify(value.name)} has element type ${value.type}, which the inference protocol cannot carry`);
     return { name: value.name, datatype, shape: value.shape.map((d) => typeof d === "number" && d >= 0 ? d : -1) };
   });
 }
@@ -5379,16 +5375,16 @@ async function loadOnnxModel(path, bytes, sidecarText, sidecarPath, digest, prov
   const rest = single?.shape.slice(1) ?? [];
   const width = single && rest.every((d) => d > 0) ? rest.reduce((a, b) => a * b, 1) : 0;
   if (sidecar.features && sidecar.features.length !== width) {
-    fail2(sidecarPath, `features names ${sidecar.features.length} values, the model's input takes ${width || "no fixed number of"} values per instance`);
+    fail(sidecarPath, `features names ${sidecar.features.length} values, the model's input takes ${width || "no fixed number of"} values per instance`);
   }
   const scoresName = sidecar.output ?? outputs[0]?.name;
-  const scores = outputs.find((o) => o.name === scoresName) ?? fail2(sidecarPath, `output ${JSON.stringify(sidecar.output)} is not an output of the model (${outputs.map((o) => o.name).join(", ")})`);
+  const scores = outputs.find((o) => o.name === scoresName) ?? fail(sidecarPath, `output ${JSON.stringify(sidecar.output)} is not an output of the model (${outputs.map((o) => o.name).join(", ")})`);
   if (sidecar.classes) {
     const classCount = scores.shape[scores.shape.length - 1];
     if (scores.shape.length !== 2 || classCount !== -1 && classCount !== sidecar.classes.length) {
-      fail2(sidecarPath, `classes names ${sidecar.classes.length} classes, but output ${scores.name} has shape [${scores.shape.join(", ")}] (expected [batch, ${sidecar.classes.length}])`);
+      fail(sidecarPath, `classes names ${sidecar.classes.length} classes, but output ${scores.name} has shape [${scores.shape.join(", ")}] (expected [batch, ${sidecar.classes.length}])`);
     }
-    if (!single || width === 0) fail2(sidecarPath, "classes are given, but the model does not take one float input of fixed width per instance, so /predict cannot feed it");
+    if (!single || width === 0) fail(sidecarPath, "classes are given, but the model does not take one float input of fixed width per instance, so /predict cannot feed it");
   }
   async function run(feeds, wanted) {
     const feed = {};
@@ -5414,7 +5410,7 @@ async function loadOnnxModel(path, bytes, sidecarText, sidecarPath, digest, prov
     try {
       await run(zeros, outputs.map((o) => o.name));
     } catch (error) {
-      fail2(path, `a test run on zeros failed: ${error.message}`);
+      fail(path, `a test run on zeros failed: ${error.message}`);
     }
   }
   return {

@@ -30,8 +30,20 @@ export class ModelError extends Error {
   override readonly name = 'ModelError';
 }
 
-function fail(source: string, problem: string): never {
+export function fail(source: string, problem: string): never {
   throw new ModelError(`${source}: ${problem}`);
+}
+
+/** Parse a model description file that must hold one JSON object, or a ModelError naming `source`. */
+export function parseJsonObject(text: string, source: string): Record<string, unknown> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    fail(source, `not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(source, 'must be a JSON object');
+  return raw as Record<string, unknown>;
 }
 
 function finiteArray(value: unknown, length: number, source: string, what: string): number[] {
@@ -55,14 +67,7 @@ export function nameList(value: unknown, source: string, what: string): string[]
 
 /** Validate the text of a model.json; every problem names the field. */
 export function parseModel(text: string, source = MODEL_FILE): LinearClassifier {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    fail(source, `not valid JSON (${(error as Error).message})`);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(source, 'must be a JSON object');
-  const doc = raw as Record<string, unknown>;
+  const doc = parseJsonObject(text, source);
   if (doc.format !== MODEL_FORMAT) fail(source, `format must be "${MODEL_FORMAT}", got ${JSON.stringify(doc.format)}`);
   if (doc.formatVersion !== MODEL_FORMAT_VERSION) {
     fail(source, `formatVersion ${JSON.stringify(doc.formatVersion)} is not supported (this server reads version ${MODEL_FORMAT_VERSION})`);

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { ModelError, nameList, type Prediction, type Provenance } from './model';
+import { fail, ModelError, nameList, parseJsonObject, type Prediction, type Provenance } from './model';
 import { BadRequest } from './request';
 import { classify } from './classify';
 import type { ServedModel } from './served';
@@ -30,19 +30,8 @@ export interface Sidecar {
   scores?: 'logits' | 'probabilities';
 }
 
-function fail(source: string, problem: string): never {
-  throw new ModelError(`${source}: ${problem}`);
-}
-
 export function parseSidecar(text: string, source = SIDECAR_FILE): Sidecar {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    fail(source, `not valid JSON (${(error as Error).message})`);
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(source, 'must be a JSON object');
-  const doc = raw as Record<string, unknown>;
+  const doc = parseJsonObject(text, source);
   const known = ['name', 'features', 'classes', 'output', 'scores'];
   const unknown = Object.keys(doc).find((key) => !known.includes(key));
   if (unknown) fail(source, `unknown field ${JSON.stringify(unknown)} (known: ${known.join(', ')})`);
@@ -52,7 +41,7 @@ export function parseSidecar(text: string, source = SIDECAR_FILE): Sidecar {
   if (doc.classes !== undefined) sidecar.classes = nameList(doc.classes, source, 'classes');
   if (doc.output !== undefined) sidecar.output = typeof doc.output === 'string' && doc.output !== '' ? doc.output : fail(source, 'output must be the name of one of the model outputs');
   if (doc.scores !== undefined && doc.scores !== 'logits' && doc.scores !== 'probabilities') fail(source, `scores must be "logits" or "probabilities", got ${JSON.stringify(doc.scores)}`);
-  if (doc.scores !== undefined) sidecar.scores = doc.scores as 'logits' | 'probabilities';
+  if (doc.scores !== undefined) sidecar.scores = doc.scores;
   if (sidecar.classes && !sidecar.scores) fail(source, 'scores is required with classes: "logits" (the server applies softmax) or "probabilities"');
   return sidecar;
 }

@@ -141,7 +141,7 @@ export function parseInferRequest(body: string, inputs: readonly TensorSpec[], o
       return name as string;
     });
   }
-  return { id: request.id as string | undefined, inputs: parsed, outputs: wanted };
+  return { id: request.id, inputs: parsed, outputs: wanted };
 }
 
 /** A tensor as JSON: bigints become numbers (exact up to 2^53). */

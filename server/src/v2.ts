@@ -31,7 +31,7 @@ export interface V2Context {
   started: bigint;
   phase: Phase;
   model: ServedModel | undefined;
-  send(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void;
+  send: (res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>) => void;
   counted(req: IncomingMessage, res: ServerResponse, requestId: string, started: bigint, answer: (model: ServedModel, body: string) => Promise<unknown>): Promise<void>;
   maxBatch: number;
   /** The prediction log, when on. */

@@ -108,7 +108,7 @@ describe('bad ONNX models fail at start, never as a healthy server', () => {
     ['a sidecar without scores', { 'model.onnx': tabularClassifier(), 'model.onnx.json': JSON.stringify({ classes: ['a', 'b', 'c'] }) }, /scores is required with classes/],
     ['a sidecar with too many features', { 'model.onnx': tabularClassifier(), 'model.onnx.json': JSON.stringify({ features: ['a', 'b', 'c', 'd', 'e'] }) }, /features names 5 values, the model's input takes 4/],
   ])('%s', async (_case, files, message) => {
-    const server = await startServer({ MODEL_DIR: modelDir(files as Record<string, string | Buffer>) }, { waitReady: false });
+    const server = await startServer({ MODEL_DIR: modelDir(files) }, { waitReady: false });
     expect(await server.exited).toBe(1);
     expect(server.stderr()).toMatch(message);
     expect(server.events.some((e) => e.event === 'ready')).toBe(false);

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -122,7 +123,7 @@ describe('readiness', () => {
     // A FIFO as model.json: reading it blocks until the test writes the model, holding the server in "loading".
     const dir = mkdtempSync(join(tmpdir(), 'tts-model-'));
     const fifo = join(dir, 'model.json');
-    await new Promise<void>((resolve, reject) => execFile('mkfifo', [fifo], (error) => (error ? reject(error) : resolve())));
+    await promisify(execFile)('mkfifo', [fifo]);
     const server = await startServer({ MODEL_DIR: dir }, { waitReady: false });
     try {
       await server.waitForEvent('listening');
@@ -221,7 +222,7 @@ describe('failing loudly at start', () => {
     ['no model', {}, /cannot load the model: .*model\.json: no model found/],
     ['a corrupt model', { 'model.json': '{"format": "train-to-serve.linear-classifier", "formatVersion": 1, "name": "x", "features": ["a"], "classes": ["p", "q"], "standardize": {"mean": [0], "scale": [1]}, "weights": [[1]], "bias": [0, 0]}' }, /weights must be an array of 2 rows/],
   ])('exits 1 with %s', async (_case, files, message) => {
-    const server = await startServer({ MODEL_DIR: modelDir(files as Record<string, string>) }, { waitReady: false });
+    const server = await startServer({ MODEL_DIR: modelDir(files) }, { waitReady: false });
     expect(await server.exited).toBe(1);
     expect(server.stderr()).toMatch(message);
   });

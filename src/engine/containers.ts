@@ -1,6 +1,6 @@
 import { errorMessage } from '../inputs/errors';
 import type Docker from 'dockerode';
-import { formatBytes } from '../markdown/markdown';
+import { readLogTail } from './log-tail';
 import { LABELS, parseServerLabels } from '../serving/labels';
 import type { DeploySpec } from '../serving/deploy-spec';
 import type { Health, ManagedServer } from '../serving/server';
@@ -87,33 +87,9 @@ export async function listManagedContainers(docker: Docker, service?: string): P
   return containers.map(serverFromListing);
 }
 
-/** The most of a log tail that goes into a message: its end, where a failing server's last words are. */
-export const MAX_LOG_TAIL_BYTES = 64 * 1024;
-
-/** Split the engine's multiplexed log stream (8-byte frame headers) into text, keeping its last MAX_LOG_TAIL_BYTES. */
-export function demuxLogs(buffer: Buffer): string {
-  const text = demuxAll(buffer);
-  const bytes = Buffer.byteLength(text);
-  if (bytes <= MAX_LOG_TAIL_BYTES) return text;
-  const kept = Buffer.from(text).subarray(bytes - MAX_LOG_TAIL_BYTES).toString('utf8').replace(/^\uFFFD+/, '');
-  return `(${formatBytes(bytes - Buffer.byteLength(kept))} of earlier output cut)\n${kept}`;
-}
-
-function demuxAll(buffer: Buffer): string {
-  let out = '';
-  let offset = 0;
-  while (offset + 8 <= buffer.length && (buffer[offset] === 1 || buffer[offset] === 2 || buffer[offset] === 0) && buffer.readUInt16BE(offset + 1) === 0) {
-    const size = buffer.readUInt32BE(offset + 4);
-    out += buffer.subarray(offset + 8, offset + 8 + size).toString('utf8');
-    offset += 8 + size;
-  }
-  return offset === 0 ? buffer.toString('utf8') : out;
-}
-
 export async function lastLogLines(docker: Docker, id: string, lines = 50): Promise<string> {
   try {
-    const raw = (await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
-    return demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))).trimEnd();
+    return (await readLogTail(docker, 'containers', id, lines)).trimEnd();
   } catch (error) {
     return `(logs unavailable: ${errorMessage(error)})`;
   }

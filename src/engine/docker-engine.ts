@@ -156,7 +156,7 @@ export class DockerEngine implements ServingEngine {
             ...(spec.gpus ? { DeviceRequests: deviceRequests(spec.gpus) } : {}),
           },
           NetworkingConfig: { EndpointsConfig: { [network]: {} } },
-        } as Docker.ContainerCreateOptions);
+        });
         started.ids.push(container.id);
         started.names.push(name);
       }
@@ -205,8 +205,8 @@ export class DockerEngine implements ServingEngine {
     return Promise.reject(new Error('the Docker engine counts servers, not versions: nothing to scale'));
   }
 
-  async serversOf(reused: readonly ManagedServer[]): Promise<NewServer[]> {
-    return reused.map((server) => ({ id: server.id, name: server.name, digest: server.digest, url: server.url, reused: true }));
+  serversOf(reused: readonly ManagedServer[]): Promise<NewServer[]> {
+    return Promise.resolve(reused.map((server) => ({ id: server.id, name: server.name, digest: server.digest, url: server.url, reused: true })));
   }
 
   confirmRouted(spec: DeploySpec, servers: readonly NewServer[]): Promise<string | undefined> {
@@ -224,7 +224,7 @@ export class DockerEngine implements ServingEngine {
   async tryLockService(service: string, log: Log, leaseMs: number): Promise<DeployLock | undefined> {
     const servers = await listManagedContainers(this.docker, service);
     const image = servers.find((server) => server.imageId)?.imageId;
-    if (!image) return { release: async () => {}, stillHeld: async () => true };
+    if (!image) return { release: async () => {}, stillHeld: () => Promise.resolve(true) };
     return acquireLock(this.docker, service, { image, leaseMs, waitMs: 0, purpose: `retire of ${service}`, log });
   }
 

@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ResourceError } from '../inputs/errors';
 import { formatDuration } from '../inputs/parse';
@@ -17,12 +17,16 @@ import type { Log } from '../serving/engine';
  *
  * A holder killed halfway leaves its lock behind. The lock records who holds it and until when;
  * it is stale, and taken over, once its lease has passed, or at once when the holder ran on this
- * same host and its process is gone.
+ * same host, since its boot, in this same PID namespace, and its process is gone. Runners in
+ * containers on one host share the boot id and may share a hostname, but each sees only its own
+ * PID namespace: a pid from another namespace says nothing here, so only the lease counts then.
  */
 export interface LockHolder {
   host: string;
   bootId?: string;
   pid: number;
+  /** The holder's PID namespace (`readlink /proc/self/ns/pid`, e.g. `pid:[4026531836]`): where its pid means something. */
+  pidNamespace?: string;
   /** The process's start time in clock ticks since boot (/proc/<pid>/stat field 22): tells a reused pid apart. */
   pidStart?: string;
   acquiredAt: string;
@@ -41,6 +45,14 @@ function readProc(path: string): string | undefined {
   }
 }
 
+function pidNamespace(): string | undefined {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return undefined;
+  }
+}
+
 function processStart(pid: number): string | undefined {
   const stat = readProc(`/proc/${pid}/stat`);
   if (!stat) return undefined;
@@ -54,6 +66,7 @@ export function currentHolder(leaseMs: number, purpose: string, runUrl: string |
     host: hostname(),
     bootId: readProc('/proc/sys/kernel/random/boot_id')?.trim(),
     pid: process.pid,
+    pidNamespace: pidNamespace(),
     pidStart: processStart(process.pid),
     acquiredAt: now.toISOString(),
     leaseUntil: new Date(now.getTime() + leaseMs).toISOString(),
@@ -63,11 +76,16 @@ export function currentHolder(leaseMs: number, purpose: string, runUrl: string |
 }
 
 /** Why a lock is stale, or undefined when its holder may still be at work. */
-export function staleReason(holder: LockHolder | undefined, now: Date, local = { host: hostname(), bootId: readProc('/proc/sys/kernel/random/boot_id')?.trim(), processStart }): string | undefined {
+export function staleReason(
+  holder: LockHolder | undefined,
+  now: Date,
+  local: { host: string; bootId?: string; pidNamespace?: string; processStart(pid: number): string | undefined } = { host: hostname(), bootId: readProc('/proc/sys/kernel/random/boot_id')?.trim(), pidNamespace: pidNamespace(), processStart },
+): string | undefined {
   if (!holder) return 'it records no holder';
   const lease = new Date(holder.leaseUntil);
   if (Number.isNaN(lease.getTime()) || lease.getTime() <= now.getTime()) return `its lease ended at ${holder.leaseUntil}`;
-  if (holder.host === local.host && holder.bootId && holder.bootId === local.bootId && holder.pidStart) {
+  const samePidSpace = holder.host === local.host && Boolean(holder.bootId) && holder.bootId === local.bootId && Boolean(holder.pidNamespace) && holder.pidNamespace === local.pidNamespace;
+  if (samePidSpace && holder.pidStart) {
     const start = local.processStart(holder.pid);
     if (start !== holder.pidStart) return `its holder (pid ${holder.pid} on ${holder.host}) is gone`;
   }

@@ -32,7 +32,7 @@ export async function pullImage(docker: Docker, image: GivenImage, credentials: 
   const fail = (problem: string) => new ResourceError(`Image ${image.text}`, `pull failed: ${problem}`);
   let stream: NodeJS.ReadableStream;
   try {
-    stream = (await docker.pull(reference, authconfig ? { authconfig } : {})) as NodeJS.ReadableStream;
+    stream = (await docker.pull(reference, authconfig ? { authconfig } : {}));
   } catch (error) {
     throw fail(engineMessage(error));
   }

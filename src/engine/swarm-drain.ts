@@ -37,7 +37,7 @@ export async function updateServiceLabels(docker: Docker, service: SwarmService,
   for (let attempt = 1; ; attempt++) {
     const spec = { ...current.Spec, Labels: change({ ...(current.Spec.Labels ?? {}) }) };
     try {
-      await docker.getService(current.ID).update({ _query: { version: current.Version.Index }, _body: spec } as unknown as Record<string, unknown>);
+      await docker.getService(current.ID).update({ _query: { version: current.Version.Index }, _body: spec });
       return;
     } catch (error) {
       if (statusOf(error) === 404) throw new VanishedService();

@@ -25,7 +25,7 @@ import { checkRoutingAgainst } from '../serving/routing-check';
 import type { ManagedServer } from '../serving/server';
 import { TraefikApi } from '../traefik/api';
 import { connectEngine, type Engine } from './connection';
-import { demuxLogs } from './containers';
+import { readLogTail } from './log-tail';
 import { confirmListed, deployImage, DockerEngine } from './docker-engine';
 import { acquireStoreLock } from './lock';
 import { ensureImage } from './pull';
@@ -267,7 +267,7 @@ export class SwarmEngine implements ServingEngine {
     for (let attempt = 1; ; attempt++) {
       const spec = { ...current.Spec, Mode: { Replicated: { Replicas: replicas } } };
       try {
-        await this.docker.getService(current.ID).update({ _query: { version: current.Version.Index }, _body: spec } as unknown as Record<string, unknown>);
+        await this.docker.getService(current.ID).update({ _query: { version: current.Version.Index }, _body: spec });
         return;
       } catch (error) {
         if (attempt < 5 && /out of sequence/i.test(engineMessage(error))) {
@@ -329,9 +329,7 @@ export class SwarmEngine implements ServingEngine {
 
   private async taskLogs(taskId: string): Promise<string> {
     try {
-      const task = this.docker.getTask(taskId) as unknown as { logs(options: Record<string, unknown>): Promise<Buffer> };
-      const raw = await task.logs({ stdout: true, stderr: true, tail: 50, follow: false });
-      return demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw))).trimEnd();
+      return (await readLogTail(this.docker, 'tasks', taskId, 50)).trimEnd();
     } catch (error) {
       return `(logs unavailable: ${engineMessage(error)})`;
     }

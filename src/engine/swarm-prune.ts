@@ -4,7 +4,7 @@ import type { Log, PrunedImage } from '../serving/engine';
 import type { ManagedServer } from '../serving/server';
 import { repositoryOf, type DockerEngine } from './docker-engine';
 import { LABELS } from '../serving/labels';
-import { demuxLogs } from './containers';
+import { readLogTail } from './log-tail';
 import { engineMessage, statusOf } from './errors';
 import type { SwarmService, SwarmTask } from './swarm-state';
 
@@ -97,9 +97,7 @@ export async function pruneOnEveryNode(docker: Docker, pruneImage: string, refer
 
 async function taskOutput(docker: Docker, taskId: string): Promise<string> {
   try {
-    const task = docker.getTask(taskId) as unknown as { logs(options: Record<string, unknown>): Promise<Buffer> };
-    const raw = await task.logs({ stdout: true, stderr: true, follow: false });
-    return demuxLogs(Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw)));
+    return await readLogTail(docker, 'tasks', taskId);
   } catch (error) {
     return `Error: logs unavailable: ${engineMessage(error)}`;
   }

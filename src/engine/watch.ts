@@ -47,7 +47,7 @@ export class ContainerWatch {
     const stream = (await docker.getEvents({
       filters: { type: ['container'], container: ids, event: ['start', 'die', 'health_status', 'destroy'] },
       abortSignal: watch.abort.signal,
-    } as Docker.GetEventsOptions)) as NodeJS.ReadableStream;
+    } as Docker.GetEventsOptions));
     let buffer = '';
     stream.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();

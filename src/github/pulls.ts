@@ -44,7 +44,7 @@ function toInfo(pull: PullLike, merged?: boolean): PullRequestInfo {
 
 export async function getPullRequest(client: GitHubClient, ref: { owner: string; repo: string; pullNumber: number }): Promise<PullRequestInfo> {
   const { data } = await client.rest.pulls.get({ owner: ref.owner, repo: ref.repo, pull_number: ref.pullNumber });
-  return toInfo(data as PullLike, data.merged);
+  return toInfo(data, data.merged);
 }
 
 /**

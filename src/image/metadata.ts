@@ -1,9 +1,8 @@
 import type { Credentials } from '../registry/auth';
 import { RegistryClient } from '../registry/client';
-import { RegistryError } from '../registry/errors';
-import { isIndexType, type ImageIndex, type ImageManifest, type Platform } from '../registry/media-types';
+import type { Platform } from '../registry/media-types';
+import { ImageNotFoundError, ImageShapeError, PlatformNotFoundError, resolveImage } from '../registry/resolve';
 import { imageLabels, Label } from './compose';
-import { selectPlatform } from './platform';
 import { parseImageReference } from '../registry/reference';
 
 /**
@@ -22,23 +21,16 @@ export interface ReadImageOptions {
 export async function readImageLabels(reference: string, options: ReadImageOptions = {}): Promise<Record<string, string> | undefined> {
   const ref = parseImageReference(reference, options.input ?? 'image');
   const client = new RegistryClient({ registry: ref.registry, credentials: options.credentials, scopes: [{ repository: ref.repository, actions: ['pull'] }], log: options.log });
-  const notFound = (error: unknown) => {
-    if (error instanceof RegistryError && error.status === 404) return undefined;
+  const tagOrDigest = ref.digest ?? ref.tag ?? 'latest';
+  try {
+    // An index without the platform asked for: any of its platforms carries the same labels.
+    const { config } = await resolveImage(client, { repository: ref.repository, reference: tagOrDigest }, options.platform ?? { os: 'linux', architecture: 'amd64' }, { anyPlatform: true });
+    return imageLabels(config);
+  } catch (error) {
+    // No such image, an index without platforms, a manifest without a config: no labels.
+    if (error instanceof ImageNotFoundError || error instanceof PlatformNotFoundError || error instanceof ImageShapeError) return undefined;
     throw error;
-  };
-  let fetched = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest').catch(notFound);
-  if (!fetched) return undefined;
-  if (isIndexType(fetched.mediaType)) {
-    const index = fetched.json as unknown as ImageIndex;
-    const { match } = selectPlatform(index.manifests ?? [], options.platform ?? { os: 'linux', architecture: 'amd64' });
-    const entry = match ?? index.manifests?.find((m) => m.platform?.os !== 'unknown');
-    if (!entry) return undefined;
-    fetched = await client.getManifest(ref.repository, entry.digest);
   }
-  const manifest = fetched.json as unknown as ImageManifest;
-  if (!manifest.config?.digest) return undefined;
-  const config = JSON.parse((await client.getBlobBytes(ref.repository, manifest.config.digest)).toString('utf8')) as Record<string, unknown>;
-  return imageLabels(config);
 }
 
 /**

@@ -2,7 +2,8 @@ import { InputError, quote } from '../inputs/errors';
 import type { Credentials } from '../registry/auth';
 import { RegistryClient, type FetchedManifest } from '../registry/client';
 import { RegistryError } from '../registry/errors';
-import { isIndexType, type ImageIndex, type ImageManifest } from '../registry/media-types';
+import { isIndexType, type ImageManifest } from '../registry/media-types';
+import { ImageShapeError, parseImageIndex, parseImageManifest, readImageConfig } from '../registry/resolve';
 import type { RetryPolicy } from '../registry/retry';
 import { Label, imageLabels } from './compose';
 import { isDigest, isTag, repositoryName, type ImageReference } from '../registry/reference';
@@ -41,24 +42,33 @@ export interface PromoteResult extends PromotedImage {
   durationMs: number;
 }
 
-async function revisionsOf(client: RegistryClient, repository: string, manifest: FetchedManifest): Promise<{ revisions: string[]; unlabelled: number }> {
-  const manifests: ImageManifest[] = [];
-  if (isIndexType(manifest.mediaType)) {
-    const index = manifest.json as unknown as ImageIndex;
-    for (const entry of index.manifests ?? []) {
+/** The image manifests a source names: itself, or each platform's of an index (nested indexes and non-images skipped). */
+async function imagesOf(client: RegistryClient, repository: string, source: FetchedManifest, name: string): Promise<ImageManifest[]> {
+  const fetched: FetchedManifest[] = [];
+  if (isIndexType(source.mediaType)) {
+    for (const entry of parseImageIndex(source, name).manifests) {
       if (entry.platform?.os === 'unknown') continue;
       const child = await client.getManifest(repository, entry.digest);
-      if (!isIndexType(child.mediaType)) manifests.push(child.json as unknown as ImageManifest);
+      if (!isIndexType(child.mediaType)) fetched.push(child);
     }
   } else {
-    manifests.push(manifest.json as unknown as ImageManifest);
+    fetched.push(source);
   }
+  return fetched.flatMap((manifest) => {
+    try {
+      return [parseImageManifest(manifest, name)];
+    } catch (error) {
+      if (error instanceof ImageShapeError) return [];
+      throw error;
+    }
+  });
+}
+
+async function revisionsOf(client: RegistryClient, repository: string, source: FetchedManifest, name: string): Promise<{ revisions: string[]; unlabelled: number }> {
   const revisions = new Set<string>();
   let unlabelled = 0;
-  for (const image of manifests) {
-    if (!image.config?.digest) continue;
-    const config = JSON.parse((await client.getBlobBytes(repository, image.config.digest)).toString('utf8')) as Record<string, unknown>;
-    const revision = imageLabels(config)[Label.revision];
+  for (const image of await imagesOf(client, repository, source, name)) {
+    const revision = imageLabels(await readImageConfig(client, repository, image, name))[Label.revision];
     if (revision) revisions.add(revision);
     else unlabelled += 1;
   }
@@ -88,7 +98,7 @@ export async function promoteImage(request: PromoteRequest): Promise<PromoteResu
     image: `${repositoryName(request.image)}@${source.digest}`,
     digest: source.digest,
     mediaType: source.mediaType,
-    ...(await revisionsOf(client, repository, source)),
+    ...(await revisionsOf(client, repository, source, `Image ${repositoryName(request.image)}@${source.digest}`)),
   };
   await request.check?.(promoted);
 

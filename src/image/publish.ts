@@ -4,12 +4,13 @@ import { InputError, quote } from '../inputs/errors';
 import type { Credentials } from '../registry/auth';
 import { RegistryClient } from '../registry/client';
 import { RegistryAuthError, RegistryError } from '../registry/errors';
-import { familyOf, isIndexType, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from '../registry/media-types';
+import type { Descriptor, Platform } from '../registry/media-types';
+import { formatPlatform } from '../registry/platform';
+import { ImageNotFoundError, PlatformNotFoundError, resolveImage, type ResolvedImage } from '../registry/resolve';
 import type { RetryPolicy } from '../registry/retry';
 import { composeImage, type ModelLayer } from './compose';
 import { DEFAULT_LAYER_PLAN, planLayers, type LayerPlanOptions } from './layers';
 import { scanModel } from './model-files';
-import { formatPlatform, selectPlatform } from './platform';
 import { registryApiHost, repositoryName, type ImageReference } from '../registry/reference';
 import { tarSize, tarStream, type TarEntry } from './tar';
 
@@ -75,58 +76,32 @@ export interface PublishResult {
   durationMs: number;
 }
 
-interface ResolvedBase {
-  manifest: ImageManifest;
-  config: Record<string, unknown>;
-  family: 'oci' | 'docker';
-  digest: string;
-  platform?: string;
-}
-
-async function resolveBase(client: RegistryClient, request: PublishRequest, sameRegistry: boolean, warn: (m: string) => void): Promise<ResolvedBase> {
+async function resolveBase(client: RegistryClient, request: PublishRequest, sameRegistry: boolean, warn: (m: string) => void): Promise<ResolvedImage> {
   const { base } = request;
   const reference = base.digest ?? base.tag ?? 'latest';
-  let fetched;
+  let resolved: ResolvedImage;
   try {
-    fetched = await client.getManifest(base.repository, reference);
+    resolved = await resolveImage(client, { repository: base.repository, reference }, request.platform, { name: `Base image ${repositoryName(base)}` });
   } catch (error) {
-    if (error instanceof RegistryError && error.status === 404) {
+    if (error instanceof ImageNotFoundError) {
       throw new InputError('base-image', `${repositoryName(base)} has no ${base.digest ? 'manifest' : 'tag'} ${quote(reference)}`);
+    }
+    if (error instanceof PlatformNotFoundError) {
+      throw new InputError('platform', `${formatPlatform(request.platform)} is not in the base image ${repositoryName(base)}:${reference}, which has ${error.available.length ? error.available.join(', ') : 'no platforms'}`);
     }
     if (error instanceof RegistryAuthError && !sameRegistry) {
       throw new InputError('base-image', `${repositoryName(base)} refused ${request.baseCredentials ? 'the docker login credentials for its registry' : 'anonymous access'} (${error.message}); the target's credentials never go to another registry: run docker login for ${base.registry} first, copy the base to ${request.target.registry}, or make it public`);
     }
     throw error;
   }
-  let platform: string | undefined;
-  if (isIndexType(fetched.mediaType)) {
-    const index = fetched.json as unknown as ImageIndex;
-    const { match, available } = selectPlatform(index.manifests ?? [], request.platform);
-    if (!match) {
-      throw new InputError('platform', `${formatPlatform(request.platform)} is not in the base image ${repositoryName(base)}:${reference}, which has ${available.length ? available.join(', ') : 'no platforms'}`);
-    }
-    platform = formatPlatform(match.platform!);
-    fetched = await client.getManifest(base.repository, match.digest);
-    if (isIndexType(fetched.mediaType)) throw new RegistryError(`Base image ${repositoryName(base)}`, `index entry ${match.digest} is itself an index`);
-  }
-  const manifest = fetched.json as unknown as ImageManifest;
-  if (!manifest.config?.digest || !Array.isArray(manifest.layers)) {
-    throw new RegistryError(`Base image ${repositoryName(base)}:${reference}`, 'has a manifest without a config or layers');
-  }
-  if (manifest.layers.some((layer) => layer.urls?.length)) {
+  if (resolved.manifest.layers.some((layer) => layer.urls?.length)) {
     throw new RegistryError(`Base image ${repositoryName(base)}:${reference}`, 'has foreign layers (stored outside the registry), which cannot be copied');
   }
-  let config: Record<string, unknown>;
-  try {
-    config = JSON.parse((await client.getBlobBytes(base.repository, manifest.config.digest)).toString('utf8')) as Record<string, unknown>;
-  } catch (error) {
-    if (error instanceof SyntaxError) throw new RegistryError(`Base image ${repositoryName(base)}`, 'has a config that is not JSON');
-    throw error;
+  const { config } = resolved;
+  if (!resolved.platform && (config.os !== request.platform.os || config.architecture !== request.platform.architecture)) {
+    warn(`The base image ${repositoryName(base)}:${reference} is ${String(config.os)}/${String(config.architecture)} only; the platform input (${formatPlatform(request.platform)}) applies to multi-platform bases`);
   }
-  if (!platform && (config.os !== request.platform.os || config.architecture !== request.platform.architecture)) {
-    warn(`The base image ${repositoryName(base)}:${reference} is ${config.os}/${config.architecture} only; the platform input (${formatPlatform(request.platform)}) applies to multi-platform bases`);
-  }
-  return { manifest, config, family: familyOf(fetched.mediaType), digest: fetched.digest, platform };
+  return resolved;
 }
 
 function describeContents(entries: readonly TarEntry[], modelDir: string): string {
@@ -276,9 +251,7 @@ async function uploadConfig(client: RegistryClient, repo: string, composed: Retu
     {
       digest: config.digest,
       size: config.size,
-      open: async function* () {
-        yield body;
-      },
+      open: () => [body],
     },
     { onProgress: sent.counter(false) },
   );

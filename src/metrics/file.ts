@@ -37,7 +37,7 @@ export function parseMetrics(text: string, source: string): Metrics {
     throw new ResourceError(where, 'must hold a mapping of metric names to values at the top level');
   }
   const entries: { name: string; value: MetricValue }[] = [];
-  flattenInto(document as Record<string, unknown>, '', entries);
+  flattenInto(document, '', entries);
   if (entries.length === 0) throw new ResourceError(where, 'holds no metrics');
 
   const numbers = new Map<string, number>();
@@ -89,7 +89,9 @@ function flattenInto(node: unknown, prefix: string, out: { name: string; value: 
     } else if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean' || value === null) {
       out.push({ name, value });
     } else {
-      out.push({ name, value: String(value) });
+      // What is left (undefined, a bigint, a function) is no object: its own text stands for it.
+      const scalar = value as undefined | bigint | symbol;
+      out.push({ name, value: String(scalar) });
     }
   }
 }

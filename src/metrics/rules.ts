@@ -71,7 +71,7 @@ function parseRule(text: string, line: number, fail: (problem: string) => never)
   } else {
     const match = /^[^\s<>=!]+/.exec(text);
     if (!match) fail('expected a metric name first, like "accuracy >= 0.92"');
-    metric = match![0];
+    metric = match[0];
     rest = text.slice(metric.length);
   }
   if (metric.trim() === '') fail('the metric name is empty');
@@ -116,7 +116,7 @@ function parseThreshold(text: string, fail: (problem: string) => never): Thresho
   if (amountText === '') fail(`expected a number after "baseline ${adjust}"`);
   if (!UNSIGNED_NUMBER.test(amountText)) fail(`${quote(amountText)} after "baseline ${adjust}" is not a plain number`);
   if (percent && adjust === '*') fail('a factor takes no percent sign: write "baseline * 1.02" or "baseline + 2%"');
-  return { kind: 'baseline', adjust: adjust as '+' | '-' | '*', amount: Number(amountText), percent };
+  return { kind: 'baseline', adjust: adjust, amount: Number(amountText), percent };
 }
 
 export type OnMissingBaseline = 'pass' | 'fail';

@@ -3,7 +3,8 @@
  * scopes a bearer token is asked for (the distribution token spec, which ghcr.io/token follows).
  */
 export interface Challenge {
-  scheme: 'basic' | 'bearer' | string;
+  /** Lower case: `basic`, `bearer`, or a scheme this client does not speak. */
+  scheme: string;
   params: Record<string, string>;
 }
 

@@ -37,7 +37,7 @@ export interface BlobUpload {
   digest: string;
   size: number;
   /** Opens the blob's bytes from the start; called again for every try. */
-  open(): AsyncIterable<Uint8Array>;
+  open(): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -328,7 +328,7 @@ export class RegistryClient {
    */
   async mountBlob(repository: string, digest: string, from: string): Promise<{ mounted: true } | { mounted: false; location?: string }> {
     const query = new URLSearchParams({ mount: digest, from });
-    const response = await this.exchange({ method: 'POST', url: `/v2/${repository}/blobs/uploads/?${query}`, repository, body: Buffer.alloc(0) });
+    const response = await this.exchange({ method: 'POST', url: `/v2/${repository}/blobs/uploads/?${query.toString()}`, repository, body: Buffer.alloc(0) });
     await drain(response);
     if (response.statusCode === 201) return { mounted: true };
     if (response.statusCode === 202) return { mounted: false, location: header(response.headers, 'location') };

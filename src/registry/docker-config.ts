@@ -58,7 +58,7 @@ async function readConfig(path: string): Promise<ConfigFile | undefined> {
   try {
     const parsed = JSON.parse(text) as unknown;
     if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not a JSON object');
-    return parsed as ConfigFile;
+    return parsed;
   } catch (error) {
     throw new ResourceError(`Docker config "${path}"`, `is not valid JSON (${(error as Error).message})`);
   }

@@ -10,7 +10,7 @@ import { isTransientError } from './retry';
 export interface StreamBody {
   length: number;
   /** Opens the bytes afresh; called again for every try. */
-  open(): AsyncIterable<Uint8Array>;
+  open(): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 }
 
 export type RequestBody = Buffer | StreamBody;

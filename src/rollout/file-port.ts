@@ -100,8 +100,9 @@ export class FileRolloutPort implements RolloutPort {
   }
 
   /** Nothing to do here: deploy's own replace path moves the rest of the weight and drains the stable version. */
-  async promote(): Promise<void> {
+  promote(): Promise<void> {
     this.promoted = true;
+    return Promise.resolve();
   }
 
   async rollback(): Promise<void> {

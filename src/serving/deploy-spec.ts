@@ -9,7 +9,7 @@ import type { Provenance, RoutingSettings, ServerIdentity } from './labels';
 import { parseServiceName, SWARM_SERVICE_NAME_MAX } from './names';
 import { parsePrepare } from './prepare-spec';
 import { parseFileDeployOptions, parseRoutingChoice, type FileDeployOptions, type RoutingChoice } from './routing-spec';
-import { parseProgressiveInputs, PROGRESSIVE_STRATEGIES, type ProgressiveInputs, type ProgressiveSpec } from '../rollout/spec';
+import { parseProgressiveInputs, PROGRESSIVE_STRATEGIES, type ProgressiveSpec } from '../rollout/spec';
 
 /** deploy's inputs, keyed exactly as in actions/deploy/action.yml; optional ones undefined. */
 export interface DeployInputs {
@@ -244,7 +244,7 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     throw new InputError(nodeUsername ? 'node-registry-password' : 'node-registry-username', 'node-registry-username and node-registry-password go together: give both or neither');
   }
   if (nodeUsername && engine !== 'swarm') throw new InputError('node-registry-username', 'applies to engine swarm only (with engine docker, nothing pulls after deploy)');
-  const progressive = parseProgressiveInputs(inputs as ProgressiveInputs);
+  const progressive = parseProgressiveInputs(inputs);
   if (progressive && options.rollback) throw new InputError('rollback', `flips weights back to a kept version; it cannot run as a ${progressive.strategy}`);
   const prepare = parsePrepare(inputs, options.rollback);
   return {

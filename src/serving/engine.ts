@@ -90,9 +90,10 @@ export interface ServingEngine {
   close(): Promise<void>;
 }
 
+/** Property signatures, not methods: callers hand `log.info` on as a plain function. */
 export interface Log {
-  info(message: string): void;
-  warning(message: string): void;
+  info: (message: string) => void;
+  warning: (message: string) => void;
 }
 
 export const silentLog: Log = { info: () => {}, warning: () => {} };

@@ -33,7 +33,7 @@ export class TraefikApi {
     const chunks: Uint8Array[] = [];
     let size = 0;
     if (response.body) {
-      for await (const chunk of response.body) {
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
         size += chunk.length;
         if (size > MAX_API_ANSWER_BYTES) {
           await response.body.cancel().catch(() => undefined);

@@ -42,9 +42,10 @@ export interface TrainPlan {
   env?: Record<string, string>;
 }
 
+/** Property signatures, not methods: callers hand `log.warning` on as a plain function. */
 export interface TrainLog {
-  info(message: string): void;
-  warning(message: string): void;
+  info: (message: string) => void;
+  warning: (message: string) => void;
 }
 
 export interface TrainDeps {

@@ -19,7 +19,7 @@ function workspace(): string {
   return dir;
 }
 
-const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+const json = <T = Record<string, unknown>>(path: string) => JSON.parse(readFileSync(path, 'utf8')) as T;
 const warnings = (result: ActionRunResult) => result.annotations.filter((a) => a.level === 'warning').map((a) => a.message);
 
 describe('train: a run on a shared GPU runner', () => {
@@ -48,7 +48,7 @@ describe('train: a run on a shared GPU runner', () => {
 
     expect(result.outputs['model-path']).toBe(join(ws, 'model'));
     expect(result.outputs['metrics-file']).toBe(join(ws, 'metrics.json'));
-    const metrics = JSON.parse(result.outputs.metrics!);
+    const metrics = JSON.parse(result.outputs.metrics!) as Record<string, number>;
     expect(metrics).toEqual(expect.objectContaining({ 'eval.samples': 800 }));
     expect(metrics.accuracy).toBeGreaterThan(0.9);
     expect(Number(result.outputs['duration-seconds'])).toBeGreaterThanOrEqual(2);
@@ -72,7 +72,7 @@ describe('train: a run on a shared GPU runner', () => {
       expect(gpu.meanUtilizationPercent).toBe(Math.round((rows.reduce((sum, row) => sum + row.utilizationPercent!, 0) / rows.length) * 10) / 10);
     }
 
-    const record = json(join(ws, 'model/training.json'));
+    const record = json<{ durationSeconds: number; finishedAt: string; startedAt: string }>(join(ws, 'model/training.json'));
     expect(record).toMatchObject({
       schema: 'train-to-serve/training/v1',
       repository: 'acme/iris',
@@ -84,7 +84,7 @@ describe('train: a run on a shared GPU runner', () => {
       workingDirectory: '.',
       metricsFile: 'metrics.json',
       metrics,
-      gpus: summary.map((gpu) => expect.objectContaining({ uuid: gpu.uuid, name: 'NVIDIA A100-SXM4-40GB', memoryTotalMiB: 40960, peakMemoryMiB: gpu.peakMemoryMiB })),
+      gpus: summary.map((gpu): unknown => expect.objectContaining({ uuid: gpu.uuid, name: 'NVIDIA A100-SXM4-40GB', memoryTotalMiB: 40960, peakMemoryMiB: gpu.peakMemoryMiB })),
     });
     expect(record.durationSeconds).toBe(Number(result.outputs['duration-seconds']));
     expect(Date.parse(record.finishedAt) - Date.parse(record.startedAt)).toBeGreaterThanOrEqual(2000);

@@ -27,7 +27,7 @@ describe('connectEngine', () => {
   it('negotiates with the real engine', async () => {
     const engine = await connectEngine(undefined);
     expect(engine.apiVersion).toMatch(/^1\.\d+$/);
-    const info = await engine.docker.info();
+    const info = (await engine.docker.info()) as { ServerVersion: string };
     expect(info.ServerVersion).toBe(engine.engineVersion);
   });
   it('names an unreachable engine', async () => {

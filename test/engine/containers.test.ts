@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { demuxLogs, healthFromStatus, MAX_LOG_TAIL_BYTES, serverFromListing, serverHealthcheck } from '../../src/engine/containers';
+import { healthFromStatus, serverFromListing, serverHealthcheck } from '../../src/engine/containers';
 import type Docker from 'dockerode';
 
 describe('healthFromStatus', () => {
@@ -18,32 +18,6 @@ describe('serverHealthcheck', () => {
     expect(serverHealthcheck({ healthIntervalMs: 5000, healthTimeoutMs: 90_000 }, true)).toEqual({ Healthcheck: { Interval: 5e9, Timeout: 10e9, Retries: 3, StartPeriod: 90e9 } });
     expect(serverHealthcheck({ healthIntervalMs: 2000, healthTimeoutMs: 60_000, healthCmd: ['CMD', 'probe'] }, false)).toMatchObject({ Healthcheck: { Test: ['CMD', 'probe'], Interval: 2e9 } });
     expect(serverHealthcheck({ healthIntervalMs: 2000, healthTimeoutMs: 60_000 }, false)).toEqual({});
-  });
-});
-
-describe('demuxLogs', () => {
-  it('joins stdout and stderr frames', () => {
-    const frame = (stream: number, text: string) => {
-      const body = Buffer.from(text);
-      const header = Buffer.alloc(8);
-      header[0] = stream;
-      header.writeUInt32BE(body.length, 4);
-      return Buffer.concat([header, body]);
-    };
-    expect(demuxLogs(Buffer.concat([frame(1, 'loading model\n'), frame(2, 'Error: no model.json\n')]))).toBe('loading model\nError: no model.json\n');
-    expect(demuxLogs(Buffer.from('plain tty output\n'))).toBe('plain tty output\n');
-  });
-
-  // Issue 10, unbounded reads: 50 lines of a server's log can be any size; error messages carry only their end.
-  it('keeps only the last 64 KiB of a tail, and says how much was cut', () => {
-    const header = Buffer.alloc(8);
-    header[0] = 1;
-    const body = Buffer.concat([Buffer.alloc(1024 * 1024, 'a'), Buffer.from('\nError: the last words\n')]);
-    header.writeUInt32BE(body.length, 4);
-    const text = demuxLogs(Buffer.concat([header, body]));
-    expect(text.length).toBeLessThan(MAX_LOG_TAIL_BYTES + 100);
-    expect(text).toMatch(/^\(960 KiB of earlier output cut\)\n/);
-    expect(text.endsWith('\nError: the last words\n')).toBe(true);
   });
 });
 

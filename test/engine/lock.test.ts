@@ -12,13 +12,14 @@ const holder = (changes: Partial<LockHolder>): LockHolder => ({
   host: 'runner-1',
   bootId: 'boot-a',
   pid: 4242,
+  pidNamespace: 'pid:[4026531836]',
   pidStart: '777',
   acquiredAt: '2026-03-01T11:59:00Z',
   leaseUntil: '2026-03-01T12:10:00Z',
   purpose: 'deploy of iris',
   ...changes,
 });
-const here = (start: string | undefined) => ({ host: 'runner-1', bootId: 'boot-a', processStart: () => start });
+const here = (start: string | undefined, pidNamespace = 'pid:[4026531836]') => ({ host: 'runner-1', bootId: 'boot-a', pidNamespace, processStart: () => start });
 
 describe('staleReason', () => {
   it.each<[string, LockHolder | undefined, ReturnType<typeof here>, string | undefined]>([
@@ -27,6 +28,10 @@ describe('staleReason', () => {
     ['a holder whose process is gone', holder({}), here(undefined), 'its holder (pid 4242 on runner-1) is gone'],
     ['a holder whose pid now belongs to another process', holder({}), here('999'), 'its holder (pid 4242 on runner-1) is gone'],
     ['a holder from before a reboot, pid reused', holder({ bootId: 'boot-old' }), here('999'), undefined],
+    // Issue 10: two runner containers on one host, same hostname and boot id, each in its own PID
+    // namespace; the holder's pid does not exist in ours, yet it is at work.
+    ['a holder in another PID namespace (a runner in another container, same hostname)', holder({}), here(undefined, 'pid:[4026532611]'), undefined],
+    ['a holder that recorded no PID namespace (an older version)', holder({ pidNamespace: undefined }), here(undefined), undefined],
     ['a lease that ended', holder({ host: 'runner-2', leaseUntil: '2026-03-01T11:00:00Z' }), here(undefined), 'its lease ended at 2026-03-01T11:00:00Z'],
     ['no holder record', undefined, here(undefined), 'it records no holder'],
   ])('%s', (_, lockHolder, local, reason) => expect(staleReason(lockHolder, now, local)).toBe(reason));

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,9 +40,8 @@ describe('examples/pytorch/train.py', { timeout: 600_000 }, () => {
       const meta = await oip(server.url, '/v2/models/digits');
       expect(meta.body).toMatchObject({ platform: 'onnxruntime_onnx', inputs: [{ name: 'image', datatype: 'FP32', shape: [-1, 1, 8, 8] }], outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 10] }] });
       // Eight digits of the data set, as the trainer sees them.
-      const digits = await new Promise<{ data: number[][]; target: number[] }>((resolve, reject) =>
-        execFile(PYTHON, ['-c', 'import json; from sklearn.datasets import load_digits; d = load_digits(); print(json.dumps({"data": d.data[:8].tolist(), "target": d.target[:8].tolist()}))'], (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout) as never))),
-      );
+      const { stdout } = await promisify(execFile)(PYTHON, ['-c', 'import json; from sklearn.datasets import load_digits; d = load_digits(); print(json.dumps({"data": d.data[:8].tolist(), "target": d.target[:8].tolist()}))']);
+      const digits = JSON.parse(stdout) as { data: number[][]; target: number[] };
       const input = { name: 'image', shape: [8, 1, 8, 8], datatype: 'FP32', data: digits.data.flat() };
       const answer = await oip(server.url, '/v2/models/digits/infer', { inputs: [input] });
       const reference = await pythonReference(join(out, 'model/model.onnx'), [input]);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseGpuCsv, type CommandResult, type GpuRecord } from '../../src/gpu/probe';
+import { parseGpuCsv, type CommandResult } from '../../src/gpu/probe';
 import { waitFor } from '../support/ports';
 import { StallDetector, TelemetryRecorder, TelemetrySampler, type TelemetryPoint } from '../../src/gpu/telemetry';
 import { fakeNvidiaSmi, fixtureFrames, readFixture } from './fake-nvidia-smi';
@@ -196,7 +196,7 @@ describe('TelemetrySampler', () => {
     const points: TelemetryPoint[] = [];
     let sampler: TelemetrySampler;
     try {
-      sampler = new TelemetrySampler({ gpus: ours as GpuRecord[], intervalMs: 20, onPoint: (p) => points.push(p) });
+      sampler = new TelemetrySampler({ gpus: ours, intervalMs: 20, onPoint: (p) => points.push(p) });
       await waitFor('three samples', async () => points.length >= 3, 20_000);
       await sampler.stop();
     } finally {

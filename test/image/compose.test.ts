@@ -29,10 +29,20 @@ const input = (overrides: Partial<ComposeInput> = {}): ComposeInput => ({
   ...overrides,
 });
 
+/** The parts of a composed config these tests read. */
+interface ParsedConfig {
+  rootfs: { diff_ids: string[] };
+  history: unknown[];
+  created: string;
+  config: { Cmd: string[]; Labels: Record<string, string> };
+  custom: unknown;
+  [key: string]: unknown;
+}
+
 describe('composeImage', () => {
   it('extends the base config: diff IDs, history, labels laid over the base’s, everything else kept', () => {
     const composed = composeImage(input());
-    const config = JSON.parse(composed.config.toString());
+    const config = JSON.parse(composed.config.toString()) as ParsedConfig;
     expect(config.rootfs.diff_ids).toEqual([digest('d'), digest('a')]);
     expect(config.history).toEqual([baseConfig.history[0], { created: '2024-04-24T23:06:40Z', created_by: 'COPY weights.bin /model # train-to-serve publish', comment: 'train-to-serve publish' }]);
     expect(config.created).toBe('2024-04-24T23:06:40Z');
@@ -43,7 +53,7 @@ describe('composeImage', () => {
 
   it('keeps a Docker base’s types, with uncompressed tar layers Docker 20.10 pulls, and no annotations', () => {
     const composed = composeImage(input());
-    const manifest = JSON.parse(composed.manifest.toString());
+    const manifest = JSON.parse(composed.manifest.toString()) as ImageManifest;
     expect(composed.manifestMediaType).toBe(MediaType.dockerManifest);
     expect(manifest.config).toEqual({ mediaType: MediaType.dockerConfig, digest: composed.configDescriptor.digest, size: composed.config.length });
     expect(manifest.layers).toEqual([baseManifest.layers[0], { mediaType: MediaType.dockerLayerTar, digest: digest('a'), size: 2048 }]);
@@ -52,10 +62,10 @@ describe('composeImage', () => {
 
   it('keeps an OCI base’s types and writes the annotations', () => {
     const composed = composeImage(input({ family: 'oci', baseManifest: { ...baseManifest, mediaType: MediaType.ociManifest } }));
-    const manifest = JSON.parse(composed.manifest.toString());
+    const manifest = JSON.parse(composed.manifest.toString()) as ImageManifest;
     expect(manifest.mediaType).toBe(MediaType.ociManifest);
     expect(manifest.config.mediaType).toBe(MediaType.ociConfig);
-    expect(manifest.layers[1].mediaType).toBe(MediaType.ociLayerTar);
+    expect(manifest.layers[1]!.mediaType).toBe(MediaType.ociLayerTar);
     expect(manifest.annotations).toEqual({ 'org.opencontainers.image.revision': 'abc' });
   });
 
@@ -67,7 +77,7 @@ describe('composeImage', () => {
 
   it('handles a base config without labels, rootfs or history', () => {
     const composed = composeImage(input({ baseConfig: { architecture: 'amd64', os: 'linux' } }));
-    const config = JSON.parse(composed.config.toString());
+    const config = JSON.parse(composed.config.toString()) as ParsedConfig;
     expect(config.rootfs).toEqual({ type: 'layers', diff_ids: [digest('a')] });
     expect(config.history).toHaveLength(1);
     expect(config.config.Labels['org.opencontainers.image.revision']).toBe('abc');

@@ -124,6 +124,7 @@ const rows: Row[] = [
   ['deploy', 'an invalid rule', () => ({ rule: 'Host(`iris.test`' }), /^Input "rule": invalid Traefik rule "Host\(`iris.test`": expected \) at the end$/],
   ['deploy', 'an unknown matcher', () => ({ rule: 'Hostname(`iris.test`)' }), /^Input "rule": invalid Traefik rule .*unknown matcher Hostname/],
   ['deploy', 'a ttl without a unit', () => ({ ttl: '7' }), /^Input "ttl": expected a duration like 90s, 15m, 36h or 7d, got "7"$/],
+  ['deploy', 'a health probe interval under a second', () => ({ 'health-interval': '200ms' }), /^Input "health-interval": must be between 1s and 10m, got "200ms"$/],
   ['deploy', 'a bad health-timeout', () => ({ 'health-timeout': 'soon' }), /^Input "health-timeout": expected a duration/],
   ['deploy', 'a negative drain-timeout', () => ({ 'drain-timeout': '-5s' }), /^Input "drain-timeout": expected a duration/],
   ['deploy', 'a port out of range', () => ({ port: '65536' }), /^Input "port": must be at most 65535, got 65536$/],

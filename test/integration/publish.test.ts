@@ -48,10 +48,16 @@ walk(process.argv[1], '');
 console.log(JSON.stringify(out));
 `;
 
-function skopeoInspect(reference: string, registry: TestRegistry): Promise<{ Labels: Record<string, string>; Digest: string; Architecture: string }> {
+interface SkopeoInspect {
+  Labels: Record<string, string>;
+  Digest: string;
+  Architecture: string;
+}
+
+function skopeoInspect(reference: string, registry: TestRegistry): Promise<SkopeoInspect> {
   const creds = registry.auth === 'none' ? [] : ['--creds', `${registry.username}:${registry.password}`];
   return new Promise((resolve, reject) =>
-    execFile('skopeo', ['inspect', '--tls-verify=false', ...creds, `docker://${reference}`], (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(JSON.parse(stdout)))),
+    execFile('skopeo', ['inspect', '--tls-verify=false', ...creds, `docker://${reference}`], (error, stdout, stderr) => (error ? reject(new Error(stderr)) : resolve(JSON.parse(stdout) as SkopeoInspect))),
   );
 }
 
@@ -206,8 +212,8 @@ describe('publish onto a multi-platform OCI index', () => {
     const reference = result.outputs.image!;
     await docker(['pull', reference]);
     pulled.push(reference);
-    const inside = JSON.parse(await docker(['run', '--rm', '--name', `tts-publish-${suffix()}`, reference, 'node', '-e', INSPECT_MODEL, '/opt/models/iris']));
-    expect(inside['weights.bin'].sha).toBe(model.files['weights.bin']!.sha);
+    const inside = JSON.parse(await docker(['run', '--rm', '--name', `tts-publish-${suffix()}`, reference, 'node', '-e', INSPECT_MODEL, '/opt/models/iris'])) as Record<string, { sha: string }>;
+    expect(inside['weights.bin']!.sha).toBe(model.files['weights.bin']!.sha);
   }, 180_000);
 
   it('takes another platform when asked', async () => {

@@ -148,7 +148,9 @@ afterAll(async () => {
 
 describe('retire', () => {
   it('a dry run reports and changes nothing; the real run removes exactly the expired servers nobody needs', async () => {
-    const inputs = { service, 'drain-timeout': '8s', 'traefik-api': traefik.apiUrl, 'in-use-window': '3s' };
+    // 'stuck' ignores the drain signal, so it waits out the whole drain-timeout; 'old' must turn
+    // unhealthy within it: two failed 2 s probes, each of which may take seconds on a busy host.
+    const inputs = { service, 'drain-timeout': '25s', 'traefik-api': traefik.apiUrl, 'in-use-window': '3s' };
     const before = await Promise.all(Object.values(ids).map((id) => api.getContainer(id).inspect()));
 
     let busy = hammer(await ipOf(ids.busy!));
@@ -196,14 +198,14 @@ describe('retire', () => {
     expect(await exists(ids.solo!)).toBe(true);
 
     // The server that ignored the drain signal was stopped anyway, with a warning.
-    expect(real.annotations).toEqual(expect.arrayContaining([{ level: 'warning', message: `${service}-stuck still reported healthy 8s after SIGUSR2; stopped it anyway` }]));
+    expect(real.annotations).toEqual(expect.arrayContaining([{ level: 'warning', message: `${service}-stuck still reported healthy 25s after SIGUSR2; stopped it anyway` }]));
     // The table, in the log and the summary.
     expect(real.log).toMatch(/SERVICE\s+SERVER\s+DIGEST\s+AGE\s+EXPIRY\s+DECISION\s+REASON/);
     expect(real.summary).toMatch(new RegExp(`\\| ${service} \\| \`${service}-old\` \\| \`[0-9a-f]{12}\` \\| 1d6h[0-9ms]* \\| 6h[0-9ms]* ago \\| \\*\\*retired\\*\\* \\| expired 6h[0-9ms]* ago, no requests in the last 3s; drained in`));
     // The image only the retired server used went; the one still in use stayed.
     expect(await imageExists(`${repository}:old`)).toBe(false);
     expect(await imageExists(`${repository}:new`)).toBe(true);
-  }, 120_000);
+  }, 180_000);
 
   it('tolerates a server that vanishes mid-run', async () => {
     const victim = await createServer('vanishing', { image: `${repository}:new`, deployedAt: hours(-12), expiresAt: hours(-3) });

@@ -71,7 +71,7 @@ describe('train in a container (real engine)', () => {
     expect(seen).toMatchObject({ cwd: ws, NVIDIA_VISIBLE_DEVICES: 'void', CUDA_VISIBLE_DEVICES: null, PYTHONUNBUFFERED: '1', inputs: [], uid: process.getuid!() });
     // The env input crosses in; the runner's own environment does not.
     expect(seen).toMatchObject({ WANDB_PROJECT: 'iris', WANDB_API_KEY: null });
-    const record = JSON.parse(readFileSync(join(ws, 'model/training.json'), 'utf8'));
+    const record = JSON.parse(readFileSync(join(ws, 'model/training.json'), 'utf8')) as { containerImage: unknown; commit: string };
     const imageId = (await docker(['image', 'inspect', '--format', '{{.Id}}', image])).trim();
     expect(record.containerImage).toEqual({ reference: image, id: imageId });
     expect(record.commit).toBe(sha);
@@ -211,7 +211,7 @@ setInterval(() => {}, 1000);
       expect(failureMessage(result), result.log).toBeUndefined();
       expect(readFileSync(hostFile, 'utf8')).toBe('[user]\n\tname = runner\n');
       expect(lstatSync(join(ws, 'model/training.json')).isFile()).toBe(true);
-      expect(JSON.parse(readFileSync(join(ws, 'model/training.json'), 'utf8')).schema).toBe('train-to-serve/training/v1');
+      expect((JSON.parse(readFileSync(join(ws, 'model/training.json'), 'utf8')) as { schema: string }).schema).toBe('train-to-serve/training/v1');
     });
   });
 

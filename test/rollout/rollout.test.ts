@@ -151,8 +151,8 @@ describe('crash safety: planStart and resuming', () => {
   it('progress is recorded before the weight moves', async () => {
     const f = fake(() => GOOD);
     const order: string[] = [];
-    const record = f.port.record;
-    const setWeight = f.port.setWeight;
+    const record = f.port.record.bind(f.port);
+    const setWeight = f.port.setWeight.bind(f.port);
     f.port.record = async (p) => {
       order.push(`record ${p?.weight}`);
       await record(p);

@@ -28,7 +28,7 @@ function result(dryRun: boolean): RetireResult {
   const entries = planRetirement(servers, { now, keep: 0 }).map((decision) => ({
     server: decision.server,
     decision,
-    removal: !dryRun && decision.action === 'retire' ? ({ id: decision.server.id, name: decision.server.name, service: 'iris', digest: '', outcome: 'drained', seconds: 5.2 } as RemovalReport) : undefined,
+    removal: !dryRun && decision.action === 'retire' ? ({ id: decision.server.id, name: decision.server.name, service: 'iris', digest: '', outcome: 'drained', seconds: 5.2 } satisfies RemovalReport) : undefined,
   }));
   const goes = entries.filter((e) => e.decision.action === 'retire');
   return { entries, retired: goes, kept: entries.filter((e) => !goes.includes(e)), prunedImages: [], dryRun, decidedAt: now, seconds: 1 };
@@ -62,7 +62,7 @@ describe('retire report', () => {
 describe('warnUndrainable', () => {
   it('gives one warning for every server that had no health check', () => {
     const warnings: string[] = [];
-    const reports = Array.from({ length: 7 }, (_, i) => ({ id: `${i}`, name: `s${i}`, service: 'x', digest: '', outcome: 'no-health-check', seconds: 0 }) as RemovalReport);
+    const reports = Array.from({ length: 7 }, (_, i) => ({ id: `${i}`, name: `s${i}`, service: 'x', digest: '', outcome: 'no-health-check', seconds: 0 }) satisfies RemovalReport);
     warnUndrainable([...reports, { ...reports[0]!, name: 'ok', outcome: 'drained' }], { info: () => {}, warning: (m) => warnings.push(m) });
     expect(warnings).toEqual([expect.stringMatching(/^7 server\(s\) had no health check, .*\(s0, s1, s2, s3, s4 and 2 more\)/)]);
   });

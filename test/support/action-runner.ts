@@ -132,12 +132,12 @@ export function startAction(name: string, options: ActionRunOptions = {}): Start
 
   const child = spawn(process.execPath, [main], {
     cwd: workspace,
-    env: Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as NodeJS.ProcessEnv,
+    env: Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined)),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let raw = '';
-  child.stdout!.on('data', (chunk: Buffer) => (raw += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (raw += chunk.toString()));
 
   const result = new Promise<ActionRunResult>((resolvePromise, reject) => {
     const timer = setTimeout(() => {

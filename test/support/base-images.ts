@@ -14,7 +14,7 @@ import type { TestRegistry } from './registry';
 export const suffix = () => randomBytes(3).toString('hex');
 
 /** A Docker CLI config folder logged in to the registry, so tests never touch ~/.docker. */
-export async function dockerConfigFor(registry: TestRegistry): Promise<{ dir: string; env: Record<string, string>; cleanup(): void }> {
+export async function dockerConfigFor(registry: TestRegistry): Promise<{ dir: string; env: Record<string, string>; cleanup: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'tts-docker-config-'));
   if (registry.auth !== 'none') {
     await docker(['--config', dir, 'login', '--username', registry.username, '--password-stdin', registry.host], { input: registry.password });

@@ -10,8 +10,8 @@ describe('node base image from local files', () => {
     await buildImage(tag, {
       Dockerfile: `FROM ${base}\nHEALTHCHECK --interval=1s CMD ["node","-e","process.exit(0)"]\nCMD ["node","-e","1"]\n`,
     });
-    const inspected = JSON.parse(await docker(['image', 'inspect', tag]))[0];
-    expect(inspected.Config.Healthcheck.Test).toEqual(['CMD', 'node', '-e', 'process.exit(0)']);
+    const [inspected] = JSON.parse(await docker(['image', 'inspect', tag])) as { Config: { Healthcheck: { Test: string[] } } }[];
+    expect(inspected!.Config.Healthcheck.Test).toEqual(['CMD', 'node', '-e', 'process.exit(0)']);
     await docker(['rmi', tag]);
   });
 });

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, writeFileSync, mkdirSync, copyFileSync, realpathSync, statSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -54,9 +55,7 @@ export async function ensureNodeBaseImage(): Promise<string> {
       copyFileSync(source, join(root, target));
     };
     place(nodeBinary, '/usr/local/bin/node');
-    const ldd = await new Promise<string>((resolve, reject) =>
-      execFile('ldd', [nodeBinary], (error, stdout) => (error ? reject(error) : resolve(stdout))),
-    );
+    const { stdout: ldd } = await promisify(execFile)('ldd', [nodeBinary]);
     for (const line of ldd.split('\n')) {
       const match = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
       if (match) {
@@ -77,7 +76,7 @@ export async function ensureNodeBaseImage(): Promise<string> {
 export async function importRootfs(root: string, reference: string, changes: string[]): Promise<string> {
   const tar = spawn('tar', ['-C', root, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const chunks: Buffer[] = [];
-  for await (const chunk of tar.stdout!) chunks.push(chunk as Buffer);
+  for await (const chunk of tar.stdout) chunks.push(chunk as Buffer);
   await docker(['import', ...changes.flatMap((change) => ['--change', change]), '-', reference], { input: Buffer.concat(chunks) });
   return reference;
 }

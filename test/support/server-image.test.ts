@@ -61,7 +61,7 @@ describe('prediction server image', { timeout: 300_000 }, () => {
       User: string;
     };
     expect(config.Healthcheck.Test).toEqual(['CMD', 'node', '/app/index.mjs', '--healthcheck']);
-    expect(config.Healthcheck.Interval).toBe(1e9);
+    expect(config.Healthcheck.Interval).toBe(2e9);
     expect(Object.keys(config.ExposedPorts)).toEqual(['8080/tcp']);
     expect(config.Cmd).toEqual(['node', '/app/index.mjs']);
     expect(config.User).toBe('1000');

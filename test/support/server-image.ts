@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -67,9 +68,7 @@ export async function onnxRuntimeFiles(arch = process.arch): Promise<Record<stri
   walk(binaries, () => true);
   files['node_modules/onnxruntime-common/package.json'] = readFileSync(join(modules, 'onnxruntime-common/package.json'));
   walk(join(modules, 'onnxruntime-common/dist'), js);
-  const ldd = await new Promise<string>((resolve, reject) =>
-    execFile('ldd', [join(binaries, 'onnxruntime_binding.node')], (error, stdout) => (error ? reject(error) : resolve(stdout))),
-  );
+  const { stdout: ldd } = await promisify(execFile)('ldd', [join(binaries, 'onnxruntime_binding.node')]);
   for (const match of ldd.matchAll(/=>\s*(\/(?:usr\/)?lib\S*\/(?:librt|libdl)\.so\S*)\s+\(0x/g)) {
     files[`rootfs${match[1]!}`] = readFileSync(realpathSync(match[1]!));
   }

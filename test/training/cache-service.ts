@@ -1,4 +1,5 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { errorMessage } from '../../src/inputs/errors';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -39,7 +40,7 @@ export async function startCacheService(): Promise<CacheServiceStandIn> {
   const standIn: Partial<CacheServiceStandIn> & { requests: string[] } = { requests: [] };
   const archive = (entry: Entry) => Buffer.concat([...entry.chunks.entries()].sort(([a], [b]) => a - b).map(([, chunk]) => chunk));
 
-  const server: Server = createServer(async (req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     standIn.requests.push(`${req.method} ${url.pathname}${url.search}`);
     const json = (status: number, value?: unknown) => {
@@ -94,12 +95,20 @@ export async function startCacheService(): Promise<CacheServiceStandIn> {
       return res.end(bytes);
     }
     return json(404, { message: `stand-in does not serve ${req.method} ${url.pathname}` });
+  };
+  // A handler that throws answers 500 with the error, instead of an unhandled rejection.
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`stand-in failed: ${errorMessage(error)}`);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return Object.assign(standIn, {
+  const ready: CacheServiceStandIn = Object.assign(standIn, {
     url: `http://127.0.0.1:${port}/`,
     entries: () => entries.filter((e) => e.committed).map((e) => ({ key: e.key, version: e.version, size: archive(e).length })),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  }) as CacheServiceStandIn;
+  });
+  return ready;
 }

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -152,10 +153,10 @@ export async function ensureDockerCliImage(cluster: Cluster): Promise<string> {
       copyFileSync(realpathSync(source), join(root, target));
     };
     place(binary, '/usr/bin/docker');
-    const ldd = await new Promise<string>((resolve, reject) => execFile('ldd', [binary], (error, stdout) => (error ? reject(error) : resolve(stdout))));
+    const { stdout: ldd } = await promisify(execFile)('ldd', [binary]);
     for (const match of ldd.matchAll(/(\/\S+)\s+\(0x/g)) place(match[1]!, match[1]!);
     mkdirSync(join(root, 'tmp'), { recursive: true });
-    const tar = await new Promise<Buffer>((resolve, reject) => execFile('tar', ['-C', root, '-c', '.'], { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+    const { stdout: tar } = await promisify(execFile)('tar', ['-C', root, '-c', '.'], { encoding: 'buffer', maxBuffer: 512 * 1024 * 1024 });
     for (const node of cluster.nodes) {
       await docker(['import', '--change', 'ENV PATH=/usr/bin', '-', reference], { input: tar, env: { DOCKER_HOST: node.endpoint } });
     }

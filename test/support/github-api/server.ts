@@ -285,7 +285,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
   const notFound = () => new HttpAnswer(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
   // GitHub answers 422 to these even where its description lists no 422 for the operation.
   const invalid = (message: string, errors: unknown[] = []) =>
-    new HttpAnswer(422, { message, documentation_url: 'https://docs.github.com/rest', errors, status: '422' } as Record<string, unknown>, {}, true);
+    new HttpAnswer(422, { message, documentation_url: 'https://docs.github.com/rest', errors, status: '422' }, {}, true);
 
   function serve(operation: Operation, params: Record<string, string>, query: Record<string, unknown>, body: Record<string, unknown>, rawQuery: URLSearchParams, path: string): HttpAnswer {
     const { owner = '', repo = '' } = params;
@@ -408,7 +408,8 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     if (options.token !== undefined && (req.headers.authorization ?? '').split(' ')[1] !== options.token) return new HttpAnswer(401, { message: 'Bad credentials' });
     let query = '';
     try {
-      query = String((JSON.parse(rawBody) as { query?: unknown }).query ?? '');
+      const asked = (JSON.parse(rawBody) as { query?: unknown }).query;
+      query = typeof asked === 'string' ? asked : JSON.stringify(asked ?? '');
     } catch {
       problems.push('POST graphql: body is not JSON');
     }
@@ -510,7 +511,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
     const injection = queue?.[0];
     if (injection) {
       injection.times = (injection.times ?? 1) - 1;
-      if (injection.times <= 0) queue!.shift();
+      if (injection.times <= 0) queue.shift();
       injected = true;
       return answer(new HttpAnswer(injection.status, { message: injection.message ?? 'Server Error', documentation_url: 'https://docs.github.com/rest', status: String(injection.status) }, injection.headers));
     }

@@ -85,7 +85,9 @@ function flatten(value: unknown, prefix: string, out: Record<string, string>): R
   } else if (Array.isArray(value)) {
     out[prefix] = value.map((entry) => (typeof entry === 'object' ? JSON.stringify(entry) : String(entry))).join(',');
   } else {
-    out[prefix] = value === null || value === undefined ? '' : String(value);
+    // Neither an object nor a list: a scalar from YAML or TOML.
+    const scalar = value as string | number | boolean | null | undefined;
+    out[prefix] = scalar === null || scalar === undefined ? '' : String(scalar);
   }
   return out;
 }

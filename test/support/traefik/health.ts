@@ -72,7 +72,7 @@ export function startHealthChecks(state: EntryPointState, events: HealthEvents):
   for (const [name, node] of state.runtime.nodes) {
     if (node.kind !== 'loadBalancer' || !node.healthCheck) continue;
     const spec = node.healthCheck;
-    const balancer = state.balancers.get(name) as WeightedRoundRobin<unknown> | undefined;
+    const balancer = state.balancers.get(name);
     let checking = false;
     timers.push(
       setInterval(() => {

@@ -278,7 +278,7 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
       const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
       const method = options.method ?? (body === undefined ? 'GET' : 'POST');
       return new Promise((resolve, reject) => {
-        const req = httpRequest(new URL(path, entryPoints.web!), { method, headers: { host: hostname, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...options.headers } }, (res) => {
+        const req = httpRequest(new URL(path, entryPoints.web), { method, headers: { host: hostname, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...options.headers } }, (res) => {
           let text = '';
           res.setEncoding('utf8');
           res.on('data', (chunk: string) => (text += chunk));
