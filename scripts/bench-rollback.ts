@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     await deploy({ image: v2 });
 
     const load = startLoad({ url: traefik.webUrl, host: `${service}.bench`, concurrency: 8 });
-    await waitFor('v2 to answer the clients', async () => (load.current().digests[digestOf(v2)] ?? 0) > 100, 60_000);
+    await waitFor('v2 to answer the clients', () => Promise.resolve((load.current().digests[digestOf(v2)] ?? 0) > 100), 60_000);
     const rollback: number[] = [];
     const direct: number[] = [];
     const asleep: number[] = [];
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
       const started = Date.now();
       const step = deploy({ image: v1, rollback: 'true' });
       rollback.push(await timeToAll(load, digestOf(v1), started, step));
-      logs.push(((await step).log.match(/^.*Traefik applied it after.*$/m) ?? [''])[0]!.trim());
+      logs.push(((await step).log.match(/^.*Traefik applied it after.*$/m) ?? [''])[0].trim());
       const toV1 = readFileSync(routingFile, 'utf8');
       // Back to v2 (kept, so only a flip), then the floor: the same file, renamed in by hand.
       const forward = deploy({ image: v2 });
@@ -142,7 +142,10 @@ async function main(): Promise<void> {
       // 3. The same by hand, just after Traefik applied another change (a probe router in a file
       // of its own, seen in the API): the throttle sleeps, and the rename waits out the rest of it.
       await throttleIdle();
-      replaceFile(`http:\n  routers:\n    bench-probe-${round}:\n      rule: Host(\`probe-${round}.bench\`)\n      service: bench-probe\n  services:\n    bench-probe:\n      loadBalancer:\n        servers:\n          - url: http://127.0.0.1:9\n`, join(routingDir, 'bench-probe.yml'));
+      replaceFile(
+        `http:\n  routers:\n    bench-probe-${round}:\n      rule: Host(\`probe-${round}.bench\`)\n      service: bench-probe\n  services:\n    bench-probe:\n      loadBalancer:\n        servers:\n          - url: http://127.0.0.1:9\n`,
+        join(routingDir, 'bench-probe.yml'),
+      );
       await waitFor('Traefik to apply the probe router', async () => (await traefik.router(`bench-probe-${round}@file`)) !== undefined, 30_000, 10);
       const throttled = Date.now();
       replaceFile(toV1);
@@ -155,7 +158,11 @@ async function main(): Promise<void> {
     const traffic = await load.stop();
 
     console.log('');
-    console.log(`${ROUNDS} rounds, median; 8 clients; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs at the end`);
+    console.log(
+      `${ROUNDS} rounds, median; 8 clients; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} on ${cpus().length} CPUs at the end`,
+    );
     console.log('| measure | value | target |');
     console.log('| --- | --- | --- |');
     console.log(`| **rollback** (deploy \`rollback: true\`): step start → 100 % of requests on v1 | **${seconds(median(rollback))}** (${rollback.map(seconds).join(', ')}) | < 3 s ${median(rollback) < 3000 ? 'met' : 'MISSED'} |`);

@@ -19,7 +19,22 @@ describe('routingGap', () => {
     const routers = { 'iris@file': router('iris') };
     expect(routingGap({ routers, services: { ...services, 'iris@file': weighted([{ name: 'iris-a@docker', weight: 1 }]) } }, 'iris', 'file')).toBeUndefined();
     expect(routingGap({ routers, services: { ...services, 'iris@file': weighted([{ name: 'iris-b@docker', weight: 1 }]) } }, 'iris', 'file')).toMatch(/none of them with a server UP/);
-    expect(routingGap({ routers, services: { ...services, 'iris@file': weighted([{ name: 'iris-a@docker', weight: 0 }, { name: 'iris-b@docker', weight: 1 }]) } }, 'iris', 'file')).toMatch(/none of them/);
+    expect(
+      routingGap(
+        {
+          routers,
+          services: {
+            ...services,
+            'iris@file': weighted([
+              { name: 'iris-a@docker', weight: 0 },
+              { name: 'iris-b@docker', weight: 1 },
+            ]),
+          },
+        },
+        'iris',
+        'file',
+      ),
+    ).toMatch(/none of them/);
     expect(routingGap({ routers: { 'iris@file': { ...router('iris'), status: 'disabled' as const } }, services }, 'iris', 'file')).toMatch(/is disabled/);
   });
 });
