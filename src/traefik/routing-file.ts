@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { access, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { checkRuleSyntax } from './rule';
@@ -142,15 +142,25 @@ export function routingFilePath(dir: string, service: string): string {
 }
 
 /**
- * Write the table atomically: a temporary file in the same directory (same file system), flushed,
- * then renamed over the old one. Traefik's watcher sees either the old file or the new one, never
- * half of one. The temporary name starts with a dot and ends in `.tmp`, an extension the file
- * provider does not load.
+ * Where the temporary files are written: a subdirectory of the routing directory (same file
+ * system, so the rename is atomic). Traefik's file provider watches the directory and the files
+ * in it, not its subdirectories, and rebuilds on every event it sees (pkg/provider/file/file.go
+ * addWatcher); a temporary file beside the table would be one more event before the rename,
+ * applied at once, so the rename would land in the provider throttle's sleep and wait up to
+ * providersThrottleDuration (2 s) longer. Its files end in `.tmp`, which the provider never loads.
+ */
+export const STAGING_DIR = '.train-to-serve';
+
+/**
+ * Write the table atomically: a temporary file in STAGING_DIR, flushed, then renamed over the old
+ * one. Traefik's watcher sees one event, and either the old file or the new one, never half of one.
  */
 export async function writeRoutingFile(dir: string, table: RoutingTable): Promise<string> {
   const text = renderRoutingFile(table);
   const target = routingFilePath(dir, table.service);
-  const temp = join(dir, `.${table.service}.${randomBytes(4).toString('hex')}.tmp`);
+  const staging = join(dir, STAGING_DIR);
+  await mkdir(staging, { recursive: true });
+  const temp = join(staging, `${table.service}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', 0o644);
   try {
     await handle.writeFile(text);

@@ -99,6 +99,7 @@ beforeAll(async () => {
   await docker(['login', '-u', registry.username, '--password-stdin', registry.host], { input: registry.password });
   await publish('v1');
   await publish('v2');
+  await publish('v3');
   await docker(['logout', registry.host]);
 }, 300_000);
 
@@ -146,6 +147,53 @@ describe('routing: file with a server that ignores SIGUSR2 and has no HEALTHCHEC
     expect(back.log).not.toMatch(/Pulled|Started/);
     expect(during.failed, JSON.stringify(during)).toBe(0);
     for (let i = 0; i < 10; i++) expect(await get(service)).toMatchObject({ status: 200, version: 'v1' });
+  }, 1_200_000);
+
+  it('retire: an expired version still called through its pinned router is kept and reported; an unused one is removed, however busy the service', async () => {
+    const service = `${prefix}-r`;
+    // v3 serves; v1 and v2 run on at weight 0 (keep-previous), both past max-age when retire runs.
+    for (const version of ['v1', 'v2', 'v3']) {
+      const result = await deploy(service, images[version]!, { ...fileInputs, 'keep-previous': '1h' });
+      expect(failureMessage(result), result.log).toBeUndefined();
+    }
+    const containers = async (version: string) => (await docker(['ps', '-q', '--filter', `label=train-to-serve.service=${service}`, '--filter', `name=${short(images[version]!)}`])).split('\n').filter(Boolean);
+    for (const version of ['v1', 'v2', 'v3']) expect(await containers(version), version).toHaveLength(1);
+    await waitFor('v3 to answer through Traefik', async () => (await get(service)).version === 'v3', 60_000);
+
+    // The service is busy (8 clients on its main router) and one client keeps calling v1 on purpose.
+    const load = startLoad({ url: traefik.webUrl, host: `${service}.test`, concurrency: 8 });
+    let pinned = 0;
+    let calling = true;
+    const caller = (async () => {
+      while (calling) {
+        const answer = await get(service, { 'X-Model-Version': short(images.v1!) });
+        expect(answer).toMatchObject({ status: 200, version: 'v1' });
+        pinned++;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+    await waitFor('the service traffic and the pinned calls to flow', async () => load.current().ok > 40 && pinned > 3, 60_000);
+    const retire = await runAction('retire', {
+      inputs: { service, routing: 'file', 'routing-dir': routingDir, 'traefik-api': traefik.apiUrl, 'max-age': '1s', keep: '1', 'in-use-window': '5s', 'drain-timeout': '20s', 'prune-images': 'false' },
+      timeoutMs: 400_000,
+    });
+    calling = false;
+    await caller;
+    const traffic = await load.stop();
+    console.log(`[routing] retire under 8 clients + a pinned caller (${pinned} calls to v1): ${traffic.ok} ok, ${traffic.failed} failed`);
+    expect(failureMessage(retire), retire.log).toBeUndefined();
+    expect(traffic.failed, JSON.stringify(traffic)).toBe(0);
+
+    const retired = JSON.parse(retire.outputs.retired!) as { digest: string }[];
+    const kept = JSON.parse(retire.outputs.kept!) as { digest: string; reason: string }[];
+    const digest = (version: string) => images[version]!.slice(images[version]!.indexOf('@') + 1);
+    expect(retired.map((entry) => entry.digest)).toEqual([digest('v2')]);
+    expect(kept.find((entry) => entry.digest === digest('v1'))?.reason).toMatch(/^in use: \d+ requests? in the last 5s/);
+    expect(kept.find((entry) => entry.digest === digest('v3'))?.reason).toMatch(/one of the newest 1 serving server/);
+    expect(await containers('v2')).toEqual([]);
+    expect(await containers('v1')).toHaveLength(1);
+    expect(await get(service, { 'X-Model-Version': short(images.v1!) })).toMatchObject({ status: 200, version: 'v1' });
+    expect(await get(service)).toMatchObject({ status: 200, version: 'v3' });
   }, 1_200_000);
 
   it('refuses bad routing inputs with a one-line error, changing nothing', async () => {

@@ -119,3 +119,17 @@ export async function removeNetwork(name: string, attempts = 5): Promise<void> {
     }
   }
 }
+
+/**
+ * Push a local image as `repository:tag` and return `repository@sha256:…`, the form deploy pins.
+ * The local tag is removed again, so a deploy of that reference must pull.
+ */
+export async function pushByDigest(local: string, repository: string, tag: string): Promise<string> {
+  const reference = `${repository}:${tag}`;
+  await docker(['tag', local, reference]);
+  const out = await docker(['push', reference]);
+  await docker(['rmi', reference]);
+  const digest = /digest: (sha256:[a-f0-9]{64})/.exec(out)?.[1];
+  if (!digest) throw new Error(`docker push ${reference} printed no digest: ${out}`);
+  return `${repository}@${digest}`;
+}

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { readRoutingState, renderRoutingFile, routingDirProblem, writeRoutingFile, RoutingFileError, type RoutingTable } from '../../src/traefik/routing-file';
+import { readRoutingState, renderRoutingFile, routingDirProblem, writeRoutingFile, RoutingFileError, STAGING_DIR, type RoutingTable } from '../../src/traefik/routing-file';
+import { startFileProvider } from '../support/traefik/file-provider';
+import { waitFor } from '../support/ports';
 
 interface Doc {
   http: { routers: Record<string, unknown>; services: Record<string, { weighted: { services: unknown[] } } & Record<string, unknown>> };
@@ -48,7 +50,8 @@ describe('routing file (Traefik dynamic configuration, file provider)', () => {
   it('writes atomically (no temporary file left) and reads its state back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'routing-'));
     const path = await writeRoutingFile(dir, table);
-    expect(readdirSync(dir)).toEqual(['iris.yml']);
+    expect(readdirSync(dir).sort()).toEqual([STAGING_DIR, 'iris.yml']);
+    expect(readdirSync(join(dir, STAGING_DIR))).toEqual([]);
     expect(await readRoutingState(path)).toEqual({ backends: table.backends, kept: table.kept, mirror: undefined, router: { rule: table.rule, entrypoints: ['web'] } });
     expect(await readRoutingState(join(dir, 'none.yml'))).toBeUndefined();
   });
@@ -59,7 +62,28 @@ describe('routing file (Traefik dynamic configuration, file provider)', () => {
     const before = readFileSync(path, 'utf8');
     await expect(writeRoutingFile(dir, { ...table, backends: [] })).rejects.toThrow(RoutingFileError);
     expect(readFileSync(path, 'utf8')).toBe(before);
-    expect(readdirSync(dir)).toEqual(['iris.yml']);
+    expect(readdirSync(dir).sort()).toEqual([STAGING_DIR, 'iris.yml']);
+    expect(readdirSync(join(dir, STAGING_DIR))).toEqual([]);
+  });
+
+  it('stages the temporary file where the file provider does not watch, so a write is seen as the rename alone', async () => {
+    // Traefik rebuilds on every event in the directory (file.go addWatcher) and throttles what it
+    // applies: a temporary file beside the table was an event of its own, applied at once, and
+    // the rename then waited out the throttle's 2 s sleep. The stand-in's provider, real fs events.
+    const dir = mkdtempSync(join(tmpdir(), 'routing-'));
+    await writeRoutingFile(dir, table);
+    const triggers: string[] = [];
+    let last = '';
+    const provider = await startFileProvider({ directory: dir, watch: true }, { configuration: (result, trigger) => ((last = JSON.stringify(result.config)), triggers.push(trigger)), log: () => {} });
+    try {
+      for (const weight of [2, 3]) await writeRoutingFile(dir, { ...table, backends: [{ service: 'iris-aaaaaaaaaaaa@docker', weight }] });
+      await waitFor('the provider to read the last write', async () => last.includes('"weight":3'), 10_000);
+      expect(triggers[0]).toBe('start');
+      expect(triggers.slice(1).length).toBeGreaterThan(0);
+      for (const trigger of triggers.slice(1)) expect(trigger).toMatch(/ iris\.yml$/);
+    } finally {
+      provider.stop();
+    }
   });
 
   it('reads the weights of a file edited by hand (no state line)', async () => {
