@@ -2832,7 +2832,7 @@ async function waitForIdle3(look, timeoutMs, { pollMs = 100, quietMs = IDLE_QUIE
 var import_yaml = __toESM(require_dist(), 1);
 import { randomBytes as randomBytes3 } from "node:crypto";
 import { constants } from "node:fs";
-import { access, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { access, mkdir, open, readFile, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 var STATE_PREFIX = "# train-to-serve-state: ";
 var NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -2918,10 +2918,13 @@ async function readRoutingState(path) {
 function routingFilePath(dir, service) {
   return join(dir, `${service}.yml`);
 }
+var STAGING_DIR = ".train-to-serve";
 async function writeRoutingFile(dir, table2) {
   const text = renderRoutingFile(table2);
   const target = routingFilePath(dir, table2.service);
-  const temp = join(dir, `.${table2.service}.${randomBytes3(4).toString("hex")}.tmp`);
+  const staging = join(dir, STAGING_DIR);
+  await mkdir(staging, { recursive: true });
+  const temp = join(staging, `${table2.service}.${randomBytes3(4).toString("hex")}.tmp`);
   const handle = await open(temp, "wx", 420);
   try {
     await handle.writeFile(text);
