@@ -40,7 +40,7 @@ async function publish(name: string, local: string): Promise<void> {
   images[name] = `${registry.host}/acme/third-${run}@${/digest: (sha256:[a-f0-9]{64})/.exec(out)![1]}`;
 }
 
-function deploy(service: string, image: string): Promise<ActionRunResult> {
+function deploy(service: string, image: string, extra: Record<string, string> = {}): Promise<ActionRunResult> {
   return runAction('deploy', {
     inputs: {
       image,
@@ -58,6 +58,7 @@ function deploy(service: string, image: string): Promise<ActionRunResult> {
       'registry-password': registry.password,
       'health-timeout': '120s',
       'drain-timeout': '20s',
+      ...extra,
     },
     timeoutMs: 400_000,
   });
@@ -88,17 +89,27 @@ afterAll(async () => {
 });
 
 describe('third-party Python servers deployed with routing: file', () => {
-  it.each(['uvicorn', 'gunicorn'] as PythonServer[])('%s: deployed on its own health path, replaced under 4 clients with no failed request', async (server) => {
+  it.each(['uvicorn', 'gunicorn'] as PythonServer[])('%s: deployed on its own health path, replaced and its old version retired under 4 clients with no failed request', async (server) => {
     const service = `${prefix}-${server}`;
     const first = await deploy(service, images[`${server}-v1`]!);
     expect(failureMessage(first), first.log).toBeUndefined();
     const load = startLoad({ url: traefik.webUrl, host: `${service}.test`, path: '/invocations', body: BODY, concurrency: 4 });
     await waitFor('requests to flow through Traefik', async () => load.current().ok > 20, 60_000, 250);
-    const second = await deploy(service, images[`${server}-v2`]!);
+    // v1 stays at weight 0 (keep-previous) until retire finds it expired and unused.
+    const second = await deploy(service, images[`${server}-v2`]!, { 'keep-previous': '1h' });
+    expect(failureMessage(second), second.log).toBeUndefined();
+    await waitFor('requests on the new version', async () => load.current().ok > 40, 60_000, 250);
+    const retire = await runAction('retire', {
+      inputs: { service, routing: 'file', 'routing-dir': routingDir, 'traefik-api': traefik.apiUrl, 'max-age': '1s', keep: '1', 'in-use-window': '3s', 'drain-timeout': '20s', 'prune-images': 'false' },
+      timeoutMs: 400_000,
+    });
     await new Promise((resolve) => setTimeout(resolve, 500));
     const traffic = await load.stop();
-    console.log(`[third-party] ${server} replace under 4 clients: ${traffic.ok} ok, ${traffic.failed} failed ${JSON.stringify(traffic.outcomes)}`);
-    expect(failureMessage(second), second.log).toBeUndefined();
+    console.log(`[third-party] ${server} replace and retire under 4 clients: ${traffic.ok} ok, ${traffic.failed} failed ${JSON.stringify(traffic.outcomes)}`);
+    expect(failureMessage(retire), retire.log).toBeUndefined();
+    const retired = JSON.parse(retire.outputs.retired!) as { digest: string }[];
+    const v1 = images[`${server}-v1`]!;
+    expect(retired.map((entry) => entry.digest)).toEqual([v1.slice(v1.indexOf('@') + 1)]);
     expect(traffic.failed, JSON.stringify(traffic)).toBe(0);
     expect(traffic.ok).toBeGreaterThan(20);
 
