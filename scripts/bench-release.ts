@@ -1,6 +1,7 @@
 /**
  * npm run bench:release — training done (model on disk) → the new version answering 100 % of the
- * requests sent through the Traefik stand-in (label routing), for a model of BENCH_MODEL_MIB
+ * requests sent through the Traefik stand-in (label routing; BENCH_ROUTING=file for a routing
+ * table the toolkit owns, where the switch is one weighted write), for a model of BENCH_MODEL_MIB
  * (1024 by default) random bytes beside an Iris model.json, against the loopback registry. Three
  * paths, side by side in each round, medians of BENCH_ROUNDS (3):
  *
@@ -29,6 +30,7 @@ import { waitFor } from '../test/support/ports';
 
 const MODEL_MIB = Number(process.env.BENCH_MODEL_MIB ?? 1024);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUTING = process.env.BENCH_ROUTING === 'file' ? 'file' : 'labels';
 const id = randomBytes(3).toString('hex');
 const service = `ttsrel${id}`;
 const network = `tts-release-${id}`;
@@ -92,11 +94,22 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'tts-bench-release-'));
   const registry = await startRegistry({ auth: 'none' });
   await docker(['network', 'create', network]);
-  const traefik = await startTraefikStandIn({ network, constraints: `LabelRegex(\`train-to-serve.service\`, \`^${service}$\`)` });
+  const routingDir = join(work, 'routing');
+  mkdirSync(routingDir, { mode: 0o755 });
+  const traefik = await startTraefikStandIn({ network, constraints: `LabelRegex(\`train-to-serve.service\`, \`^${service}$\`)`, ...(ROUTING === 'file' ? { file: { directory: routingDir } } : {}) });
   const repo = `${registry.host}/bench/release-${id}`;
   const cleanup: string[] = [];
   const probe = startProbe(traefik.webUrl);
-  const deployInputs = { service, rule: `Host(\`${host}\`)`, network, 'traefik-api': traefik.apiUrl, 'health-timeout': '300s', 'drain-timeout': '60s' };
+  const deployInputs = {
+    service,
+    rule: `Host(\`${host}\`)`,
+    network,
+    'traefik-api': traefik.apiUrl,
+    'health-timeout': '300s',
+    'drain-timeout': '60s',
+    ...(ROUTING === 'file' ? { routing: 'file', 'routing-dir': routingDir, 'health-path': '/healthz' } : {}),
+  };
+  console.log(`routing: ${ROUTING}`);
   try {
     const server = await ensureServerImage();
     const base = `${registry.host}/bench/server-${id}:1`;
