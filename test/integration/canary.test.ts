@@ -24,6 +24,7 @@ let bed: FileRoutingBed;
 const behaviours: Record<string, PlainServerBehaviour> = {
   stable: { thinkMs: 40 },
   good: { thinkMs: 40 },
+  'good-again': { thinkMs: 40 },
   errors: { thinkMs: 40, failEvery: 5 },
   slow: { thinkMs: 120 },
   'shadow-fails': { thinkMs: 40, failEvery: 1 },
@@ -54,7 +55,16 @@ function startDeploy(service: string, image: string, inputs: Record<string, stri
     timeoutMs: 400_000,
   });
 }
-const deploy = (service: string, image: string, inputs: Record<string, string> = {}) => startDeploy(service, image, inputs).result;
+/** Run deploy to its end; logs the wall time and each step's figures (the figures docs/progressive-delivery.md quotes). */
+async function deploy(service: string, image: string, inputs: Record<string, string> = {}): Promise<ActionRunResult> {
+  const started = Date.now();
+  const result = await startDeploy(service, image, inputs).result;
+  if (inputs.strategy) {
+    const steps = figuresOf(result).map((s) => `${s.phase} ${s.weight}%: canary ${JSON.stringify(s.canary)} stable ${JSON.stringify(s.stable)} ${s.passed ? 'passed' : 'failed'}`);
+    console.log(`[canary] ${service} ${inputs.strategy}: ${result.outputs.verdict ?? 'no verdict'} in ${((Date.now() - started) / 1000).toFixed(1)} s\n  ${steps.join('\n  ')}`);
+  }
+  return result;
+}
 
 interface StepFigures {
   phase: 'canary' | 'shadow';
@@ -193,7 +203,7 @@ describe('deploy strategy canary under load (engine, Traefik stand-in, 8 clients
 });
 
 describe('deploy strategy shadow under load', () => {
-  it('mirrors a share to the new version while users get only the stable answers; a failing shadow is removed, a passing one replaces', async () => {
+  it('mirrors a share to the new version while users get only the stable answers; a failing shadow is removed, a passing one replaces or goes through the canary steps', async () => {
     const service = `${prefix}-shadow`;
     const shadowInputs = { strategy: 'shadow', 'mirror-percent': '50', 'shadow-duration': STEP, analysis: 'error_rate <= baseline + 0.01\nrequests >= 5' };
     let load = await stableUnderLoad(service);
@@ -217,13 +227,22 @@ describe('deploy strategy shadow under load', () => {
     load = startLoad({ url: bed.traefik.webUrl, host: `${service}.test`, concurrency: 8 });
     await waitFor('requests to flow', async () => load.current().ok > 40, 60_000);
     const passing = await deploy(service, images().good!, shadowInputs);
-    traffic = await finish(load, 'good shadow, then replace');
+    // Then after-shadow: canary, through the steps (here 50 %) before the promotion.
+    const stepped = await deploy(service, images()['good-again']!, { ...shadowInputs, 'after-shadow': 'canary', steps: '50', 'step-duration': STEP });
+    traffic = await finish(load, 'good shadow then replace, good shadow then canary 50 %');
     expect(failureMessage(passing), passing.log).toBeUndefined();
     expect(passing.outputs.verdict).toBe('promoted');
     expect(figuresOf(passing).map((s) => [s.phase, s.weight, s.passed])).toEqual([['shadow', 50, true]]);
     expect(figuresOf(passing)[0]!.canary.requests).toBeGreaterThan(0);
+    expect(failureMessage(stepped), stepped.log).toBeUndefined();
+    expect(stepped.outputs.verdict).toBe('promoted');
+    expect(figuresOf(stepped).map((s) => [s.phase, s.weight, s.passed])).toEqual([
+      ['shadow', 50, true],
+      ['canary', 50, true],
+    ]);
     expect(traffic.failed, JSON.stringify(traffic)).toBe(0);
-    expect(await weighted(service)).toEqual([ref(service, images().good!)]);
+    expect(Object.keys(traffic.digests).sort()).toEqual([images().stable!, images().good!, images()['good-again']!].map(digestOf).sort());
+    expect(await weighted(service)).toEqual([ref(service, images()['good-again']!)]);
     expect((await table(service))!.mirror).toBeUndefined();
   }, 600_000);
 });
