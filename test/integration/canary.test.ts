@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRoutingState } from '../../src/traefik/routing-file';
 import { failureMessage, startAction, type ActionRunResult, type StartedAction } from '../support/action-runner';
 import { docker } from '../support/docker-cli';
-import { fileRoutingNames, publishPlain, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
+import { fileRoutingNames, publishPlain, pushImage, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
 import type { PlainServerBehaviour } from '../support/plain-server';
 import { waitFor } from '../support/ports';
+import { ensureModelImage, irisModel } from '../support/server-image';
 import { startLoad, type LoadResult, type RunningLoad } from '../support/traefik/load';
 
 /**
@@ -295,5 +296,46 @@ describe('a canary whose runner dies mid-step', () => {
     expect(state.backends.filter((b) => b.weight > 0)).toEqual([{ service: ref(service, images().good!), weight: 1 }]);
     expect(state.rollout).toBeUndefined();
     await waitFor('the stable version to be removed', async () => (await runningDigests(service)).length === 1, 60_000);
+  }, 600_000);
+});
+
+describe('the prediction-shift rule on live traffic (reference prediction server)', () => {
+  it('rolls back a model whose class mix shifts without a single error, and promotes one with the same mix', async () => {
+    const service = `${prefix}-shift`;
+    // Three flowers in every request, one of each class for the trained model.
+    const body = JSON.stringify({ instances: [[5.1, 3.5, 1.4, 0.2], [6.0, 2.9, 4.5, 1.5], [6.9, 3.1, 5.8, 2.3]] });
+    const trained = irisModel() as { name: string; bias: number[] };
+    const locals: string[] = [];
+    const model = async (name: string, bias: number[]) => {
+      const image = await ensureModelImage({ ...trained, bias }, { repository: `canary-${name}` });
+      locals.push(image.reference);
+      return pushImage(bed, image.reference, name);
+    };
+    const stable = await model('iris-stable', trained.bias);
+    // Setosa's bias raised: every flower is called setosa; it answers as fast and never errs.
+    const shifted = await model('iris-shifted', [trained.bias[0]! + 50, trained.bias[1]!, trained.bias[2]!]);
+    // A hair's change: another image, the same classes.
+    const same = await model('iris-same', [trained.bias[0]! + 0.001, trained.bias[1]!, trained.bias[2]!]);
+    const inputs = { 'health-path': '/v2/health/ready', ...canaryInputs, steps: '25,100', analysis: 'error_rate <= baseline + 0.01\nprediction_shift <= 0.1' };
+
+    const first = await deploy(service, stable, { 'health-path': '/v2/health/ready' });
+    expect(failureMessage(first), first.log).toBeUndefined();
+    const load = startLoad({ url: bed.traefik.webUrl, host: `${service}.test`, concurrency: 8, body });
+    await waitFor('requests to flow', async () => load.current().ok > 40, 60_000);
+    const rejected = await deploy(service, shifted, inputs);
+    const accepted = await deploy(service, same, inputs);
+    const traffic = await finish(load, 'class mix shifted, then the same mix');
+
+    expect(failureMessage(rejected)).toMatch(/failed the canary analysis at 25%: prediction_shift <= 0\.1/);
+    expect(rejected.outputs['failed-rule']).toBe('prediction_shift <= 0.1');
+    const [window] = figuresOf(rejected);
+    expect(window!.canary.error_rate).toBe(0);
+    expect(window!.canary.prediction_shift).toBeGreaterThan(0.1);
+    expect(failureMessage(accepted), accepted.log).toBeUndefined();
+    expect(accepted.outputs.verdict).toBe('promoted');
+    expect(figuresOf(accepted)[0]!.canary.prediction_shift).toBeLessThanOrEqual(0.1);
+    expect(traffic.failed, JSON.stringify(traffic)).toBe(0);
+    expect(await weighted(service)).toEqual([ref(service, same)]);
+    await docker(['rmi', ...locals]).catch(() => {});
   }, 600_000);
 });

@@ -45,8 +45,15 @@ export async function startFileRoutingBed(names: FileRoutingNames, registryOptio
 
 /** Build the plain server as version `name` with `behaviour`, push it, keep its digest reference in bed.images. */
 export async function publishPlain(bed: FileRoutingBed, name: string, behaviour: PlainServerBehaviour = {}): Promise<string> {
+  const local = await buildPlainServer(`localhost/${bed.names.network}/plain:${name}`, name, behaviour);
+  const pushed = await pushImage(bed, local, name);
+  await docker(['rmi', local]);
+  return pushed;
+}
+
+/** Push a local image to the bed's registry as `plain-<network>:<name>`; its digest reference lands in bed.images. */
+export async function pushImage(bed: FileRoutingBed, local: string, name: string): Promise<string> {
   const { registry, names } = bed;
-  const local = await buildPlainServer(`localhost/${names.network}/plain:${name}`, name, behaviour);
   const reference = `${registry.host}/acme/plain-${names.network}:${name}`;
   await docker(['tag', local, reference]);
   if (registry.auth !== 'none') await docker(['login', '-u', registry.username, '--password-stdin', registry.host], { input: registry.password });
@@ -56,7 +63,7 @@ export async function publishPlain(bed: FileRoutingBed, name: string, behaviour:
   } finally {
     if (registry.auth !== 'none') await docker(['logout', registry.host]);
   }
-  await docker(['rmi', reference, local]);
+  await docker(['rmi', reference]);
   return bed.images[name]!;
 }
 
