@@ -8,7 +8,7 @@
  */
 import { loadavg } from 'node:os';
 import { failureMessage, runAction } from '../test/support/action-runner';
-import { fileRoutingNames, publishPlain, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../test/support/file-routing-bed';
+import { bedDeployInputs, fileRoutingNames, publishPlain, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../test/support/file-routing-bed';
 import { waitFor } from '../test/support/ports';
 import { startLoad } from '../test/support/traefik/load';
 
@@ -18,18 +18,7 @@ let bed: FileRoutingBed | undefined;
 
 function deploy(service: string, image: string, inputs: Record<string, string> = {}) {
   return runAction('deploy', {
-    inputs: {
-      image,
-      service,
-      rule: `Host(\`${service}.test\`)`,
-      network: names.network,
-      routing: 'file',
-      'routing-dir': names.routingDir,
-      'health-path': '/ready',
-      'traefik-api': bed!.traefik.apiUrl,
-      'health-timeout': '60s',
-      ...inputs,
-    },
+    inputs: { ...bedDeployInputs(bed!, service, image), ...inputs },
     timeoutMs: 400_000,
   });
 }

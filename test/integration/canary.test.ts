@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRoutingState } from '../../src/traefik/routing-file';
 import { failureMessage, startAction, type ActionRunResult, type StartedAction } from '../support/action-runner';
 import { docker } from '../support/docker-cli';
-import { fileRoutingNames, publishPlain, pushImage, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
+import { bedDeployInputs, fileRoutingNames, publishPlain, pushImage, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
 import type { PlainServerBehaviour } from '../support/plain-server';
 import { waitFor } from '../support/ports';
 import { ensureModelImage, irisModel } from '../support/server-image';
@@ -39,19 +39,7 @@ const canaryInputs = { strategy: 'canary', steps: '5,25,50,100', 'step-duration'
 
 function startDeploy(service: string, image: string, inputs: Record<string, string> = {}): StartedAction {
   return startAction('deploy', {
-    inputs: {
-      image,
-      service,
-      rule: `Host(\`${service}.test\`)`,
-      network: names.network,
-      routing: 'file',
-      'routing-dir': routingDir,
-      'health-path': '/ready',
-      'traefik-api': bed.traefik.apiUrl,
-      'health-timeout': '60s',
-      'drain-timeout': '20s',
-      ...inputs,
-    },
+    inputs: { ...bedDeployInputs(bed, service, image), ...inputs },
     // A serving host under load (this suite runs beside others on two cores) is slow, not broken.
     timeoutMs: 400_000,
   });

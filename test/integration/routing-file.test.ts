@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureMessage, runAction, type ActionRunResult } from '../support/action-runner';
 import { docker } from '../support/docker-cli';
 import { waitFor } from '../support/ports';
-import { fileRoutingNames, publishPlain, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
+import { bedDeployInputs, fileRoutingNames, publishPlain, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
 import { startLoad, type LoadResult } from '../support/traefik/load';
 
 /**
@@ -22,15 +22,9 @@ const short = (image: string) => image.slice(image.indexOf('@sha256:') + 8, imag
 function deploy(service: string, image: string, inputs: Record<string, string> = {}): Promise<ActionRunResult> {
   return runAction('deploy', {
     inputs: {
-      image,
-      service,
-      rule: `Host(\`${service}.test\`)`,
-      network: names.network,
-      'traefik-api': bed.traefik.apiUrl,
+      ...bedDeployInputs(bed, service, image, false),
       'registry-username': bed.registry.username,
       'registry-password': bed.registry.password,
-      'health-timeout': '60s',
-      'drain-timeout': '20s',
       ...inputs,
     },
     // A serving host under load (this suite runs beside others on two cores) is slow, not broken.

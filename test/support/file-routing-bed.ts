@@ -43,6 +43,24 @@ export async function startFileRoutingBed(names: FileRoutingNames, registryOptio
   return { names, registry, traefik, images: {} };
 }
 
+/**
+ * deploy's inputs for `service` on the bed: its Host rule, network and Traefik API, with waits
+ * sized for a loaded machine. `file` adds `routing: file` on the bed's routing-dir, judged ready
+ * by the plain server's `/ready`.
+ */
+export function bedDeployInputs(bed: FileRoutingBed, service: string, image: string, file = true): Record<string, string> {
+  return {
+    image,
+    service,
+    rule: `Host(\`${service}.test\`)`,
+    network: bed.names.network,
+    'traefik-api': bed.traefik.apiUrl,
+    'health-timeout': '60s',
+    'drain-timeout': '20s',
+    ...(file ? { routing: 'file', 'routing-dir': bed.names.routingDir, 'health-path': '/ready' } : {}),
+  };
+}
+
 /** Build the plain server as version `name` with `behaviour`, push it, keep its digest reference in bed.images. */
 export async function publishPlain(bed: FileRoutingBed, name: string, behaviour: PlainServerBehaviour = {}): Promise<string> {
   const local = await buildPlainServer(`localhost/${bed.names.network}/plain:${name}`, name, behaviour);
