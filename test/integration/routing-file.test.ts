@@ -1,15 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, chmodSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureMessage, runAction, type ActionRunResult } from '../support/action-runner';
 import { docker } from '../support/docker-cli';
 import { waitFor } from '../support/ports';
-import { buildPlainServer } from '../support/plain-server';
-import { startRegistry, type TestRegistry } from '../support/registry';
-import { startTraefikStandIn, type TraefikStandIn } from '../support/traefik';
+import { bedDeployInputs, fileRoutingNames, publishPlain, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
 import { startLoad, type LoadResult } from '../support/traefik/load';
 
 /**
@@ -18,37 +14,17 @@ import { startLoad, type LoadResult } from '../support/traefik/load';
  * SIGUSR2 and has no HEALTHCHECK (test/support/plain-server.ts). Under 8 clients: the same replace
  * drops requests in label mode and none in file mode; keep-previous and rollback flip weights.
  */
-const run = randomBytes(3).toString('hex');
-const prefix = `ttsr${run}`;
-const network = `tts-routing-${run}`;
-const routingDir = mkdtempSync(join(tmpdir(), 'tts-routing-dir-'));
-chmodSync(routingDir, 0o755);
-let registry: TestRegistry;
-let traefik: TraefikStandIn;
-const images: Record<string, string> = {};
-
-async function publish(name: string): Promise<void> {
-  const local = await buildPlainServer(`localhost/tts-routing-${run}/plain:${name}`, name);
-  const reference = `${registry.host}/acme/plain-${run}:${name}`;
-  await docker(['tag', local, reference]);
-  const out = await docker(['push', reference]);
-  await docker(['rmi', reference, local]);
-  images[name] = `${registry.host}/acme/plain-${run}@${/digest: (sha256:[a-f0-9]{64})/.exec(out)![1]}`;
-}
+const names = fileRoutingNames('routing');
+const { prefix, routingDir } = names;
+let bed: FileRoutingBed;
 const short = (image: string) => image.slice(image.indexOf('@sha256:') + 8, image.indexOf('@sha256:') + 20);
 
 function deploy(service: string, image: string, inputs: Record<string, string> = {}): Promise<ActionRunResult> {
   return runAction('deploy', {
     inputs: {
-      image,
-      service,
-      rule: `Host(\`${service}.test\`)`,
-      network,
-      'traefik-api': traefik.apiUrl,
-      'registry-username': registry.username,
-      'registry-password': registry.password,
-      'health-timeout': '60s',
-      'drain-timeout': '20s',
+      ...bedDeployInputs(bed, service, image, false),
+      'registry-username': bed.registry.username,
+      'registry-password': bed.registry.password,
       ...inputs,
     },
     // A serving host under load (this suite runs beside others on two cores) is slow, not broken.
@@ -60,7 +36,7 @@ const fileInputs = { routing: 'file', 'routing-dir': routingDir, 'health-path': 
 
 function get(service: string, headers: Record<string, string> = {}): Promise<{ status: number; version?: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${traefik.webUrl}/predict`, { method: 'POST', headers: { host: `${service}.test`, ...headers } }, (res) => {
+    const req = request(`${bed.traefik.webUrl}/predict`, { method: 'POST', headers: { host: `${service}.test`, ...headers } }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
       res.on('end', () => {
@@ -80,12 +56,12 @@ function get(service: string, headers: Record<string, string> = {}): Promise<{ s
 
 /** Replace v1 by v2 under 8 clients; the traffic seen from the first to the last request. */
 async function replaceUnderLoad(service: string, inputs: Record<string, string>): Promise<{ traffic: LoadResult; result: ActionRunResult }> {
-  const first = await deploy(service, images.v1!, inputs);
+  const first = await deploy(service, bed.images.v1!, inputs);
   expect(failureMessage(first), first.log).toBeUndefined();
   await waitFor('v1 to answer through Traefik', async () => (await get(service)).status === 200, 30_000);
-  const load = startLoad({ url: traefik.webUrl, host: `${service}.test`, concurrency: 8 });
+  const load = startLoad({ url: bed.traefik.webUrl, host: `${service}.test`, concurrency: 8 });
   await waitFor('requests to flow', async () => load.current().ok > 40, 30_000);
-  const result = await deploy(service, images.v2!, inputs);
+  const result = await deploy(service, bed.images.v2!, inputs);
   await new Promise((resolve) => setTimeout(resolve, 500));
   const traffic = await load.stop();
   console.log(`[routing] ${inputs.routing ?? 'labels'} replace under 8 clients: ${traffic.ok} ok, ${traffic.failed} failed ${JSON.stringify(traffic.outcomes)}`);
@@ -93,24 +69,13 @@ async function replaceUnderLoad(service: string, inputs: Record<string, string>)
 }
 
 beforeAll(async () => {
-  registry = await startRegistry({ auth: 'basic' });
-  await docker(['network', 'create', network]);
-  traefik = await startTraefikStandIn({ network, constraints: `LabelRegex(\`train-to-serve.service\`, \`^${prefix}\`)`, file: { directory: routingDir } });
-  await docker(['login', '-u', registry.username, '--password-stdin', registry.host], { input: registry.password });
-  await publish('v1');
-  await publish('v2');
-  await publish('v3');
-  await docker(['logout', registry.host]);
+  bed = await startFileRoutingBed(names, { auth: 'basic' });
+  await publishPlain(bed, 'v1');
+  await publishPlain(bed, 'v2');
+  await publishPlain(bed, 'v3');
 }, 300_000);
 
-afterAll(async () => {
-  const mine = (await docker(['ps', '-aq', '--filter', `name=${prefix}`]).catch(() => '')).split('\n').filter(Boolean);
-  if (mine.length > 0) await docker(['rm', '-f', '-v', ...mine]).catch(() => {});
-  await traefik?.stop();
-  await docker(['network', 'rm', network]).catch(() => {});
-  await registry?.stop();
-  await docker(['rmi', ...Object.values(images)]).catch(() => {});
-});
+afterAll(() => stopFileRoutingBed(bed, names));
 
 describe('routing: file with a server that ignores SIGUSR2 and has no HEALTHCHECK', () => {
   it('label mode drops requests when that server is replaced under load (the reason file mode exists)', async () => {
@@ -129,16 +94,16 @@ describe('routing: file with a server that ignores SIGUSR2 and has no HEALTHCHEC
 
     // The table: the main router over v2 alone; v1 kept at weight 0, still reachable when pinned.
     const table = readFileSync(join(routingDir, `${service}.yml`), 'utf8');
-    expect(table).toContain(`${service}-${short(images.v2!)}@docker`);
-    expect(table).not.toContain(`name: ${service}-${short(images.v1!)}@docker`);
-    expect(await traefik.serverUrls(`${service}-${short(images.v1!)}`)).toHaveLength(1);
+    expect(table).toContain(`${service}-${short(bed.images.v2!)}@docker`);
+    expect(table).not.toContain(`name: ${service}-${short(bed.images.v1!)}@docker`);
+    expect(await bed.traefik.serverUrls(`${service}-${short(bed.images.v1!)}`)).toHaveLength(1);
     expect(await get(service)).toMatchObject({ status: 200, version: 'v2' });
-    expect(await get(service, { 'X-Model-Version': short(images.v1!) })).toMatchObject({ status: 200, version: 'v1' });
+    expect(await get(service, { 'X-Model-Version': short(bed.images.v1!) })).toMatchObject({ status: 200, version: 'v1' });
 
     // Rollback under load: no pull, no start, weights flip back.
-    const load = startLoad({ url: traefik.webUrl, host: `${service}.test`, concurrency: 8 });
+    const load = startLoad({ url: bed.traefik.webUrl, host: `${service}.test`, concurrency: 8 });
     await waitFor('requests to flow', async () => load.current().ok > 40, 30_000);
-    const back = await deploy(service, images.v2!, { ...fileInputs, rollback: 'true', 'keep-previous': '1h' });
+    const back = await deploy(service, bed.images.v2!, { ...fileInputs, rollback: 'true', 'keep-previous': '1h' });
     await new Promise((resolve) => setTimeout(resolve, 500));
     const during = await load.stop();
     console.log(`[routing] rollback under 8 clients: ${during.ok} ok, ${during.failed} failed ${JSON.stringify(during.outcomes)}`);
@@ -153,20 +118,20 @@ describe('routing: file with a server that ignores SIGUSR2 and has no HEALTHCHEC
     const service = `${prefix}-r`;
     // v3 serves; v1 and v2 run on at weight 0 (keep-previous), both past max-age when retire runs.
     for (const version of ['v1', 'v2', 'v3']) {
-      const result = await deploy(service, images[version]!, { ...fileInputs, 'keep-previous': '1h' });
+      const result = await deploy(service, bed.images[version]!, { ...fileInputs, 'keep-previous': '1h' });
       expect(failureMessage(result), result.log).toBeUndefined();
     }
-    const containers = async (version: string) => (await docker(['ps', '-q', '--filter', `label=train-to-serve.service=${service}`, '--filter', `name=${short(images[version]!)}`])).split('\n').filter(Boolean);
+    const containers = async (version: string) => (await docker(['ps', '-q', '--filter', `label=train-to-serve.service=${service}`, '--filter', `name=${short(bed.images[version]!)}`])).split('\n').filter(Boolean);
     for (const version of ['v1', 'v2', 'v3']) expect(await containers(version), version).toHaveLength(1);
     await waitFor('v3 to answer through Traefik', async () => (await get(service)).version === 'v3', 60_000);
 
     // The service is busy (8 clients on its main router) and one client keeps calling v1 on purpose.
-    const load = startLoad({ url: traefik.webUrl, host: `${service}.test`, concurrency: 8 });
+    const load = startLoad({ url: bed.traefik.webUrl, host: `${service}.test`, concurrency: 8 });
     let pinned = 0;
     let calling = true;
     const caller = (async () => {
       while (calling) {
-        const answer = await get(service, { 'X-Model-Version': short(images.v1!) });
+        const answer = await get(service, { 'X-Model-Version': short(bed.images.v1!) });
         expect(answer).toMatchObject({ status: 200, version: 'v1' });
         pinned++;
         await new Promise((resolve) => setTimeout(resolve, 100));
@@ -174,7 +139,7 @@ describe('routing: file with a server that ignores SIGUSR2 and has no HEALTHCHEC
     })();
     await waitFor('the service traffic and the pinned calls to flow', async () => load.current().ok > 40 && pinned > 3, 60_000);
     const retire = await runAction('retire', {
-      inputs: { service, routing: 'file', 'routing-dir': routingDir, 'traefik-api': traefik.apiUrl, 'max-age': '1s', keep: '1', 'in-use-window': '5s', 'drain-timeout': '20s', 'prune-images': 'false' },
+      inputs: { service, routing: 'file', 'routing-dir': routingDir, 'traefik-api': bed.traefik.apiUrl, 'max-age': '1s', keep: '1', 'in-use-window': '5s', 'drain-timeout': '20s', 'prune-images': 'false' },
       timeoutMs: 400_000,
     });
     calling = false;
@@ -186,13 +151,13 @@ describe('routing: file with a server that ignores SIGUSR2 and has no HEALTHCHEC
 
     const retired = JSON.parse(retire.outputs.retired!) as { digest: string }[];
     const kept = JSON.parse(retire.outputs.kept!) as { digest: string; reason: string }[];
-    const digest = (version: string) => images[version]!.slice(images[version]!.indexOf('@') + 1);
+    const digest = (version: string) => bed.images[version]!.slice(bed.images[version]!.indexOf('@') + 1);
     expect(retired.map((entry) => entry.digest)).toEqual([digest('v2')]);
     expect(kept.find((entry) => entry.digest === digest('v1'))?.reason).toMatch(/^in use: \d+ requests? in the last 5s/);
     expect(kept.find((entry) => entry.digest === digest('v3'))?.reason).toMatch(/one of the newest 1 serving server/);
     expect(await containers('v2')).toEqual([]);
     expect(await containers('v1')).toHaveLength(1);
-    expect(await get(service, { 'X-Model-Version': short(images.v1!) })).toMatchObject({ status: 200, version: 'v1' });
+    expect(await get(service, { 'X-Model-Version': short(bed.images.v1!) })).toMatchObject({ status: 200, version: 'v1' });
     expect(await get(service)).toMatchObject({ status: 200, version: 'v3' });
   }, 1_200_000);
 
@@ -206,7 +171,7 @@ describe('routing: file with a server that ignores SIGUSR2 and has no HEALTHCHEC
       [{ routing: 'ribbons' }, /Input "routing"/],
     ];
     for (const [inputs, message] of cases) {
-      const result = await deploy(service, images.v1!, inputs);
+      const result = await deploy(service, bed.images.v1!, inputs);
       expect(failureMessage(result)).toMatch(message);
       expect(failureMessage(result)!.split('\n')).toHaveLength(1);
     }

@@ -6,6 +6,11 @@ import { buildImage, ensureNodeBaseImage } from './docker-cli';
  * signal does nothing), no HEALTHCHECK, no curl. It answers `/ready` 503 until its "model" loaded
  * (`READY_AFTER_MS`), `/predict` after a short think time so requests are in flight, and closes
  * gracefully on SIGTERM (stops accepting, finishes in-flight requests, exits).
+ *
+ * Faults for canary tests, set at build time (`PlainServerBehaviour`): `THINK_MS` (default 20) is
+ * each prediction's think time, so a "slow" version is the same server thinking longer;
+ * `FAIL_EVERY=n` answers every n-th prediction 500 (5: exactly 20 % of its requests, spread
+ * evenly, so a short window sees the rate and not luck).
  */
 const SERVER = `
 const http = require('node:http');
@@ -13,6 +18,8 @@ const started = Date.now();
 const readyAfter = Number(process.env.READY_AFTER_MS || 1500);
 const version = process.env.PLAIN_VERSION || 'unknown';
 const digest = process.env.TRAIN_TO_SERVE_IMAGE_DIGEST || 'unknown';
+const think = Number(process.env.THINK_MS || 20);
+const failEvery = Number(process.env.FAIL_EVERY || 0);
 let served = 0;
 let inFlight = 0;
 const server = http.createServer((req, res) => {
@@ -29,19 +36,34 @@ const server = http.createServer((req, res) => {
   req.on('end', () => setTimeout(() => {
     served++;
     inFlight--;
+    if (failEvery > 0 && served % failEvery === 0) {
+      res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'injected fault', model: { digest, version } }));
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ predictions: [0], model: { digest, version } }));
-  }, 20));
+  }, think));
 });
 server.keepAliveTimeout = 5000;
 server.listen(8080);
 process.on('SIGTERM', () => { server.close(() => process.exit(0)); server.closeIdleConnections(); setTimeout(() => process.exit(0), 20000).unref(); });
 `;
 
+/** Test-only faults of the plain server (see above); none by default. */
+export interface PlainServerBehaviour {
+  /** Think time of each prediction in ms (default 20). */
+  thinkMs?: number;
+  /** Answer every n-th prediction with a 500. */
+  failEvery?: number;
+}
+
 /** Build the plain server as `reference`; `version` makes each build a different image. */
-export async function buildPlainServer(reference: string, version: string): Promise<string> {
+export async function buildPlainServer(reference: string, version: string, behaviour: PlainServerBehaviour = {}): Promise<string> {
   const base = await ensureNodeBaseImage();
+  const env = [`PLAIN_VERSION=${version}`];
+  if (behaviour.thinkMs !== undefined) env.push(`THINK_MS=${Math.round(behaviour.thinkMs)}`);
+  if (behaviour.failEvery !== undefined) env.push(`FAIL_EVERY=${Math.round(behaviour.failEvery)}`);
   return buildImage(reference, {
-    Dockerfile: `FROM ${base}\nCOPY server.cjs /srv/server.cjs\nENV PLAIN_VERSION=${version}\nEXPOSE 8080\nCMD ["node", "/srv/server.cjs"]\n`,
+    Dockerfile: `FROM ${base}\nCOPY server.cjs /srv/server.cjs\nENV ${env.join(' ')}\nEXPOSE 8080\nCMD ["node", "/srv/server.cjs"]\n`,
     'server.cjs': SERVER,
   });
 }

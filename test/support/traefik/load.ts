@@ -24,6 +24,9 @@ export interface LoadResult {
   digests: Record<string, number>;
   /** The first few failures, for messages. */
   failures: string[];
+  /** When the first and the latest failed request ended (ms since the epoch). */
+  firstFailureAt?: number;
+  lastFailureAt?: number;
 }
 
 export interface RunningLoad {
@@ -54,6 +57,8 @@ export function startLoad(options: LoadOptions): RunningLoad {
         if (ok) result.ok++;
         else {
           result.failed++;
+          result.firstFailureAt ??= Date.now();
+          result.lastFailureAt = Date.now();
           if (result.failures.length < 10) result.failures.push(`${new Date().toISOString()} ${outcome}${detail ? ` ${detail}` : ''}`);
         }
         resolve();
