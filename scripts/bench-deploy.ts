@@ -127,7 +127,11 @@ async function main(): Promise<void> {
     await docker(['rmi', tinyImage]).catch(() => {});
 
     console.log('');
-    console.log(`Docker Engine ${engine.engineVersion}, ${ROUNDS} rounds, median; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} CPUs at the end`);
+    console.log(
+      `Docker Engine ${engine.engineVersion}, ${ROUNDS} rounds, median; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} on ${(await import('node:os')).cpus().length} CPUs at the end`,
+    );
     console.log(`| measure | value | target |`);
     console.log(`| --- | --- | --- |`);
     console.log(`| engine only: pull + create + start + healthy (Engine API) | ${seconds(median(engineTimes))} (${engineTimes.map(seconds).join(', ')}) | |`);
@@ -136,7 +140,11 @@ async function main(): Promise<void> {
     console.log(`| CPU time of the deploy process (node start, bundle, engine calls) | ${seconds(median(deployCpu))} | |`);
     console.log(`| replace v1 → v2 under load (deploy, incl. drain) | ${seconds(replaceMs)} | |`);
     console.log(`| requests through the proxy during the replace: ok / **failed** | ${traffic.ok} / **${traffic.failed}** ${JSON.stringify(traffic.outcomes)} | 0 failed ${traffic.failed === 0 ? 'met' : 'MISSED'} |`);
-    console.log(`| answered by model digest | ${Object.entries(traffic.digests).map(([d, n]) => `${d.slice(7, 19)}: ${n}`).join(', ')} | both versions |`);
+    console.log(
+      `| answered by model digest | ${Object.entries(traffic.digests)
+        .map(([d, n]) => `${d.slice(7, 19)}: ${n}`)
+        .join(', ')} | both versions |`,
+    );
     console.log(`| **retire over ${TINY_COUNT} managed containers** (${retired} retired, ${kept} kept) | **${seconds(retireMs)}** | < 10 s ${retireMs < 10_000 ? 'met' : 'MISSED'} |`);
     console.log(`| engine only: stop + remove ${TINY_COUNT - 10} such containers, ${PARALLEL_REMOVALS} at a time | ${seconds(engineRemoveMs)} | |`);
     console.log(`| (setup: creating and starting the ${TINY_COUNT} containers) | ${seconds(createMs)} | |`);
@@ -170,7 +178,7 @@ async function forgetPull(reference: string): Promise<void> {
 /** The engine's own path, through the Engine API alone: pull, create, start, wait for healthy. */
 async function engineOnly(api: Docker, reference: string): Promise<number> {
   const started = Date.now();
-  const stream = (await api.pull(reference));
+  const stream = await api.pull(reference);
   await new Promise((resolve, reject) => api.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve(undefined))));
   const container = await api.createContainer({
     name: `ttsb${suffix}-engine-${Date.now().toString(36)}`,
@@ -181,7 +189,12 @@ async function engineOnly(api: Docker, reference: string): Promise<number> {
   created.push(container.id);
   const watch = await ContainerWatch.open(api, [container.id]);
   await container.start();
-  const healthy = await watch.until(container.id, (s) => (s.health === 'healthy' ? true : s.died ? false : undefined), 60_000, () => false);
+  const healthy = await watch.until(
+    container.id,
+    (s) => (s.health === 'healthy' ? true : s.died ? false : undefined),
+    60_000,
+    () => false,
+  );
   watch.close();
   if (!healthy) throw new Error('engine-only container did not become healthy');
   const elapsed = Date.now() - started;

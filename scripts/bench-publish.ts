@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     const a = build.ms + push.ms;
 
     const hash = createHash('sha256');
-    for (let offset = 0, file = openSync(modelFile, 'r'); ; ) {
+    for (let offset = 0, file = openSync(modelFile, 'r'); ;) {
       const read = readSync(file, chunk, 0, chunk.length, offset);
       if (read === 0) {
         closeSync(file);

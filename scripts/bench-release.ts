@@ -199,7 +199,11 @@ async function main(): Promise<void> {
     const [a, b, c, pull] = [m((r) => r.a.total), m((r) => r.b.total), m((r) => r.c.total), m((r) => r.pullMs)];
     const all = (pick: (row: (typeof rows)[number]) => number) => rows.map((r) => s(pick(r))).join(', ');
     console.log('');
-    console.log(`${MODEL_MIB} MiB model, label routing through the Traefik stand-in, ${ROUNDS} rounds, medians; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `${MODEL_MIB} MiB model, label routing through the Traefik stand-in, ${ROUNDS} rounds, medians; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
     console.log('| path: model on disk → 100 % of answers from the new version | median | rounds | ratio to (c) | target |');
     console.log('|---|---|---|---|---|');
     console.log(`| (a) publish → promote → deploy, prepared ahead | ${s(a)} s | ${all((r) => r.a.total)} | ${(a / c).toFixed(2)} | ≤ 12 s ${a <= 12_000 ? 'met' : 'MISSED'} |`);

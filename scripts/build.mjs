@@ -18,11 +18,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 
 const actionsDir = join(root, 'src/actions');
-const actionEntries = Object.fromEntries(
-  (existsSync(actionsDir) ? readdirSync(actionsDir) : [])
-    .filter((file) => file.endsWith('.ts') && !file.startsWith('_'))
-    .map((file) => [`${file.replace(/\.ts$/, '')}/index`, join(actionsDir, file)]),
-);
+const actionEntries = Object.fromEntries((existsSync(actionsDir) ? readdirSync(actionsDir) : []).filter((file) => file.endsWith('.ts') && !file.startsWith('_')).map((file) => [`${file.replace(/\.ts$/, '')}/index`, join(actionsDir, file)]));
 
 // Restores what bundled CommonJS dependencies expect inside an ES module. `__filename` and
 // `__dirname` get names of their own and reach the CommonJS code through `define`, which replaces

@@ -100,7 +100,22 @@ async function startProxy(): Promise<Proxy> {
     if (!image) throw new Error('--traefik=image: the engine holds no Traefik image');
     const [web, api] = [await freePort(), await freePort()];
     const name = `tts-demo-traefik-${run}`;
-    await docker(['run', '-d', '--name', name, '--network', network, '-v', '/var/run/docker.sock:/var/run/docker.sock:ro', '-p', `127.0.0.1:${web}:80`, '-p', `127.0.0.1:${api}:8080`, image, ...traefikArgs(options, { web: ':80', traefik: ':8080' })]);
+    await docker([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      network,
+      '-v',
+      '/var/run/docker.sock:/var/run/docker.sock:ro',
+      '-p',
+      `127.0.0.1:${web}:80`,
+      '-p',
+      `127.0.0.1:${api}:8080`,
+      image,
+      ...traefikArgs(options, { web: ':80', traefik: ':8080' }),
+    ]);
     await waitForPing(`http://127.0.0.1:${api}`);
     return { kind: `Traefik (image ${image})`, apiUrl: `http://127.0.0.1:${api}`, webUrl: `http://127.0.0.1:${web}`, stop: async () => void (await docker(['rm', '-f', name]).catch(() => '')) };
   }
@@ -190,27 +205,43 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'tts-demo-'));
   cleanups.push(() => Promise.resolve(rmSync(work, { recursive: true, force: true })));
   try {
-    const engine = await step('Docker Engine', async () => JSON.parse(await docker(['version', '--format', '{{json .Server}}'])) as { Version: string; ApiVersion: string }, (v) => `engine ${v.Version}, API ${v.ApiVersion} (client ${DOCKER})`);
+    const engine = await step(
+      'Docker Engine',
+      async () => JSON.parse(await docker(['version', '--format', '{{json .Server}}'])) as { Version: string; ApiVersion: string },
+      (v) => `engine ${v.Version}, API ${v.ApiVersion} (client ${DOCKER})`,
+    );
     void engine;
 
-    registry = await step('Registry (CNCF distribution, token auth like ghcr.io)', () => startRegistry({ auth: 'token', username: 'demo-bot' }), (r) => `http://${r.host}`);
+    registry = await step(
+      'Registry (CNCF distribution, token auth like ghcr.io)',
+      () => startRegistry({ auth: 'token', username: 'demo-bot' }),
+      (r) => `http://${r.host}`,
+    );
     cleanups.push(() => registry!.stop());
 
     const githubToken = `ghs_demo${randomBytes(12).toString('hex')}`;
-    github = await step('GitHub REST API (stand-in, checked against GitHub’s OpenAPI description)', () => startGitHubApi({ token: githubToken }), (g) => g.url);
+    github = await step(
+      'GitHub REST API (stand-in, checked against GitHub’s OpenAPI description)',
+      () => startGitHubApi({ token: githubToken }),
+      (g) => g.url,
+    );
     cleanups.push(() => github!.stop());
 
     const baseImage = `${registry.host}/acme/prediction-server:1`;
-    await step('Reference prediction server image, pushed as the base image', async () => {
-      const local = await ensureServerImage({ onnx: example.onnx });
-      const config = join(work, 'docker-config');
-      mkdirSync(config);
-      await docker(['--config', config, 'login', '-u', registry!.username, '--password-stdin', registry!.host], { input: registry!.password });
-      await docker(['tag', local, baseImage]);
-      await docker(['--config', config, 'push', baseImage]);
-      await docker(['rmi', baseImage]);
-      return local;
-    }, (local) => `${baseImage} (built from ${local}: node + dist/server/index.mjs${example.onnx ? ' + ONNX Runtime (linux/x64 only)' : ''}, nothing pulled)`);
+    await step(
+      'Reference prediction server image, pushed as the base image',
+      async () => {
+        const local = await ensureServerImage({ onnx: example.onnx });
+        const config = join(work, 'docker-config');
+        mkdirSync(config);
+        await docker(['--config', config, 'login', '-u', registry!.username, '--password-stdin', registry!.host], { input: registry!.password });
+        await docker(['tag', local, baseImage]);
+        await docker(['--config', config, 'push', baseImage]);
+        await docker(['rmi', baseImage]);
+        return local;
+      },
+      (local) => `${baseImage} (built from ${local}: node + dist/server/index.mjs${example.onnx ? ' + ONNX Runtime (linux/x64 only)' : ''}, nothing pulled)`,
+    );
 
     await docker(['network', 'create', '--label', `train-to-serve.demo=${run}`, network]);
     cleanups.push(() => docker(['network', 'rm', network]).catch(() => ''));
@@ -233,7 +264,10 @@ async function main(): Promise<void> {
         const ids = (await docker(['ps', '-aq', '--filter', `label=train-to-serve.service=${service}`])).split('\n').filter(Boolean);
         if (ids.length) await docker(['rm', '-f', ...ids]);
         // The images deploy pulled from this run's registry, which is gone after the demo.
-        const images = (await docker(['image', 'ls', '--format', '{{.Repository}} {{.ID}}'])).split('\n').filter((line) => line.startsWith(`${registry!.host}/`)).map((line) => line.split(' ')[1]!);
+        const images = (await docker(['image', 'ls', '--format', '{{.Repository}} {{.ID}}']))
+          .split('\n')
+          .filter((line) => line.startsWith(`${registry!.host}/`))
+          .map((line) => line.split(' ')[1]!);
         if (images.length) await docker(['rmi', '-f', ...new Set(images)]).catch(() => '');
       });
     }
@@ -256,8 +290,9 @@ async function main(): Promise<void> {
       };
       const env = { GITHUB_API_URL: github!.url, GITHUB_REPOSITORY: `${owner}/${repo}`, GITHUB_SHA: headSha, GITHUB_REF: `refs/pull/${version.pr}/merge`, SOURCE_DATE_EPOCH: '1764000000' };
 
-      const trained = await step(`train   (gpus: none; a GPU runner sets gpus: all)`, () =>
-        action('train', { workspace, env, event: prEvent, inputs: { run: example.trainCommand(version.epochs), gpus: 'none' } }),
+      const trained = await step(
+        `train   (gpus: none; a GPU runner sets gpus: all)`,
+        () => action('train', { workspace, env, event: prEvent, inputs: { run: example.trainCommand(version.epochs), gpus: 'none' } }),
         (r) => {
           const m = JSON.parse(r.outputs.metrics ?? '{}') as Record<string, number>;
           return `accuracy ${m.accuracy}, loss ${m.loss}, in ${r.outputs['duration-seconds']} s; provenance in model/training.json`;
@@ -265,19 +300,25 @@ async function main(): Promise<void> {
       );
       void trained;
 
-      const gate = await step(`gate    (rules against production’s recorded metrics)`, () =>
-        action('gate', {
-          workspace,
-          env,
-          event: prEvent,
-          inputs: {
-            metrics: 'metrics.json',
-            rules: example.rules.join('\n'),
-            baseline: `${image}:production`,
-            'github-token': githubToken,
-            ...registryAuth,
-          },
-        }, expectGate === 'fail'),
+      const gate = await step(
+        `gate    (rules against production’s recorded metrics)`,
+        () =>
+          action(
+            'gate',
+            {
+              workspace,
+              env,
+              event: prEvent,
+              inputs: {
+                metrics: 'metrics.json',
+                rules: example.rules.join('\n'),
+                baseline: `${image}:production`,
+                'github-token': githubToken,
+                ...registryAuth,
+              },
+            },
+            expectGate === 'fail',
+          ),
         (r) => {
           const comment = github!.comments(version.pr).at(-1);
           const verdict = r.outputs.passed === 'true' ? 'passed' : `refused: ${failureMessage(r) ?? ''}`;
@@ -287,16 +328,18 @@ async function main(): Promise<void> {
       );
       if (gate.outputs.passed !== 'true') return undefined;
 
-      await step(`publish (model appended to the base image at the registry, no daemon)`, () =>
-        action('publish', { workspace, env, event: prEvent, inputs: { 'model-path': 'model', 'base-image': baseImage, image, metrics: 'metrics.json', ...registryAuth } }),
+      await step(
+        `publish (model appended to the base image at the registry, no daemon)`,
+        () => action('publish', { workspace, env, event: prEvent, inputs: { 'model-path': 'model', 'base-image': baseImage, image, metrics: 'metrics.json', ...registryAuth } }),
         (r) => `${r.outputs.image}\ntags ${(r.outputs.tags ?? '').split('\n').filter(Boolean).join(', ')}`,
       );
 
       const mergeSha = randomBytes(20).toString('hex');
       github!.addPullRequest({ number: version.pr, headSha, headRef: `train-${version.label}`, merged: true, mergeCommitSha: mergeSha, state: 'closed' });
       const mergedEvent = { name: 'pull_request', payload: { ...prEvent.payload, action: 'closed', pull_request: { ...prEvent.payload.pull_request, merged: true, merge_commit_sha: mergeSha, state: 'closed' } } };
-      const promoted = await step(`promote (PR merged: production → the digest the gate evaluated)`, () =>
-        action('promote', { workspace, env: { ...env, GITHUB_SHA: mergeSha, GITHUB_REF: 'refs/heads/main' }, event: mergedEvent, inputs: { image, 'github-token': githubToken, ...registryAuth } }),
+      const promoted = await step(
+        `promote (PR merged: production → the digest the gate evaluated)`,
+        () => action('promote', { workspace, env: { ...env, GITHUB_SHA: mergeSha, GITHUB_REF: 'refs/heads/main' }, event: mergedEvent, inputs: { image, 'github-token': githubToken, ...registryAuth } }),
         (r) => `${image}:production → ${r.outputs.digest}`,
       );
       return promoted.outputs.image;
@@ -304,35 +347,48 @@ async function main(): Promise<void> {
 
     const [first, second, undertrained] = example.versions;
     const v1 = await release(first, 'pass');
-    await step(`deploy  v1 (new server joins Traefik once healthy)`, () => action('deploy', { inputs: { ...deployInputs, image: v1! } }), (r) => describeContainers(r));
-    await step('predictions through Traefik', async () => {
-      const lines: string[] = [];
-      for (const { values: instance, expected } of example.samples) {
-        const response = await send(proxy.webUrl, '/predict', { instances: [instance] });
-        if (response.status !== 200) throw new StepFailed(`POST /predict answered ${response.status}: ${response.text}`);
-        const body = JSON.parse(response.text) as { predictions: { class: string; probabilities: Record<string, number> }[]; model: { name: string; digest: string } };
-        const [prediction] = body.predictions;
-        const shown = instance.length > 8 ? `[${instance.slice(0, 6).join(',')},… ${instance.length} values]` : JSON.stringify(instance);
-        lines.push(`POST /predict ${shown} → ${prediction!.class} (p=${prediction!.probabilities[prediction!.class]!.toFixed(3)}; expected ${expected}), model ${body.model.digest.slice(0, 19)}…`);
-      }
-      if (example.onnx) {
-        const model = JSON.parse((await send(proxy.webUrl, '/model')).text) as { name: string };
-        const infer = await send(proxy.webUrl, `/v2/models/${model.name}/infer`, { inputs: [{ name: 'image', shape: [1, 1, 8, 8], datatype: 'FP32', data: example.samples[1]!.values }] });
-        if (infer.status !== 200) throw new StepFailed(`POST /v2/models/${model.name}/infer answered ${infer.status}: ${infer.text}`);
-        const output = (JSON.parse(infer.text) as { outputs: { name: string; shape: number[] }[] }).outputs[0]!;
-        lines.push(`POST /v2/models/${model.name}/infer (Open Inference Protocol, image FP32 [1,1,8,8]) → ${output.name} [${output.shape.join(',')}]`);
-      }
-      const container = (await docker(['ps', '-q', '--filter', `label=train-to-serve.service=${service}`])).split('\n')[0]!;
-      const logLine = (await docker(['logs', '--tail', '1', container])).trim();
-      lines.push(`prediction log (one JSON line per prediction on the server's stdout):\n  ${logLine.slice(0, 300)}`);
-      return lines.join('\n');
-    }, (text) => text);
+    await step(
+      `deploy  v1 (new server joins Traefik once healthy)`,
+      () => action('deploy', { inputs: { ...deployInputs, image: v1! } }),
+      (r) => describeContainers(r),
+    );
+    await step(
+      'predictions through Traefik',
+      async () => {
+        const lines: string[] = [];
+        for (const { values: instance, expected } of example.samples) {
+          const response = await send(proxy.webUrl, '/predict', { instances: [instance] });
+          if (response.status !== 200) throw new StepFailed(`POST /predict answered ${response.status}: ${response.text}`);
+          const body = JSON.parse(response.text) as { predictions: { class: string; probabilities: Record<string, number> }[]; model: { name: string; digest: string } };
+          const [prediction] = body.predictions;
+          const shown = instance.length > 8 ? `[${instance.slice(0, 6).join(',')},… ${instance.length} values]` : JSON.stringify(instance);
+          lines.push(`POST /predict ${shown} → ${prediction!.class} (p=${prediction!.probabilities[prediction!.class]!.toFixed(3)}; expected ${expected}), model ${body.model.digest.slice(0, 19)}…`);
+        }
+        if (example.onnx) {
+          const model = JSON.parse((await send(proxy.webUrl, '/model')).text) as { name: string };
+          const infer = await send(proxy.webUrl, `/v2/models/${model.name}/infer`, { inputs: [{ name: 'image', shape: [1, 1, 8, 8], datatype: 'FP32', data: example.samples[1]!.values }] });
+          if (infer.status !== 200) throw new StepFailed(`POST /v2/models/${model.name}/infer answered ${infer.status}: ${infer.text}`);
+          const output = (JSON.parse(infer.text) as { outputs: { name: string; shape: number[] }[] }).outputs[0]!;
+          lines.push(`POST /v2/models/${model.name}/infer (Open Inference Protocol, image FP32 [1,1,8,8]) → ${output.name} [${output.shape.join(',')}]`);
+        }
+        const container = (await docker(['ps', '-q', '--filter', `label=train-to-serve.service=${service}`])).split('\n')[0]!;
+        const logLine = (await docker(['logs', '--tail', '1', container])).trim();
+        lines.push(`prediction log (one JSON line per prediction on the server's stdout):\n  ${logLine.slice(0, 300)}`);
+        return lines.join('\n');
+      },
+      (text) => text,
+    );
 
     const v2 = await release(second, 'pass');
     const load = loadLoop(proxy.webUrl);
-    await step(`deploy  v2 beside v1 (strategy: add, the seed’s horizontal mode)`, () => action('deploy', { inputs: { ...deployInputs, image: v2!, strategy: 'add' } }), (r) => describeContainers(r));
-    await step('retire  (v1 expired: drained, then removed; v2 is the newest healthy and stays)', () =>
-      action('retire', { inputs: { service, 'max-age': '1s', 'traefik-api': proxy.apiUrl, 'drain-timeout': '60s', 'prune-images': 'true' } }),
+    await step(
+      `deploy  v2 beside v1 (strategy: add, the seed’s horizontal mode)`,
+      () => action('deploy', { inputs: { ...deployInputs, image: v2!, strategy: 'add' } }),
+      (r) => describeContainers(r),
+    );
+    await step(
+      'retire  (v1 expired: drained, then removed; v2 is the newest healthy and stays)',
+      () => action('retire', { inputs: { service, 'max-age': '1s', 'traefik-api': proxy.apiUrl, 'drain-timeout': '60s', 'prune-images': 'true' } }),
       (r) => {
         const retired = JSON.parse(r.outputs.retired ?? '[]') as unknown[];
         const kept = JSON.parse(r.outputs.kept ?? '[]') as unknown[];

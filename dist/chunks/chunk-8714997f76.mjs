@@ -16939,16 +16939,8 @@ var MEANINGS = {
     "NVML failed to start",
     "in a container this usually means it lost access to the /dev/nvidia* devices (reloading systemd on the host does that): restart the container or the runner; on the host, check dmesg for Xid errors and reboot"
   ),
-  "no-devices": fixed(
-    "no-devices",
-    "no GPU found",
-    "the driver is loaded but sees no GPU: check lspci | grep -i nvidia; a recent GPU may need Above 4G decoding and Resizable BAR enabled in the firmware; in a container, pass the GPUs in"
-  ),
-  permissions: fixed(
-    "permissions",
-    "permissions",
-    "the runner's user may not query the GPUs: give it access to the /dev/nvidia* devices (often the video group) or run the runner service as a user the driver allows"
-  ),
+  "no-devices": fixed("no-devices", "no GPU found", "the driver is loaded but sees no GPU: check lspci | grep -i nvidia; a recent GPU may need Above 4G decoding and Resizable BAR enabled in the firmware; in a container, pass the GPUs in"),
+  permissions: fixed("permissions", "permissions", "the runner's user may not query the GPUs: give it access to the /dev/nvidia* devices (often the video group) or run the runner service as a user the driver allows"),
   arguments: fixed("arguments", "query refused", "this nvidia-smi does not accept train's query, so its driver is probably too old: update the driver")
 };
 var BY_TEXT = [
@@ -17274,9 +17266,7 @@ function selectGpus(request, gpus, minFreeMiB) {
   const chosen = ranked.slice(0, request.count).sort((a, b) => a.index - b.index);
   return {
     chosen,
-    skipped: [...skipped, ...qualifying.filter((gpu) => !chosen.includes(gpu)).map((gpu) => ({ gpu, reason: `not needed for ${request.count}` }))].sort(
-      (a, b) => a.gpu.index - b.gpu.index
-    )
+    skipped: [...skipped, ...qualifying.filter((gpu) => !chosen.includes(gpu)).map((gpu) => ({ gpu, reason: `not needed for ${request.count}` }))].sort((a, b) => a.gpu.index - b.gpu.index)
   };
 }
 function gpuEnvironment(chosen, mode) {

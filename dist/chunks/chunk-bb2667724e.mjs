@@ -19210,11 +19210,7 @@ function table(columns, rows) {
   const cols = columns.map((c) => typeof c === "string" ? { header: c } : c);
   const rule = cols.map(({ align }) => align === "right" ? "---:" : align === "center" ? ":---:" : "---");
   const line = (cells) => `| ${cells.join(" | ")} |`;
-  return [
-    line(cols.map((c) => c.header)),
-    line(rule),
-    ...rows.map((row) => line(cols.map((_, i) => row[i] ?? "")))
-  ].join("\n");
+  return [line(cols.map((c) => c.header)), line(rule), ...rows.map((row) => line(cols.map((_, i) => row[i] ?? "")))].join("\n");
 }
 function fenced(language, body) {
   const longestRun = Math.max(2, ...(body.match(/`+/g) ?? []).map((run) => run.length));

@@ -448,10 +448,7 @@ var SERVICE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 function parseServiceName(inputName, raw) {
   const name = raw.trim();
   if (!SERVICE_NAME.test(name)) {
-    throw new InputError(
-      inputName,
-      `must be a DNS label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), got ${quote(name)}`
-    );
+    throw new InputError(inputName, `must be a DNS label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), got ${quote(name)}`);
   }
   return name;
 }
@@ -596,18 +593,7 @@ function rolloutDurationMs(progressive) {
 // src/serving/deploy-spec.ts
 var ENGINES = ["docker", "swarm"];
 var STRATEGIES = ["replace", "add"];
-var SIGNALS = [
-  "SIGHUP",
-  "SIGINT",
-  "SIGQUIT",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGTERM",
-  "SIGWINCH",
-  "SIGALRM",
-  "SIGPWR",
-  "SIGURG"
-];
+var SIGNALS = ["SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGWINCH", "SIGALRM", "SIGPWR", "SIGURG"];
 function parseSignal(inputName, raw) {
   const text = raw.trim().toUpperCase();
   const name = text.startsWith("SIG") ? text : `SIG${text}`;
@@ -681,10 +667,7 @@ function checkSwarmInputs(service, gpus) {
     );
   }
   if (service.length > SWARM_SERVICE_NAME_MAX) {
-    throw new InputError(
-      "service",
-      `with engine swarm, at most ${SWARM_SERVICE_NAME_MAX} characters (each model version runs as the Swarm service <service>-<12 hex of the digest>, and Swarm allows 63), got ${service.length}`
-    );
+    throw new InputError("service", `with engine swarm, at most ${SWARM_SERVICE_NAME_MAX} characters (each model version runs as the Swarm service <service>-<12 hex of the digest>, and Swarm allows 63), got ${service.length}`);
   }
 }
 var DEFAULT_HEALTH_INTERVAL = "2s";
@@ -1010,11 +993,7 @@ function serverHealthcheck(spec, imageHasOne) {
   };
 }
 function serverEnvironment(spec, digest) {
-  const env = new Map([
-    ["TRAIN_TO_SERVE_IMAGE_DIGEST", digest],
-    ...spec.provenance.gitSha ? [["TRAIN_TO_SERVE_GIT_SHA", spec.provenance.gitSha]] : [],
-    ...spec.env
-  ]);
+  const env = new Map([["TRAIN_TO_SERVE_IMAGE_DIGEST", digest], ...spec.provenance.gitSha ? [["TRAIN_TO_SERVE_GIT_SHA", spec.provenance.gitSha]] : [], ...spec.env]);
   return [...env].map(([key, value]) => `${key}=${value}`);
 }
 function healthFromStatus(status) {
@@ -1145,9 +1124,7 @@ function warnUndrainable(reports, log) {
   const names = reports.filter((report) => report.outcome === "no-health-check").map((report) => report.name);
   if (names.length === 0) return;
   const shown = names.length > 5 ? `${names.slice(0, 5).join(", ")} and ${names.length - 5} more` : names.join(", ");
-  log.warning(
-    `${names.length} server(s) had no health check, so Traefik kept routing to them until they stopped (${shown}): give the image a HEALTHCHECK, or deploy with health-cmd, to drain without dropping requests`
-  );
+  log.warning(`${names.length} server(s) had no health check, so Traefik kept routing to them until they stopped (${shown}): give the image a HEALTHCHECK, or deploy with health-cmd, to drain without dropping requests`);
 }
 
 // src/engine/watch.ts
@@ -1373,7 +1350,12 @@ function currentHolder(leaseMs, purpose, runUrl, now = /* @__PURE__ */ new Date(
     purpose
   };
 }
-function staleReason(holder, now, local = { host: hostname(), bootId: readProc("/proc/sys/kernel/random/boot_id")?.trim(), pidNamespace: pidNamespace(), processStart }) {
+function staleReason(holder, now, local = {
+  host: hostname(),
+  bootId: readProc("/proc/sys/kernel/random/boot_id")?.trim(),
+  pidNamespace: pidNamespace(),
+  processStart
+}) {
   if (!holder) return "it records no holder";
   const lease = new Date(holder.leaseUntil);
   if (Number.isNaN(lease.getTime()) || lease.getTime() <= now.getTime()) return `its lease ended at ${holder.leaseUntil}`;
@@ -1713,10 +1695,7 @@ var DockerEngine = class _DockerEngine {
     } catch (error) {
       const message = engineMessage(error);
       if (/device driver|nvidia|gpu/i.test(message)) {
-        throw new ResourceError(
-          `Docker Engine at ${this.endpoint}`,
-          `has no GPU runtime, so gpus (${describeGpus(spec.gpus)}) cannot be given to the servers: install the NVIDIA Container Toolkit on the host (engine said: ${message})`
-        );
+        throw new ResourceError(`Docker Engine at ${this.endpoint}`, `has no GPU runtime, so gpus (${describeGpus(spec.gpus)}) cannot be given to the servers: install the NVIDIA Container Toolkit on the host (engine said: ${message})`);
       }
     } finally {
       await removeContainer(this.docker, probe.id);
@@ -2035,7 +2014,13 @@ function assessRollout(serviceName, allTasks, replicas, earlier = /* @__PURE__ *
   }
   const running = tasks.filter(isRunningTask).sort((a, b) => (a.Slot ?? 0) - (b.Slot ?? 0));
   if (running.length >= replicas) return { kind: "running", running };
-  return { kind: "waiting", summary: summarizeTasks(serviceName, tasks.filter((task) => task.DesiredState === "running")) };
+  return {
+    kind: "waiting",
+    summary: summarizeTasks(
+      serviceName,
+      tasks.filter((task) => task.DesiredState === "running")
+    )
+  };
 }
 function summarizeTasks(serviceName, tasks) {
   const running = tasks.filter(isRunningTask).length;
@@ -2256,7 +2241,9 @@ async function pruneOnEveryNode(docker, pruneImage, references, log) {
     const eligible = nodes.filter((node) => node.Status?.State === "ready" && node.Spec?.Availability === "active").map((node) => node.ID);
     const skipped = nodes.filter((node) => !eligible.includes(node.ID));
     if (skipped.length > 0) {
-      log.warning(`Images were not pruned on ${skipped.map((node) => `${hostnames.get(node.ID)} (${node.Status?.State === "ready" ? node.Spec?.Availability : node.Status?.State})`).join(", ")}: Swarm runs no task there; the next retire prunes them`);
+      log.warning(
+        `Images were not pruned on ${skipped.map((node) => `${hostnames.get(node.ID)} (${node.Status?.State === "ready" ? node.Spec?.Availability : node.Status?.State})`).join(", ")}: Swarm runs no task there; the next retire prunes them`
+      );
     }
     for (; ; ) {
       tasks = await docker.listTasks({ filters: { service: [handle.id] } });
@@ -2357,10 +2344,7 @@ var SwarmEngine = class _SwarmEngine {
     const swarm = info.Swarm ?? {};
     if (swarm.LocalNodeState !== "active" || !swarm.ControlAvailable || !swarm.NodeID) {
       const state = swarm.LocalNodeState === "active" ? "a worker, not a manager" : `not in a swarm (state: ${swarm.LocalNodeState || "unknown"}${swarm.Error ? `, ${swarm.Error}` : ""})`;
-      throw new ResourceError(
-        `Docker Engine at ${this.endpoint}`,
-        `is ${state}; engine swarm needs a Swarm manager: run the job on a manager node (or point docker-host at one), or create a swarm with docker swarm init`
-      );
+      throw new ResourceError(`Docker Engine at ${this.endpoint}`, `is ${state}; engine swarm needs a Swarm manager: run the job on a manager node (or point docker-host at one), or create a swarm with docker swarm init`);
     }
     this.localNodeId = swarm.NodeID;
     return swarm.NodeID;
@@ -2425,7 +2409,9 @@ var SwarmEngine = class _SwarmEngine {
       log.warning(`${spec.image.text} comes from no registry (no manifest digest): only nodes that already hold it can run its tasks; push it to a registry and deploy it by digest`);
     }
     if (spec.credentials && !spec.nodeCredentials && /^ghs_/.test(spec.credentials.password)) {
-      log.warning(`Swarm keeps registry-password with the service for later pulls on any node (a task rescheduled onto a node without the image); a GitHub job token stops working when this job ends, and such a pull then fails: give node-registry-username and node-registry-password, a read-only credential that lives on`);
+      log.warning(
+        `Swarm keeps registry-password with the service for later pulls on any node (a task rescheduled onto a node without the image); a GitHub job token stops working when this job ends, and such a pull then fails: give node-registry-username and node-registry-password, a read-only credential that lives on`
+      );
     }
     return deployImage(image);
   }
@@ -2663,10 +2649,7 @@ function deploySummary(spec, result) {
   if (result.unchanged) {
     lines.push(`${escapeCell(service)} already serves ${code(result.image)} with ${result.servers.length} healthy server(s): nothing changed.`, "");
   } else {
-    lines.push(
-      `Image ${code(result.image)}, strategy ${code(spec.strategy)}, rule ${code(spec.routing.rule)} on network ${code(spec.routing.network)}.`,
-      ""
-    );
+    lines.push(`Image ${code(result.image)}, strategy ${code(spec.strategy)}, rule ${code(spec.routing.rule)} on network ${code(spec.routing.network)}.`, "");
   }
   lines.push(
     table(
@@ -2742,12 +2725,7 @@ function retireLogTable(rows) {
 function retireSummary(result, now = result.decidedAt) {
   const rows = retireRows(result, now);
   const verb = result.dryRun ? "would retire" : "retired";
-  const lines = [
-    `## retire${result.dryRun ? " (dry run: nothing changed)" : ""}`,
-    "",
-    `${result.retired.length} server(s) ${verb}, ${result.kept.length} kept, of ${result.entries.length} managed server(s).`,
-    ""
-  ];
+  const lines = [`## retire${result.dryRun ? " (dry run: nothing changed)" : ""}`, "", `${result.retired.length} server(s) ${verb}, ${result.kept.length} kept, of ${result.entries.length} managed server(s).`, ""];
   if (rows.length > 0) {
     lines.push(
       table(
@@ -3016,7 +2994,9 @@ var FileRouting = class {
       await new Promise((resolve) => setTimeout(resolve, FILE_SETTLE_MS));
     }
     const ms2 = Date.now() - started;
-    log.info(`Routing ${this.routing.service}: ${weighted.map((w) => `${w.name} (weight ${w.weight})`).join(", ")}; ${this.api ? `Traefik applied it after ${formatDuration(ms2)}` : `gave Traefik ${formatDuration(FILE_SETTLE_MS)} to apply it (no traefik-api to confirm)`}`);
+    log.info(
+      `Routing ${this.routing.service}: ${weighted.map((w) => `${w.name} (weight ${w.weight})`).join(", ")}; ${this.api ? `Traefik applied it after ${formatDuration(ms2)}` : `gave Traefik ${formatDuration(FILE_SETTLE_MS)} to apply it (no traefik-api to confirm)`}`
+    );
     return ms2;
   }
   async write(state) {

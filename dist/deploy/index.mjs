@@ -399,7 +399,10 @@ async function runFileRollout(args) {
     return void 0;
   }
   if (stable.length > 1) {
-    throw new ResourceError(`Routing file ${file.path}`, `${stable.length} versions carry traffic (${stable.map((b) => b.service).join(", ")}); a ${progressive.strategy} compares the new version with one stable version: deploy with strategy replace first`);
+    throw new ResourceError(
+      `Routing file ${file.path}`,
+      `${stable.length} versions carry traffic (${stable.map((b) => b.service).join(", ")}); a ${progressive.strategy} compares the new version with one stable version: deploy with strategy replace first`
+    );
   }
   const stableRef = stable[0].service;
   const stableUrls = args.existing.filter((s) => file.ref(s.digest) === stableRef && s.url).map((s) => s.url);
@@ -436,7 +439,9 @@ async function runDeploy(engine, spec, log2, hooks = {}) {
   else log2.info(`${image.pulled ? "Pulled" : "Found"} ${spec.image.text}${spec.image.text.includes(image.digest) ? "" : ` (digest ${image.digest})`} in ${formatDuration(timings.pullMs)}`);
   if (!spec.options.rollback) checkDrainSignal(spec, image);
   if (!spec.healthCmd && !image.healthcheck && !spec.options.healthPath && !spec.options.rollback) {
-    log2.warning(`${spec.image.text} declares no HEALTHCHECK and no health-cmd was given: Traefik will route to each new server as soon as it starts, before the model is ready, and a drain cannot be confirmed (give health-path, or use routing: file)`);
+    log2.warning(
+      `${spec.image.text} declares no HEALTHCHECK and no health-cmd was given: Traefik will route to each new server as soon as it starts, before the model is ready, and a drain cannot be confirmed (give health-path, or use routing: file)`
+    );
   }
   const lock = await engine.lockDeploy(spec, image, log2);
   try {
@@ -626,7 +631,10 @@ function renderStep(step, index) {
     ["figure", { header: "stable", align: "right" }, { header: step.phase === "shadow" ? "shadow" : "canary", align: "right" }],
     FIGURE_ROWS.map(([key, label]) => [label, show(key === "prediction_shift" ? 0 : step.figures.stable[key]), show(step.figures.canary[key])])
   );
-  const rules = table(["rule", "verdict"], step.results.map((result) => [code(result.rule.text), verdict(result)]));
+  const rules = table(
+    ["rule", "verdict"],
+    step.results.map((result) => [code(result.rule.text), verdict(result)])
+  );
   return [`#### Step ${index + 1}: ${stepLabel(step)} ${step.passed ? "\u2705" : "\u274C"}`, "", `${step.startedAt} \u2192 ${step.endedAt}`, "", figures, "", rules].join("\n");
 }
 function renderFigureChart(steps, key, title) {

@@ -273,14 +273,7 @@ function round(value) {
 
 // src/metrics/report.ts
 var COMMENT_LIMIT = 65536;
-var RULE_COLUMNS = [
-  { header: "Metric" },
-  { header: "Value", align: "right" },
-  { header: "Baseline", align: "right" },
-  { header: "Delta", align: "right" },
-  { header: "Rule" },
-  { header: "Result" }
-];
+var RULE_COLUMNS = [{ header: "Metric" }, { header: "Value", align: "right" }, { header: "Baseline", align: "right" }, { header: "Delta", align: "right" }, { header: "Rule" }, { header: "Result" }];
 var OTHER_COLUMNS = [{ header: "Metric" }, { header: "Value", align: "right" }, { header: "Baseline", align: "right" }, { header: "Delta", align: "right" }];
 var NOTE_RESERVE = 200;
 function renderGateReport(evaluation, metrics, context, limit = COMMENT_LIMIT) {
@@ -292,7 +285,12 @@ function renderGateReport(evaluation, metrics, context, limit = COMMENT_LIMIT) {
   let budget = limit - head.length - footer.length - 8;
   const sections = [head];
   const ordered = results.length > 0 && tableLength(RULE_COLUMNS, results.map(ruleRow)) > budget ? [...violations, ...results.filter((r) => r.outcome !== "fail")] : results;
-  const rules = fitTable(RULE_COLUMNS, ordered.map(ruleRow), budget - NOTE_RESERVE, (left) => `_${left} more ${left === 1 ? "rule" : "rules"} not shown: the comment would pass GitHub\u2019s size limit. The job summary and the \`violations\` output have them all._`);
+  const rules = fitTable(
+    RULE_COLUMNS,
+    ordered.map(ruleRow),
+    budget - NOTE_RESERVE,
+    (left) => `_${left} more ${left === 1 ? "rule" : "rules"} not shown: the comment would pass GitHub\u2019s size limit. The job summary and the \`violations\` output have them all._`
+  );
   sections.push(rules);
   budget -= rules.length + 2;
   const chart = renderBaselineChart(results.filter(hasBaselineValue).map((r) => ({ metric: r.rule.metric, value: r.value, baseline: r.baseline })));
@@ -326,7 +324,8 @@ function describeSources(context) {
   const parts = [`**Metrics** ${code(context.metricsSource)}`];
   const { baseline } = context;
   if (!baseline) parts.push("**Baseline** none given");
-  else if (baseline.kind === "missing") parts.push(`**Baseline** ${code(baseline.source)}: ${escapeCell(baseline.reason)}; baseline rules ${context.onMissingBaseline === "pass" ? "are skipped" : "fail"} (${code(`on-missing-baseline: ${context.onMissingBaseline}`)})`);
+  else if (baseline.kind === "missing")
+    parts.push(`**Baseline** ${code(baseline.source)}: ${escapeCell(baseline.reason)}; baseline rules ${context.onMissingBaseline === "pass" ? "are skipped" : "fail"} (${code(`on-missing-baseline: ${context.onMissingBaseline}`)})`);
   else parts.push(`**Baseline** ${code(baseline.source)}${baseline.kind === "image" ? " (image)" : ""}`);
   return parts.join(" \xB7 ");
 }

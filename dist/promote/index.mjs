@@ -67,9 +67,7 @@ function toInfo(pull, merged) {
   };
 }
 async function findPullRequestForCommit(client, ref) {
-  const pulls = (await client.paginate(client.rest.repos.listPullRequestsAssociatedWithCommit, { owner: ref.owner, repo: ref.repo, commit_sha: ref.sha, per_page: 100 })).map(
-    (p) => toInfo(p)
-  );
+  const pulls = (await client.paginate(client.rest.repos.listPullRequestsAssociatedWithCommit, { owner: ref.owner, repo: ref.repo, commit_sha: ref.sha, per_page: 100 })).map((p) => toInfo(p));
   return pulls.find((p) => p.merged && p.mergeCommitSha === ref.sha) ?? pulls.find((p) => p.headSha === ref.sha) ?? pulls.find((p) => p.merged) ?? pulls[0];
 }
 
@@ -176,7 +174,10 @@ async function checkGate(client, context, image, merged) {
   const { repository } = context;
   if (!repository) throw new InputError("require-gate", "is true, but there is no GITHUB_REPOSITORY whose commit statuses could be read");
   if (image.revisions.length === 0 || image.unlabelled > 0) {
-    throw new ResourceError(`Image ${image.image}`, `has no org.opencontainers.image.revision label${image.revisions.length ? " on every platform" : ""}, so its gate cannot be checked (publish records it; require-gate: false skips the check)`);
+    throw new ResourceError(
+      `Image ${image.image}`,
+      `has no org.opencontainers.image.revision label${image.revisions.length ? " on every platform" : ""}, so its gate cannot be checked (publish records it; require-gate: false skips the check)`
+    );
   }
   const stale = merged ? image.revisions.find((revision) => revision !== merged.sha) : void 0;
   if (merged && stale) {

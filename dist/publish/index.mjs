@@ -221,7 +221,10 @@ function entryHeader(entry) {
   let split = splitUstarName(name);
   if (!split) {
     pax.push(paxRecord("path", name));
-    split = { name: Buffer.from(name).subarray(0, 100).toString("utf8").replace(/\uFFFD$/, ""), prefix: "" };
+    split = {
+      name: Buffer.from(name).subarray(0, 100).toString("utf8").replace(/\uFFFD$/, ""),
+      prefix: ""
+    };
   }
   if (Buffer.byteLength(linkname) > 100) pax.push(paxRecord("linkpath", linkname));
   if (size > USTAR_MAX_SIZE) pax.push(paxRecord("size", String(size)));
@@ -337,7 +340,10 @@ async function resolveBase(client, request, sameRegistry, warn) {
       throw new InputError("platform", `${formatPlatform(request.platform)} is not in the base image ${repositoryName(base)}:${reference}, which has ${error.available.length ? error.available.join(", ") : "no platforms"}`);
     }
     if (error instanceof RegistryAuthError && !sameRegistry) {
-      throw new InputError("base-image", `${repositoryName(base)} refused ${request.baseCredentials ? "the docker login credentials for its registry" : "anonymous access"} (${error.message}); the target's credentials never go to another registry: run docker login for ${base.registry} first, copy the base to ${request.target.registry}, or make it public`);
+      throw new InputError(
+        "base-image",
+        `${repositoryName(base)} refused ${request.baseCredentials ? "the docker login credentials for its registry" : "anonymous access"} (${error.message}); the target's credentials never go to another registry: run docker login for ${base.registry} first, copy the base to ${request.target.registry}, or make it public`
+      );
     }
     throw error;
   }
@@ -612,7 +618,10 @@ async function main() {
     [Label.created]: created,
     [Label.baseName]: formatReference({ ...base, digest: void 0 })
   });
-  for (const [input2, { ignored }] of [["labels", labels], ["annotations", annotations]]) {
+  for (const [input2, { ignored }] of [
+    ["labels", labels],
+    ["annotations", annotations]
+  ]) {
     if (ignored.length) log.warning(`Input "${input2}": ${ignored.join(", ")} ${ignored.length === 1 ? "is" : "are"} written by the toolkit (provenance); the given ${ignored.length === 1 ? "value is" : "values are"} ignored`);
   }
   const sources = { githubToken: inputs["github-token"], actor: context.actor, serverUrl: context.serverUrl, env: process.env, mask: maskSecret };

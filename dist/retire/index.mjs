@@ -210,7 +210,12 @@ async function runRetire(engine, options, log2) {
           byService.set(service, entries2);
           const file = files.get(service);
           const leaving = entries2.filter((entry) => entry.decision.action === "retire");
-          const stays = file && leaving.length > 0 ? await withdrawVersions(file, leaving.map((entry) => entry.server), log2, options.drainTimeoutMs) : /* @__PURE__ */ new Set();
+          const stays = file && leaving.length > 0 ? await withdrawVersions(
+            file,
+            leaving.map((entry) => entry.server),
+            log2,
+            options.drainTimeoutMs
+          ) : /* @__PURE__ */ new Set();
           for (const entry of leaving) if (file && stays.has(file.ref(entry.server.digest))) entry.skipped = `the only version ${service}@file routes to: kept`;
           await Promise.all(
             entries2.filter((entry) => entry.decision.action === "retire" && !entry.skipped).map(
@@ -239,7 +244,11 @@ async function runRetire(engine, options, log2) {
     }
   }
   const entries = [...byService.values()].flat();
-  if (!options.dryRun) warnUndrainable(entries.flatMap((entry) => entry.removal ? [entry.removal] : []), log2);
+  if (!options.dryRun)
+    warnUndrainable(
+      entries.flatMap((entry) => entry.removal ? [entry.removal] : []),
+      log2
+    );
   const goes = (entry) => entry.decision.action === "retire" && !entry.skipped;
   return {
     entries,

@@ -5360,7 +5360,11 @@ function ortTensor(ort, tensor) {
     case "BYTES":
       return new ort.Tensor("string", data, shape);
     case "BOOL":
-      return new ort.Tensor("bool", Uint8Array.from(data, (v) => v ? 1 : 0), shape);
+      return new ort.Tensor(
+        "bool",
+        Uint8Array.from(data, (v) => v ? 1 : 0),
+        shape
+      );
     default:
       return new ort.Tensor(ORT_TYPES[datatype], data, shape);
   }
@@ -5408,7 +5412,10 @@ async function loadOnnxModel(path, bytes, sidecarText, sidecarPath, digest, prov
       zeros.set(spec.name, { name: spec.name, datatype: spec.datatype, shape, data: new Array(count).fill(zero) });
     }
     try {
-      await run(zeros, outputs.map((o) => o.name));
+      await run(
+        zeros,
+        outputs.map((o) => o.name)
+      );
     } catch (error) {
       fail(path, `a test run on zeros failed: ${error.message}`);
     }
@@ -5907,10 +5914,7 @@ function createPredictionServer(config, write) {
       });
       loaded = result;
       const gitSha = config.gitSha ?? result.provenance.gitSha ?? "";
-      metrics.modelInfo.set(
-        { name: result.name, model_digest: result.digest, image_digest: config.imageDigest ?? "", git_sha: gitSha, format_version: result.formatVersion },
-        1
-      );
+      metrics.modelInfo.set({ name: result.name, model_digest: result.digest, image_digest: config.imageDigest ?? "", git_sha: gitSha, format_version: result.formatVersion }, 1);
       if (phase === "loading") {
         phase = "ready";
         metrics.ready.set(1);

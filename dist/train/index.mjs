@@ -47149,13 +47149,7 @@ function axisMinutes(series) {
 }
 function chart(title, yLabel, yMax, series, lines) {
   const axis = axisMinutes(series);
-  const body2 = [
-    "xychart-beta",
-    `  title "${title}"`,
-    `  x-axis "time (${axis.label})" 0 --> ${axis.max}`,
-    `  y-axis "${yLabel}" 0 --> ${yMax}`,
-    ...lines.map((values) => `  line [${values.map(round).join(", ")}]`)
-  ].join("\n");
+  const body2 = ["xychart-beta", `  title "${title}"`, `  x-axis "time (${axis.label})" 0 --> ${axis.max}`, `  y-axis "${yLabel}" 0 --> ${yMax}`, ...lines.map((values) => `  line [${values.map(round).join(", ")}]`)].join("\n");
   return fenced("mermaid", body2);
 }
 function telemetryCharts(stats, series, maxPoints = 60) {
@@ -47165,12 +47159,28 @@ function telemetryCharts(stats, series, maxPoints = 60) {
   const parts = [];
   const order = stats.length > 1 ? ` Lines in GPU order: ${stats.map((gpu) => gpu.index).join(", ")}.` : "";
   if (util5.some((values) => values.length > 1)) {
-    parts.push(chart("GPU utilisation (%)", "utilisation %", 100, series, util5.filter((values) => values.length > 1)));
+    parts.push(
+      chart(
+        "GPU utilisation (%)",
+        "utilisation %",
+        100,
+        series,
+        util5.filter((values) => values.length > 1)
+      )
+    );
   }
   const totals = stats.map((gpu) => gpu.memoryTotalMiB ?? 0);
   const memMax = Math.max(...totals, ...memory.flat().map((v) => v ?? 0));
   if (memory.some((values) => values.length > 1) && memMax > 0) {
-    parts.push(chart("GPU memory used (MiB)", "MiB", Math.ceil(memMax), series, memory.filter((values) => values.length > 1)));
+    parts.push(
+      chart(
+        "GPU memory used (MiB)",
+        "MiB",
+        Math.ceil(memMax),
+        series,
+        memory.filter((values) => values.length > 1)
+      )
+    );
   }
   if (parts.length === 0) return void 0;
   return `${parts.join("\n\n")}
@@ -47190,10 +47200,7 @@ function gpuTable(report) {
     percent(gpu.meanUtilizationPercent),
     String(gpu.samples)
   ]);
-  return table(
-    ["GPU", "Name", "UUID", { header: "Peak memory", align: "right" }, { header: "Mean utilisation", align: "right" }, { header: "Samples", align: "right" }],
-    rows
-  );
+  return table(["GPU", "Name", "UUID", { header: "Peak memory", align: "right" }, { header: "Mean utilisation", align: "right" }, { header: "Samples", align: "right" }], rows);
 }
 function metricsTable(report) {
   const entries = report.metrics?.entries ?? [];
@@ -47227,9 +47234,7 @@ function renderSummary(report, failure) {
   }
   const mig = report.found.filter((gpu) => gpu.mig);
   if (mig.length > 0) {
-    lines.push(
-      `- **MIG** on for GPU ${mig.map((gpu) => `${gpu.index} (${gpu.mig.length} instances)`).join(", ")}: \`gpus\` takes whole GPUs by index or \`GPU-\` UUID, and MIG instances only by \`MIG-\` UUID`
-    );
+    lines.push(`- **MIG** on for GPU ${mig.map((gpu) => `${gpu.index} (${gpu.mig.length} instances)`).join(", ")}: \`gpus\` takes whole GPUs by index or \`GPU-\` UUID, and MIG instances only by \`MIG-\` UUID`);
   }
   const cache = cacheLine(report);
   if (cache) lines.push(`- ${cache}`);
@@ -47241,12 +47246,7 @@ function renderSummary(report, failure) {
   if (report.stats.length > 0) {
     lines.push("### GPUs", "", gpuTable(report), "");
     if (report.stalls.length > 0) {
-      lines.push(
-        ...report.stalls.map(
-          (stall) => `> \u26A0\uFE0F GPU ${stall.index} was idle (0%) for ${stall.samples} samples from ${formatDuration(stall.fromMs) || "0s"} into the run.`
-        ),
-        ""
-      );
+      lines.push(...report.stalls.map((stall) => `> \u26A0\uFE0F GPU ${stall.index} was idle (0%) for ${stall.samples} samples from ${formatDuration(stall.fromMs) || "0s"} into the run.`), "");
     }
     if (report.telemetryFailures > 0 || report.telemetryGaps > 0) {
       lines.push(`_Telemetry: ${report.telemetryFailures} sample(s) failed and ${report.telemetryGaps} lacked a reading; each is a gap in the series (the charts draw a gap as the value before it)._`, "");
@@ -47861,10 +47861,7 @@ function superviseCommand(options) {
     stopping = stopRun(identity, request.reason === "timeout" ? options.timeoutGraceMs : options.cancelGraceMs);
   };
   const exited = new Promise((resolve4, reject) => {
-    child.on(
-      "error",
-      (error2) => reject(error2.code === "ENOENT" ? new ResourceError("bash", "is not on PATH: the training command runs through bash") : error2)
-    );
+    child.on("error", (error2) => reject(error2.code === "ENOENT" ? new ResourceError("bash", "is not on PATH: the training command runs through bash") : error2));
     child.on("exit", (exitCode, signal2) => resolve4({ exitCode, signal: signal2 }));
   });
   if (options.timeoutMs !== void 0) timer = setTimeout(() => stop({ reason: "timeout" }), options.timeoutMs);
@@ -47942,11 +47939,7 @@ function checkPlan(plan) {
     if (!inside(plan.workspace, plan.workingDirectory)) {
       throw new InputError("working-directory", `must be inside the workspace (${plan.workspace}) with container-image, the only folder mounted; got ${quote(plan.workingDirectory)}`);
     }
-    for (const [name, path9] of [
-      ["model-path", plan.modelPath],
-      ["metrics-file", plan.metricsFile],
-      ...(plan.cache?.paths ?? []).map((p) => ["cache-path", p])
-    ]) {
+    for (const [name, path9] of [["model-path", plan.modelPath], ["metrics-file", plan.metricsFile], ...(plan.cache?.paths ?? []).map((p) => ["cache-path", p])]) {
       if (path9.startsWith("~") || !inside(plan.workspace, resolve2(plan.workingDirectory, path9))) {
         throw new InputError(name, `must be inside the workspace (${plan.workspace}) with container-image, the only folder mounted; got ${quote(path9)}`);
       }
@@ -48087,16 +48080,12 @@ function judgeOutcome(plan, deps, report, outcome, detector) {
     deps.log.warning(`GPU ${gpu.index} (${gpu.name}) reported 0% utilisation in all ${idle.samples} samples: the training never used it (running on the CPU, or on fewer GPUs than it was given?)`);
   }
   if (outcome.leftovers.length > 0) {
-    deps.log.warning(
-      `The training command exited but left ${outcome.leftovers.length} process${outcome.leftovers.length === 1 ? "" : "es"} running (${outcome.leftovers.map((p) => `${p.pid} ${p.command}`).join(", ")}); they were stopped`
-    );
+    deps.log.warning(`The training command exited but left ${outcome.leftovers.length} process${outcome.leftovers.length === 1 ? "" : "es"} running (${outcome.leftovers.map((p) => `${p.pid} ${p.command}`).join(", ")}); they were stopped`);
   }
   if (outcome.stoppedBy) {
     const processes = outcome.stopped.length > 0 ? ` and the ${outcome.stopped.length} process${outcome.stopped.length === 1 ? "" : "es"} it ran` : "";
     if (outcome.stoppedBy.reason === "timeout") {
-      throw fail(
-        `Training exceeded timeout-minutes (${formatDuration(plan.timeoutMs ?? 0)}): stopped the training command${processes} after ${took} (SIGTERM, then SIGKILL after ${formatDuration(TIMEOUT_GRACE_MS)})`
-      );
+      throw fail(`Training exceeded timeout-minutes (${formatDuration(plan.timeoutMs ?? 0)}): stopped the training command${processes} after ${took} (SIGTERM, then SIGKILL after ${formatDuration(TIMEOUT_GRACE_MS)})`);
     }
     throw fail(`Training was cancelled (${outcome.stoppedBy.signal ?? "cancellation"} received): stopped the training command${processes} after ${took}`);
   }
@@ -48234,9 +48223,7 @@ async function main() {
   const cancellation = new Cancellation();
   for (const signal2 of ["SIGINT", "SIGTERM"]) {
     process.on(signal2, () => {
-      log.info(
-        cancellation.requested ? `Received ${signal2} again: killing the training at once` : `Received ${signal2}: stopping the training (SIGTERM to all its processes, SIGKILL after ${CANCEL_GRACE_MS / 1e3}s)`
-      );
+      log.info(cancellation.requested ? `Received ${signal2} again: killing the training at once` : `Received ${signal2}: stopping the training (SIGTERM to all its processes, SIGKILL after ${CANCEL_GRACE_MS / 1e3}s)`);
       cancellation.request(signal2);
     });
   }

@@ -10,7 +10,9 @@ import { basename, relative } from 'node:path';
 
 /** The name a chunk gets from its inputs (paths relative to the repository, as in the metafile). */
 export function chunkName(inputs) {
-  const hash = createHash('sha256').update([...inputs].sort().join('\n')).digest('hex');
+  const hash = createHash('sha256')
+    .update([...inputs].sort().join('\n'))
+    .digest('hex');
   return `chunk-${hash.slice(0, 10)}.mjs`;
 }
 

@@ -12,10 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const RULE = '='.repeat(80);
 const THIN = '-'.repeat(80);
-const HEADER = [
-  'Third-party software bundled in dist/ by scripts/build.mjs (generated: do not edit).',
-  'train-to-serve itself is MIT-licensed (LICENSE). Each bundled package and its licence follow.',
-].join('\n');
+const HEADER = ['Third-party software bundled in dist/ by scripts/build.mjs (generated: do not edit).', 'train-to-serve itself is MIT-licensed (LICENSE). Each bundled package and its licence follow.'].join('\n');
 
 /** `node_modules/a/node_modules/@b/c/lib/x.js` → `node_modules/a/node_modules/@b/c`. */
 export function packageDirOf(modulePath) {
@@ -60,7 +57,9 @@ export function licenseOf(root, dir) {
     text = [
       `${pkg.name} ships no licence file; its package.json declares ${license}, whose text follows.`,
       '',
-      readFileSync(template, 'utf8').replace('<copyright holders>', authorOf(pkg) ?? `the authors of ${pkg.name}`).trim(),
+      readFileSync(template, 'utf8')
+        .replace('<copyright holders>', authorOf(pkg) ?? `the authors of ${pkg.name}`)
+        .trim(),
     ].join('\n');
   }
   return { name: pkg.name, version: pkg.version, license, dir, text };

@@ -127,7 +127,11 @@ function ortTensor(ort: Ort, tensor: Tensor): OrtTensor {
     case 'BYTES':
       return new ort.Tensor('string', data as string[], shape);
     case 'BOOL':
-      return new ort.Tensor('bool', Uint8Array.from(data as boolean[], (v) => (v ? 1 : 0)), shape);
+      return new ort.Tensor(
+        'bool',
+        Uint8Array.from(data as boolean[], (v) => (v ? 1 : 0)),
+        shape,
+      );
     default:
       return new ort.Tensor(ORT_TYPES[datatype], data as never, shape);
   }
@@ -180,7 +184,9 @@ export async function loadOnnxModel(path: string, bytes: Buffer, sidecarText: st
     try {
       result = await session.run(feed, wanted);
     } catch (error) {
-      const message = String((error as Error).message ?? error).replace(/\s+/g, ' ').trim();
+      const message = String((error as Error).message ?? error)
+        .replace(/\s+/g, ' ')
+        .trim();
       if (INPUT_MISMATCH.test(message)) throw new BadRequest(`the model rejected the input: ${message}`);
       throw error;
     }
@@ -197,7 +203,10 @@ export async function loadOnnxModel(path: string, bytes: Buffer, sidecarText: st
       zeros.set(spec.name, { name: spec.name, datatype: spec.datatype, shape, data: new Array<TensorValue>(count).fill(zero) });
     }
     try {
-      await run(zeros, outputs.map((o) => o.name));
+      await run(
+        zeros,
+        outputs.map((o) => o.name),
+      );
     } catch (error) {
       fail(path, `a test run on zeros failed: ${(error as Error).message}`);
     }

@@ -1,4 +1,3 @@
-
 /**
  * The body of `POST /predict`:
  *

@@ -235,10 +235,7 @@ export function createPredictionServer(config: ServerConfig, write: Writer): Pre
       });
       loaded = result;
       const gitSha = config.gitSha ?? result.provenance.gitSha ?? '';
-      metrics.modelInfo.set(
-        { name: result.name, model_digest: result.digest, image_digest: config.imageDigest ?? '', git_sha: gitSha, format_version: result.formatVersion },
-        1,
-      );
+      metrics.modelInfo.set({ name: result.name, model_digest: result.digest, image_digest: config.imageDigest ?? '', git_sha: gitSha, format_version: result.formatVersion }, 1);
       if (phase === 'loading') {
         phase = 'ready';
         metrics.ready.set(1);

@@ -34,7 +34,20 @@ describe('readConfig', () => {
       ONNX_RUNTIME: 'wasm',
       ONNX_PROVIDER: 'CPU',
     });
-    expect(config).toMatchObject({ host: '127.0.0.1', port: 9000, modelDir: '/m', maxBodyBytes: 2048, maxBatchSize: 5, shutdownTimeoutMs: 3000, keepAliveTimeoutMs: 10000, predictionLog: false, imageDigest: 'sha256:abc', gitSha: 'deadbeef', onnxRuntime: 'wasm', onnxProvider: 'cpu' });
+    expect(config).toMatchObject({
+      host: '127.0.0.1',
+      port: 9000,
+      modelDir: '/m',
+      maxBodyBytes: 2048,
+      maxBatchSize: 5,
+      shutdownTimeoutMs: 3000,
+      keepAliveTimeoutMs: 10000,
+      predictionLog: false,
+      imageDigest: 'sha256:abc',
+      gitSha: 'deadbeef',
+      onnxRuntime: 'wasm',
+      onnxProvider: 'cpu',
+    });
   });
 
   it.each([

@@ -30,7 +30,17 @@ describe('parseModel', () => {
     ['short mean', variant({ standardize: { mean: [0], scale: [1, 1, 1, 1] } }), /standardize.mean has 1 entries, expected 4/],
     ['zero scale', variant({ standardize: { mean: [0, 0, 0, 0], scale: [1, 0, 1, 1] } }), /standardize.scale\[1\] is zero/],
     ['a missing weight row', variant({ weights: [[1, 2, 3, 4]] }), /weights must be an array of 3 rows/],
-    ['a non-number weight', variant({ weights: [[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 'x', 4]] }), /weights\[2\]\[2\] is not a finite number/],
+    [
+      'a non-number weight',
+      variant({
+        weights: [
+          [1, 2, 3, 4],
+          [1, 2, 3, 4],
+          [1, 2, 'x', 4],
+        ],
+      }),
+      /weights\[2\]\[2\] is not a finite number/,
+    ],
     ['a short bias', variant({ bias: [0, 0] }), /bias has 2 entries, expected 3/],
   ])('rejects %s, naming the field', (_case, text, message) => {
     expect(() => parseModel(text, 'model.json')).toThrow(message);
@@ -62,9 +72,15 @@ describe('predict', () => {
 
 describe('provenance from training.json', () => {
   it.each([
-    [{ commit: 'abc', runUrl: 'https://x/runs/1' }, { gitSha: 'abc', runUrl: 'https://x/runs/1' }],
+    [
+      { commit: 'abc', runUrl: 'https://x/runs/1' },
+      { gitSha: 'abc', runUrl: 'https://x/runs/1' },
+    ],
     [{ git: { sha: 'def' } }, { gitSha: 'def' }],
-    [{ source: { commit: 'f00' }, run_url: 'u' }, { gitSha: 'f00', runUrl: 'u' }],
+    [
+      { source: { commit: 'f00' }, run_url: 'u' },
+      { gitSha: 'f00', runUrl: 'u' },
+    ],
     [{ unrelated: 1 }, {}],
   ])('reads %j', (doc, expected) => {
     const provenance = parseProvenance(JSON.stringify(doc));

@@ -85,7 +85,19 @@ describe('ONNX models without labels', () => {
     try {
       const meta = await oip(server.url, '/v2/models/model');
       expect(meta.body).toMatchObject({ name: 'model', platform: 'onnxruntime_onnx', inputs: [{ name: 'x', datatype: 'INT64', shape: [-1, 2] }] });
-      const answer = await oip(server.url, '/v2/models/model/infer', { inputs: [{ name: 'x', shape: [2, 2], datatype: 'INT64', data: [[1, 2], [3, -9007199254740991]] }] });
+      const answer = await oip(server.url, '/v2/models/model/infer', {
+        inputs: [
+          {
+            name: 'x',
+            shape: [2, 2],
+            datatype: 'INT64',
+            data: [
+              [1, 2],
+              [3, -9007199254740991],
+            ],
+          },
+        ],
+      });
       expect(answer.body.outputs).toEqual([{ name: 'y', datatype: 'INT64', shape: [2, 2], data: [2, 3, 4, -9007199254740990] }]);
       const fraction = await oip(server.url, '/v2/models/model/infer', { inputs: [{ name: 'x', shape: [1, 2], datatype: 'INT64', data: [1, 2.5] }] });
       expect(fraction.status).toBe(400);
@@ -104,7 +116,11 @@ describe('bad ONNX models fail at start, never as a healthy server', () => {
     ['a corrupt file', { 'model.onnx': Buffer.from('this is not a protobuf model') }, /cannot load the model: .*model\.onnx: ONNX Runtime cannot load it \(.*protobuf parsing failed/],
     ['an operator no runtime has', { 'model.onnx': unsupportedOpModel() }, /model\.onnx: ONNX Runtime cannot load it \(.*No Op registered for FrobnicateTensor/],
     ['both formats in one directory', { 'model.onnx': tabularClassifier(), 'model.json': '{}' }, /holds both model\.json and model\.onnx/],
-    ['a sidecar whose classes do not fit', { 'model.onnx': tabularClassifier(), 'model.onnx.json': JSON.stringify({ classes: ['a', 'b'], scores: 'logits' }) }, /model\.onnx\.json: classes names 2 classes, but output logits has shape \[-1, 3\]/],
+    [
+      'a sidecar whose classes do not fit',
+      { 'model.onnx': tabularClassifier(), 'model.onnx.json': JSON.stringify({ classes: ['a', 'b'], scores: 'logits' }) },
+      /model\.onnx\.json: classes names 2 classes, but output logits has shape \[-1, 3\]/,
+    ],
     ['a sidecar without scores', { 'model.onnx': tabularClassifier(), 'model.onnx.json': JSON.stringify({ classes: ['a', 'b', 'c'] }) }, /scores is required with classes/],
     ['a sidecar with too many features', { 'model.onnx': tabularClassifier(), 'model.onnx.json': JSON.stringify({ features: ['a', 'b', 'c', 'd', 'e'] }) }, /features names 5 values, the model's input takes 4/],
   ])('%s', async (_case, files, message) => {

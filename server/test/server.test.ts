@@ -220,7 +220,11 @@ describe('graceful stop', () => {
 describe('failing loudly at start', () => {
   it.each([
     ['no model', {}, /cannot load the model: .*model\.json: no model found/],
-    ['a corrupt model', { 'model.json': '{"format": "train-to-serve.linear-classifier", "formatVersion": 1, "name": "x", "features": ["a"], "classes": ["p", "q"], "standardize": {"mean": [0], "scale": [1]}, "weights": [[1]], "bias": [0, 0]}' }, /weights must be an array of 2 rows/],
+    [
+      'a corrupt model',
+      { 'model.json': '{"format": "train-to-serve.linear-classifier", "formatVersion": 1, "name": "x", "features": ["a"], "classes": ["p", "q"], "standardize": {"mean": [0], "scale": [1]}, "weights": [[1]], "bias": [0, 0]}' },
+      /weights must be an array of 2 rows/,
+    ],
   ])('exits 1 with %s', async (_case, files, message) => {
     const server = await startServer({ MODEL_DIR: modelDir(files) }, { waitReady: false });
     expect(await server.exited).toBe(1);

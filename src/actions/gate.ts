@@ -94,10 +94,7 @@ async function main(): Promise<void> {
     sha: plan.status?.sha ?? context.pullRequest?.headSha ?? context.sha,
   };
   const report = renderGateReport(evaluation, metrics, reportContext);
-  const client =
-    inputs['github-token'] && (plan.comment || plan.status)
-      ? createGitHubClient({ token: inputs['github-token'], baseUrl: context.apiUrl, warn: log.warning })
-      : undefined;
+  const client = inputs['github-token'] && (plan.comment || plan.status) ? createGitHubClient({ token: inputs['github-token'], baseUrl: context.apiUrl, warn: log.warning }) : undefined;
   const published = await publishGateReport(client, plan, report, log.warning);
 
   const summary = renderGateReport(evaluation, metrics, reportContext, 900_000);

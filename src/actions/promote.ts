@@ -52,7 +52,10 @@ async function checkGate(client: GitHubClient, context: RunContext, image: Promo
   const { repository } = context;
   if (!repository) throw new InputError('require-gate', 'is true, but there is no GITHUB_REPOSITORY whose commit statuses could be read');
   if (image.revisions.length === 0 || image.unlabelled > 0) {
-    throw new ResourceError(`Image ${image.image}`, `has no org.opencontainers.image.revision label${image.revisions.length ? ' on every platform' : ''}, so its gate cannot be checked (publish records it; require-gate: false skips the check)`);
+    throw new ResourceError(
+      `Image ${image.image}`,
+      `has no org.opencontainers.image.revision label${image.revisions.length ? ' on every platform' : ''}, so its gate cannot be checked (publish records it; require-gate: false skips the check)`,
+    );
   }
   // A skipped or failed publish of the last push leaves pr-N on an earlier commit, whose gate may
   // have passed: what was merged is the head, so only an image of the head is promoted.

@@ -113,7 +113,10 @@ async function main(): Promise<void> {
     [Label.created]: created,
     [Label.baseName]: formatReference({ ...base, digest: undefined }),
   });
-  for (const [input, { ignored }] of [['labels', labels], ['annotations', annotations]] as const) {
+  for (const [input, { ignored }] of [
+    ['labels', labels],
+    ['annotations', annotations],
+  ] as const) {
     if (ignored.length) log.warning(`Input "${input}": ${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} written by the toolkit (provenance); the given ${ignored.length === 1 ? 'value is' : 'values are'} ignored`);
   }
 

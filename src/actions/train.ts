@@ -56,11 +56,7 @@ async function main(): Promise<void> {
   const cancellation = new Cancellation();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      log.info(
-        cancellation.requested
-          ? `Received ${signal} again: killing the training at once`
-          : `Received ${signal}: stopping the training (SIGTERM to all its processes, SIGKILL after ${CANCEL_GRACE_MS / 1000}s)`,
-      );
+      log.info(cancellation.requested ? `Received ${signal} again: killing the training at once` : `Received ${signal}: stopping the training (SIGTERM to all its processes, SIGKILL after ${CANCEL_GRACE_MS / 1000}s)`);
       cancellation.request(signal);
     });
   }

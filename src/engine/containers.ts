@@ -27,7 +27,10 @@ export const ms = (milliseconds: number) => Math.round(milliseconds * 1_000_000)
  * own test, probed every `health-interval`, with `health-timeout` as the start period. None when
  * neither the image nor the inputs give a test.
  */
-export function serverHealthcheck(spec: Pick<DeploySpec, 'healthCmd' | 'healthTimeoutMs' | 'healthIntervalMs'>, imageHasOne: boolean): { Healthcheck?: { Test?: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number } } {
+export function serverHealthcheck(
+  spec: Pick<DeploySpec, 'healthCmd' | 'healthTimeoutMs' | 'healthIntervalMs'>,
+  imageHasOne: boolean,
+): { Healthcheck?: { Test?: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number } } {
   if (!spec.healthCmd && !imageHasOne) return {};
   return {
     Healthcheck: {
@@ -41,11 +44,7 @@ export function serverHealthcheck(spec: Pick<DeploySpec, 'healthCmd' | 'healthTi
 }
 
 export function serverEnvironment(spec: Pick<DeploySpec, 'env' | 'provenance'>, digest: string): string[] {
-  const env = new Map<string, string>([
-    ['TRAIN_TO_SERVE_IMAGE_DIGEST', digest],
-    ...(spec.provenance.gitSha ? ([['TRAIN_TO_SERVE_GIT_SHA', spec.provenance.gitSha]] as [string, string][]) : []),
-    ...spec.env,
-  ]);
+  const env = new Map<string, string>([['TRAIN_TO_SERVE_IMAGE_DIGEST', digest], ...(spec.provenance.gitSha ? ([['TRAIN_TO_SERVE_GIT_SHA', spec.provenance.gitSha]] as [string, string][]) : []), ...spec.env]);
   return [...env].map(([key, value]) => `${key}=${value}`);
 }
 

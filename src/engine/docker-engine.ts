@@ -39,7 +39,6 @@ import { ContainerWatch } from './watch';
 /** How long a server without a health check must keep running to count as started. */
 const NO_HEALTHCHECK_STEADY_MS = 2000;
 
-
 /** The Docker Engine: servers are containers that Traefik's Docker provider discovers by label. */
 export class DockerEngine implements ServingEngine {
   readonly kind = 'docker' as const;
@@ -103,10 +102,7 @@ export class DockerEngine implements ServingEngine {
     } catch (error) {
       const message = engineMessage(error);
       if (/device driver|nvidia|gpu/i.test(message)) {
-        throw new ResourceError(
-          `Docker Engine at ${this.endpoint}`,
-          `has no GPU runtime, so gpus (${describeGpus(spec.gpus)}) cannot be given to the servers: install the NVIDIA Container Toolkit on the host (engine said: ${message})`,
-        );
+        throw new ResourceError(`Docker Engine at ${this.endpoint}`, `has no GPU runtime, so gpus (${describeGpus(spec.gpus)}) cannot be given to the servers: install the NVIDIA Container Toolkit on the host (engine said: ${message})`);
       }
     } finally {
       await removeContainer(this.docker, probe.id);

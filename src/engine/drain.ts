@@ -15,7 +15,6 @@ import { ContainerWatch } from './watch';
  */
 export const TRAEFIK_SETTLE_MS = 3000;
 
-
 class Vanished extends Error {}
 
 /** Run an engine call; a 404 means someone else removed the container. */

@@ -79,7 +79,12 @@ export function currentHolder(leaseMs: number, purpose: string, runUrl: string |
 export function staleReason(
   holder: LockHolder | undefined,
   now: Date,
-  local: { host: string; bootId?: string; pidNamespace?: string; processStart(pid: number): string | undefined } = { host: hostname(), bootId: readProc('/proc/sys/kernel/random/boot_id')?.trim(), pidNamespace: pidNamespace(), processStart },
+  local: { host: string; bootId?: string; pidNamespace?: string; processStart(pid: number): string | undefined } = {
+    host: hostname(),
+    bootId: readProc('/proc/sys/kernel/random/boot_id')?.trim(),
+    pidNamespace: pidNamespace(),
+    processStart,
+  },
 ): string | undefined {
   if (!holder) return 'it records no holder';
   const lease = new Date(holder.leaseUntil);
@@ -107,7 +112,6 @@ export function parseHolder(text: string | undefined): LockHolder | undefined {
     return undefined;
   }
 }
-
 
 /**
  * Where a lock lives. `create` must be atomic: of two concurrent creates under one name, one

@@ -64,7 +64,10 @@ export class LogTail {
     }
     const all = Buffer.concat(this.kept);
     if (this.total <= this.max) return all.toString('utf8');
-    const kept = all.subarray(all.length - this.max).toString('utf8').replace(/^\uFFFD+/, '');
+    const kept = all
+      .subarray(all.length - this.max)
+      .toString('utf8')
+      .replace(/^\uFFFD+/, '');
     return `(${formatBytes(this.total - Buffer.byteLength(kept))} of earlier output cut)\n${kept}`;
   }
 

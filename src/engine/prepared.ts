@@ -65,7 +65,10 @@ const isPreparedTag = (reference: string, service?: string) => reference.startsW
 export async function freshlyPrepared(docker: Docker, keepMs: number, now: Date): Promise<Set<string>> {
   const fresh = new Set<string>();
   for (const image of await docker.listImages({ filters: { reference: [`${PREPARED_REPOSITORY}/*`] } })) {
-    const info = await docker.getImage(image.Id).inspect().catch(() => undefined);
+    const info = await docker
+      .getImage(image.Id)
+      .inspect()
+      .catch(() => undefined);
     const tagged = info && lastTagged(info as { Metadata?: { LastTagTime?: string } });
     if (!tagged || now.getTime() - tagged.getTime() < keepMs) fresh.add(image.Id);
   }
@@ -108,7 +111,10 @@ async function pruneServicePrepared(docker: Docker, service: string, options: Pr
     const marks = (image.RepoTags ?? []).filter((ref) => isPreparedTag(ref, service));
     if (marks.length === 0) continue;
     if (inUse.has(image.Id)) continue;
-    const info = await docker.getImage(image.Id).inspect().catch(() => undefined);
+    const info = await docker
+      .getImage(image.Id)
+      .inspect()
+      .catch(() => undefined);
     const tagged = info && lastTagged(info as { Metadata?: { LastTagTime?: string } });
     if (!tagged) continue;
     const age = options.now.getTime() - tagged.getTime();

@@ -35,7 +35,7 @@ export async function pullImage(docker: Docker, image: GivenImage, credentials: 
   const fail = (problem: string) => new ResourceError(`Image ${image.text}`, `pull failed: ${problem}`);
   let stream: NodeJS.ReadableStream;
   try {
-    stream = (await docker.pull(reference, authconfig ? { authconfig } : {}));
+    stream = await docker.pull(reference, authconfig ? { authconfig } : {});
   } catch (error) {
     throw fail(engineMessage(error));
   }
@@ -68,9 +68,7 @@ export async function resolveImage(docker: Docker, image: GivenImage): Promise<P
     throw error;
   }
   const repository = engineRepositoryName(image);
-  const repoDigest = image.digest
-    ? `${repository}@${image.digest}`
-    : (info.RepoDigests ?? []).find((entry) => entry.startsWith(`${repository}@`));
+  const repoDigest = image.digest ? `${repository}@${image.digest}` : (info.RepoDigests ?? []).find((entry) => entry.startsWith(`${repository}@`));
   const digest = repoDigest ? repoDigest.slice(repoDigest.indexOf('@') + 1) : info.Id;
   const config = info.Config as { Healthcheck?: { Test?: string[] }; Entrypoint?: string[] | null; Cmd?: string[] | null } | undefined;
   const healthcheck = config?.Healthcheck;
@@ -98,4 +96,3 @@ export async function ensureImage(docker: Docker, image: GivenImage, credentials
   if (!pulled) throw new ResourceError(`Image ${image.text}`, 'the engine reported the pull done, but the image is not there');
   return { ...pulled, pulled: true, layersFetched };
 }
-

@@ -11,7 +11,6 @@ import { removalReporter } from '../serving/drain-report';
 import { engineMessage, statusOf } from './errors';
 import { taskUrl, versionFromService, type SwarmService, type SwarmTask } from './swarm-state';
 
-
 export class VanishedService extends Error {}
 
 export async function inspectService(docker: Docker, id: string): Promise<SwarmService> {
@@ -59,7 +58,6 @@ export interface SwarmDrainContext {
   canReach(network: string): Promise<boolean>;
   sleep?: (ms: number) => Promise<void>;
 }
-
 
 /**
  * The drain of one model version on Swarm. The drain signal cannot be the first step here: a task

@@ -42,7 +42,6 @@ import { assessRollout, describeTask, inSubnet, summarizeTasks, TASK_FAILURES, t
 const NO_HEALTHCHECK_STEADY_MS = 2000;
 const POLL_MS = 500;
 
-
 interface SwarmInfo {
   LocalNodeState?: string;
   ControlAvailable?: boolean;
@@ -100,10 +99,7 @@ export class SwarmEngine implements ServingEngine {
     const swarm = info.Swarm ?? {};
     if (swarm.LocalNodeState !== 'active' || !swarm.ControlAvailable || !swarm.NodeID) {
       const state = swarm.LocalNodeState === 'active' ? 'a worker, not a manager' : `not in a swarm (state: ${swarm.LocalNodeState || 'unknown'}${swarm.Error ? `, ${swarm.Error}` : ''})`;
-      throw new ResourceError(
-        `Docker Engine at ${this.endpoint}`,
-        `is ${state}; engine swarm needs a Swarm manager: run the job on a manager node (or point docker-host at one), or create a swarm with docker swarm init`,
-      );
+      throw new ResourceError(`Docker Engine at ${this.endpoint}`, `is ${state}; engine swarm needs a Swarm manager: run the job on a manager node (or point docker-host at one), or create a swarm with docker swarm init`);
     }
     this.localNodeId = swarm.NodeID;
     return swarm.NodeID;
@@ -179,7 +175,9 @@ export class SwarmEngine implements ServingEngine {
       log.warning(`${spec.image.text} comes from no registry (no manifest digest): only nodes that already hold it can run its tasks; push it to a registry and deploy it by digest`);
     }
     if (spec.credentials && !spec.nodeCredentials && /^ghs_/.test(spec.credentials.password)) {
-      log.warning(`Swarm keeps registry-password with the service for later pulls on any node (a task rescheduled onto a node without the image); a GitHub job token stops working when this job ends, and such a pull then fails: give node-registry-username and node-registry-password, a read-only credential that lives on`);
+      log.warning(
+        `Swarm keeps registry-password with the service for later pulls on any node (a task rescheduled onto a node without the image); a GitHub job token stops working when this job ends, and such a pull then fails: give node-registry-username and node-registry-password, a read-only credential that lives on`,
+      );
     }
     return deployImage(image);
   }
@@ -414,4 +412,3 @@ export class SwarmEngine implements ServingEngine {
     return this.node.prunePrepared(options, log);
   }
 }
-

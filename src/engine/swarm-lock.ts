@@ -4,7 +4,6 @@ import { lockConfigName } from '../serving/names';
 import { statusOf } from './errors';
 import { HOLDER_LABEL, parseHolder, type LockStore } from './lock';
 
-
 /**
  * The Swarm-wide deploy lock of a service: a Swarm config named `tts-lock-<service>`. Configs live
  * in the managers' Raft store, which refuses a second config of one name (409), so two runners on

@@ -61,7 +61,9 @@ export async function pruneOnEveryNode(docker: Docker, pruneImage: string, refer
     const eligible = nodes.filter((node) => node.Status?.State === 'ready' && node.Spec?.Availability === 'active').map((node) => node.ID);
     const skipped = nodes.filter((node) => !eligible.includes(node.ID));
     if (skipped.length > 0) {
-      log.warning(`Images were not pruned on ${skipped.map((node) => `${hostnames.get(node.ID)} (${node.Status?.State === 'ready' ? node.Spec?.Availability : node.Status?.State})`).join(', ')}: Swarm runs no task there; the next retire prunes them`);
+      log.warning(
+        `Images were not pruned on ${skipped.map((node) => `${hostnames.get(node.ID)} (${node.Status?.State === 'ready' ? node.Spec?.Availability : node.Status?.State})`).join(', ')}: Swarm runs no task there; the next retire prunes them`,
+      );
     }
     for (;;) {
       tasks = (await docker.listTasks({ filters: { service: [handle.id] } })) as SwarmTask[];
@@ -120,12 +122,7 @@ export function serviceDigests(services: readonly Pick<SwarmService, 'Spec'>[]):
  * for that pull may have expired); then, with `node-prune-image`, the retired versions' images
  * on every node, through a global job.
  */
-export async function pruneSwarmImages(
-  context: { docker: Docker; node: DockerEngine; nodePruneImage?: string },
-  seen: readonly ManagedServer[],
-  retired: readonly ManagedServer[],
-  log: Log,
-): Promise<PrunedImage[]> {
+export async function pruneSwarmImages(context: { docker: Docker; node: DockerEngine; nodePruneImage?: string }, seen: readonly ManagedServer[], retired: readonly ManagedServer[], log: Log): Promise<PrunedImage[]> {
   const { docker } = context;
   const used = serviceDigests((await docker.listServices()) as unknown as SwarmService[]);
   const pruned = await context.node.pruneImages(seen, retired, log, used);

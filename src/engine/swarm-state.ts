@@ -169,7 +169,13 @@ export function assessRollout(serviceName: string, allTasks: readonly SwarmTask[
   }
   const running = tasks.filter(isRunningTask).sort((a, b) => (a.Slot ?? 0) - (b.Slot ?? 0));
   if (running.length >= replicas) return { kind: 'running', running };
-  return { kind: 'waiting', summary: summarizeTasks(serviceName, tasks.filter((task) => task.DesiredState === 'running')) };
+  return {
+    kind: 'waiting',
+    summary: summarizeTasks(
+      serviceName,
+      tasks.filter((task) => task.DesiredState === 'running'),
+    ),
+  };
 }
 
 /** `1 of 2 running; iris-….2 starting; iris-….1 pending: no suitable node (…)` */

@@ -44,10 +44,10 @@ export class ContainerWatch {
     // An empty container filter would follow every container on the engine.
     if (ids.length === 0) throw new Error('ContainerWatch needs at least one container');
     const watch = new ContainerWatch(docker, ids);
-    const stream = (await docker.getEvents({
+    const stream = await docker.getEvents({
       filters: { type: ['container'], container: ids, event: ['start', 'die', 'health_status', 'destroy'] },
       abortSignal: watch.abort.signal,
-    } as Docker.GetEventsOptions));
+    } as Docker.GetEventsOptions);
     let buffer = '';
     stream.on('data', (chunk: Buffer) => {
       buffer += chunk.toString();

@@ -53,13 +53,6 @@ export async function getPullRequest(client: GitHubClient, ref: { owner: string;
  * contains it, else the first one GitHub lists. Undefined when no PR is associated.
  */
 export async function findPullRequestForCommit(client: GitHubClient, ref: { owner: string; repo: string; sha: string }): Promise<PullRequestInfo | undefined> {
-  const pulls = (await client.paginate(client.rest.repos.listPullRequestsAssociatedWithCommit, { owner: ref.owner, repo: ref.repo, commit_sha: ref.sha, per_page: 100 })).map((p) =>
-    toInfo(p as PullLike),
-  );
-  return (
-    pulls.find((p) => p.merged && p.mergeCommitSha === ref.sha) ??
-    pulls.find((p) => p.headSha === ref.sha) ??
-    pulls.find((p) => p.merged) ??
-    pulls[0]
-  );
+  const pulls = (await client.paginate(client.rest.repos.listPullRequestsAssociatedWithCommit, { owner: ref.owner, repo: ref.repo, commit_sha: ref.sha, per_page: 100 })).map((p) => toInfo(p as PullLike));
+  return pulls.find((p) => p.merged && p.mergeCommitSha === ref.sha) ?? pulls.find((p) => p.headSha === ref.sha) ?? pulls.find((p) => p.merged) ?? pulls[0];
 }

@@ -28,10 +28,7 @@ export function isGateContext(context: string): boolean {
   return lower === GATE_STATUS_CONTEXT || lower.startsWith(`${GATE_STATUS_CONTEXT}/`);
 }
 
-export async function setCommitStatus(
-  client: GitHubClient,
-  status: CommitRef & { context: string; state: CommitState; description?: string; targetUrl?: string },
-): Promise<{ id: number }> {
+export async function setCommitStatus(client: GitHubClient, status: CommitRef & { context: string; state: CommitState; description?: string; targetUrl?: string }): Promise<{ id: number }> {
   const description = status.description && status.description.length > STATUS_DESCRIPTION_LIMIT ? `${status.description.slice(0, STATUS_DESCRIPTION_LIMIT - 1)}…` : status.description;
   const { data } = await client.rest.repos.createCommitStatus({
     owner: status.owner,

@@ -22,7 +22,7 @@ export function bucketSeries(series: TelemetryPoint[], uuid: string, field: 'uti
   }
   const values = groups.map((group) => (group.length === 0 ? null : field === 'memoryUsedMiB' ? Math.max(...group) : group.reduce((a, b) => a + b, 0) / group.length));
   // An empty bucket (a slow or failed sample) carries the previous value, so lines stay continuous.
-  for (let i = 0; i < values.length; i++) if (values[i] === null) values[i] = i > 0 ? values[i - 1]! : values.find((v) => v !== null) ?? 0;
+  for (let i = 0; i < values.length; i++) if (values[i] === null) values[i] = i > 0 ? values[i - 1]! : (values.find((v) => v !== null) ?? 0);
   return values;
 }
 
@@ -37,13 +37,7 @@ function axisMinutes(series: TelemetryPoint[]): { label: string; max: number } {
 
 function chart(title: string, yLabel: string, yMax: number, series: TelemetryPoint[], lines: (number | null)[][]): string {
   const axis = axisMinutes(series);
-  const body = [
-    'xychart-beta',
-    `  title "${title}"`,
-    `  x-axis "time (${axis.label})" 0 --> ${axis.max}`,
-    `  y-axis "${yLabel}" 0 --> ${yMax}`,
-    ...lines.map((values) => `  line [${values.map(round).join(', ')}]`),
-  ].join('\n');
+  const body = ['xychart-beta', `  title "${title}"`, `  x-axis "time (${axis.label})" 0 --> ${axis.max}`, `  y-axis "${yLabel}" 0 --> ${yMax}`, ...lines.map((values) => `  line [${values.map(round).join(', ')}]`)].join('\n');
   return fenced('mermaid', body);
 }
 
@@ -55,12 +49,28 @@ export function telemetryCharts(stats: GpuStats[], series: TelemetryPoint[], max
   const parts: string[] = [];
   const order = stats.length > 1 ? ` Lines in GPU order: ${stats.map((gpu) => gpu.index).join(', ')}.` : '';
   if (util.some((values) => values.length > 1)) {
-    parts.push(chart('GPU utilisation (%)', 'utilisation %', 100, series, util.filter((values) => values.length > 1)));
+    parts.push(
+      chart(
+        'GPU utilisation (%)',
+        'utilisation %',
+        100,
+        series,
+        util.filter((values) => values.length > 1),
+      ),
+    );
   }
   const totals = stats.map((gpu) => gpu.memoryTotalMiB ?? 0);
   const memMax = Math.max(...totals, ...memory.flat().map((v) => v ?? 0));
   if (memory.some((values) => values.length > 1) && memMax > 0) {
-    parts.push(chart('GPU memory used (MiB)', 'MiB', Math.ceil(memMax), series, memory.filter((values) => values.length > 1)));
+    parts.push(
+      chart(
+        'GPU memory used (MiB)',
+        'MiB',
+        Math.ceil(memMax),
+        series,
+        memory.filter((values) => values.length > 1),
+      ),
+    );
   }
   if (parts.length === 0) return undefined;
   return `${parts.join('\n\n')}\n\n_${Math.max(...stats.map((gpu) => gpu.samples))} samples.${order}_`;

@@ -74,12 +74,15 @@ export function readQueryCsv(text: string, asked?: readonly string[], freeText =
     throw new CsvError(`printed ${JSON.stringify(shorten(lines[0]!))} where the CSV header was expected`);
   }
   if (lines.length > 0 && isHeader(lines[0]!)) {
-    fields = lines.shift()!.split(',').map((cell) => {
-      const [, name, unit] = HEADER_CELL.exec(cell.trim())!;
-      const field = canonicalField(name!);
-      if (unit) units[field] = unit;
-      return field;
-    });
+    fields = lines
+      .shift()!
+      .split(',')
+      .map((cell) => {
+        const [, name, unit] = HEADER_CELL.exec(cell.trim())!;
+        const field = canonicalField(name!);
+        if (unit) units[field] = unit;
+        return field;
+      });
   }
   const rows = lines.map((line) => {
     let parts = line.split(',').map((cell) => cell.trim());

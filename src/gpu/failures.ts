@@ -28,9 +28,7 @@ function gpuLost(words: string): Diagnosis {
   };
 }
 
-const fixed =
-  (kind: DriverTrouble, title: string, hint: string) =>
-  (): Diagnosis => ({ kind, title, hint });
+const fixed = (kind: DriverTrouble, title: string, hint: string) => (): Diagnosis => ({ kind, title, hint });
 
 const MEANINGS: Record<Exclude<DriverTrouble, 'other'>, (words: string) => Diagnosis> = {
   'driver-not-loaded': fixed(
@@ -49,16 +47,8 @@ const MEANINGS: Record<Exclude<DriverTrouble, 'other'>, (words: string) => Diagn
     'NVML failed to start',
     'in a container this usually means it lost access to the /dev/nvidia* devices (reloading systemd on the host does that): restart the container or the runner; on the host, check dmesg for Xid errors and reboot',
   ),
-  'no-devices': fixed(
-    'no-devices',
-    'no GPU found',
-    'the driver is loaded but sees no GPU: check lspci | grep -i nvidia; a recent GPU may need Above 4G decoding and Resizable BAR enabled in the firmware; in a container, pass the GPUs in',
-  ),
-  permissions: fixed(
-    'permissions',
-    'permissions',
-    "the runner's user may not query the GPUs: give it access to the /dev/nvidia* devices (often the video group) or run the runner service as a user the driver allows",
-  ),
+  'no-devices': fixed('no-devices', 'no GPU found', 'the driver is loaded but sees no GPU: check lspci | grep -i nvidia; a recent GPU may need Above 4G decoding and Resizable BAR enabled in the firmware; in a container, pass the GPUs in'),
+  permissions: fixed('permissions', 'permissions', "the runner's user may not query the GPUs: give it access to the /dev/nvidia* devices (often the video group) or run the runner service as a user the driver allows"),
   arguments: fixed('arguments', 'query refused', "this nvidia-smi does not accept train's query, so its driver is probably too old: update the driver"),
 };
 

@@ -97,7 +97,7 @@ export function parseGpuCsv(text: string, asked?: readonly string[]): GpuRecord[
     const total = number('memory.total');
     const used = number('memory.used');
     const free = number('memory.free') ?? (total !== null && used !== null ? Math.max(0, total - used) : null);
-    const text = (field: 'uuid' | 'name') => (isMissing(cells[field]) ? (cells[field]).missing : (cells[field] as string));
+    const text = (field: 'uuid' | 'name') => (isMissing(cells[field]) ? cells[field].missing : (cells[field] as string));
     return {
       index: Number(index),
       uuid: text('uuid'),

@@ -177,9 +177,7 @@ export function selectGpus(request: GpuRequest, gpus: GpuRecord[], minFreeMiB?: 
   const chosen = ranked.slice(0, request.count).sort((a, b) => a.index - b.index);
   return {
     chosen,
-    skipped: [...skipped, ...qualifying.filter((gpu) => !chosen.includes(gpu)).map((gpu) => ({ gpu, reason: `not needed for ${request.count}` }))].sort(
-      (a, b) => a.gpu.index - b.gpu.index,
-    ),
+    skipped: [...skipped, ...qualifying.filter((gpu) => !chosen.includes(gpu)).map((gpu) => ({ gpu, reason: `not needed for ${request.count}` }))].sort((a, b) => a.gpu.index - b.gpu.index),
   };
 }
 

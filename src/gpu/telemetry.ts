@@ -166,9 +166,7 @@ export class StallDetector {
 
   /** GPUs that reported 0% in every one of at least `windowSamples` samples. */
   neverUsed(): { uuid: string; index: number; samples: number }[] {
-    return [...this.state]
-      .filter(([, s]) => !s.worked && s.samples >= this.windowSamples)
-      .map(([uuid, s]) => ({ uuid, index: s.index, samples: s.samples }));
+    return [...this.state].filter(([, s]) => !s.worked && s.samples >= this.windowSamples).map(([uuid, s]) => ({ uuid, index: s.index, samples: s.samples }));
   }
 }
 

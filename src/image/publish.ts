@@ -90,7 +90,10 @@ async function resolveBase(client: RegistryClient, request: PublishRequest, same
       throw new InputError('platform', `${formatPlatform(request.platform)} is not in the base image ${repositoryName(base)}:${reference}, which has ${error.available.length ? error.available.join(', ') : 'no platforms'}`);
     }
     if (error instanceof RegistryAuthError && !sameRegistry) {
-      throw new InputError('base-image', `${repositoryName(base)} refused ${request.baseCredentials ? 'the docker login credentials for its registry' : 'anonymous access'} (${error.message}); the target's credentials never go to another registry: run docker login for ${base.registry} first, copy the base to ${request.target.registry}, or make it public`);
+      throw new InputError(
+        'base-image',
+        `${repositoryName(base)} refused ${request.baseCredentials ? 'the docker login credentials for its registry' : 'anonymous access'} (${error.message}); the target's credentials never go to another registry: run docker login for ${base.registry} first, copy the base to ${request.target.registry}, or make it public`,
+      );
     }
     throw error;
   }
@@ -141,9 +144,7 @@ function openClients(request: PublishRequest, log: (m: string) => void): Clients
     log,
   });
   // Credentials for the target registry are never sent to another one: a base elsewhere gets its own, or none.
-  const baseClient = sameRegistry
-    ? targetClient
-    : new RegistryClient({ registry: base.registry, credentials: request.baseCredentials, scopes: [{ repository: base.repository, actions: ['pull'] }], retry: request.retry, log });
+  const baseClient = sameRegistry ? targetClient : new RegistryClient({ registry: base.registry, credentials: request.baseCredentials, scopes: [{ repository: base.repository, actions: ['pull'] }], retry: request.retry, log });
   return { target: targetClient, base: baseClient, sameRegistry };
 }
 
@@ -209,14 +210,7 @@ function copyBaseLayers(request: PublishRequest, clients: Clients, layers: reado
 }
 
 /** Phase: every model layer the target does not have yet, uploaded once its hash is known. */
-function uploadModelLayers(
-  request: PublishRequest,
-  client: RegistryClient,
-  plan: readonly TarEntry[][],
-  hashed: readonly Promise<ModelLayer>[],
-  sent: SentBytes,
-  log: (m: string) => void,
-): Promise<LayerReport[]> {
+function uploadModelLayers(request: PublishRequest, client: RegistryClient, plan: readonly TarEntry[][], hashed: readonly Promise<ModelLayer>[], sent: SentBytes, log: (m: string) => void): Promise<LayerReport[]> {
   const repo = request.target.repository;
   return mapLimit(plan, request.concurrency ?? 2, async (entries, index): Promise<LayerReport> => {
     const layer = await hashed[index]!;

@@ -87,7 +87,13 @@ export function entryHeader(entry: TarEntry): Buffer {
   let split = splitUstarName(name);
   if (!split) {
     pax.push(paxRecord('path', name));
-    split = { name: Buffer.from(name).subarray(0, 100).toString('utf8').replace(/\uFFFD$/, ''), prefix: '' };
+    split = {
+      name: Buffer.from(name)
+        .subarray(0, 100)
+        .toString('utf8')
+        .replace(/\uFFFD$/, ''),
+      prefix: '',
+    };
   }
   if (Buffer.byteLength(linkname) > 100) pax.push(paxRecord('linkpath', linkname));
   if (size > USTAR_MAX_SIZE) pax.push(paxRecord('size', String(size)));
@@ -96,7 +102,10 @@ export function entryHeader(entry: TarEntry): Buffer {
   if (pax.length === 0) return header;
   const records = Buffer.from(pax.join(''), 'utf8');
   const base = entry.path.split('/').pop() ?? 'entry';
-  const paxName = `PaxHeaders/${Buffer.from(base).subarray(0, 80).toString('utf8').replace(/\uFFFD$/, '')}`;
+  const paxName = `PaxHeaders/${Buffer.from(base)
+    .subarray(0, 80)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '')}`;
   const paxHeader = ustarHeader({ name: paxName, prefix: '', mode: 0o644, size: records.length, typeflag: 'x', linkname: '' });
   return Buffer.concat([paxHeader, records, Buffer.alloc(paddedSize(records.length) - records.length), header]);
 }

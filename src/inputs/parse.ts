@@ -115,11 +115,7 @@ export function parseList(raw: string): string[] {
  * Multi-line `KEY=VALUE` pairs. Values keep everything after the first `=` (they may contain `=`),
  * keys must be non-empty and unique.
  */
-export function parseKeyValueLines(
-  name: string,
-  raw: string,
-  { keyPattern = /^[^\s=]+$/ }: { keyPattern?: RegExp } = {},
-): Map<string, string> {
+export function parseKeyValueLines(name: string, raw: string, { keyPattern = /^[^\s=]+$/ }: { keyPattern?: RegExp } = {}): Map<string, string> {
   const result = new Map<string, string>();
   raw.split(/\r?\n/).forEach((line, index) => {
     const text = line.trim();

@@ -59,11 +59,7 @@ export function table(columns: (string | Column)[], rows: string[][]): string {
   const cols = columns.map((c) => (typeof c === 'string' ? { header: c } : c));
   const rule = cols.map(({ align }) => (align === 'right' ? '---:' : align === 'center' ? ':---:' : '---'));
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [
-    line(cols.map((c) => c.header)),
-    line(rule),
-    ...rows.map((row) => line(cols.map((_, i) => row[i] ?? ''))),
-  ].join('\n');
+  return [line(cols.map((c) => c.header)), line(rule), ...rows.map((row) => line(cols.map((_, i) => row[i] ?? '')))].join('\n');
 }
 
 /** A collapsible section. */

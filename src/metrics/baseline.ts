@@ -60,4 +60,3 @@ export async function resolveBaseline(spec: string | undefined, readers: Baselin
   if (label === undefined) return { kind: 'missing', source: text, reason: `image ${text} does not exist or has no ${METRICS_LABEL} label` };
   return { kind: 'image', source: text, metrics: parseMetrics(label, `label ${METRICS_LABEL} of image ${quote(text, 200)}`) };
 }
-

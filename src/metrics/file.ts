@@ -77,9 +77,7 @@ export function metricsToJson(metrics: Metrics): Record<string, MetricValue> {
 }
 
 function flattenInto(node: unknown, prefix: string, out: { name: string; value: MetricValue }[]): void {
-  const children: [string, unknown][] = Array.isArray(node)
-    ? node.map((value, index) => [String(index), value])
-    : Object.entries(node as Record<string, unknown>);
+  const children: [string, unknown][] = Array.isArray(node) ? node.map((value, index) => [String(index), value]) : Object.entries(node as Record<string, unknown>);
   for (const [key, value] of children) {
     const name = prefix === '' ? key : `${prefix}.${key}`;
     if (value !== null && typeof value === 'object' && !(value instanceof Date)) {

@@ -27,14 +27,7 @@ export interface ReportContext {
   sha?: string;
 }
 
-const RULE_COLUMNS: Column[] = [
-  { header: 'Metric' },
-  { header: 'Value', align: 'right' },
-  { header: 'Baseline', align: 'right' },
-  { header: 'Delta', align: 'right' },
-  { header: 'Rule' },
-  { header: 'Result' },
-];
+const RULE_COLUMNS: Column[] = [{ header: 'Metric' }, { header: 'Value', align: 'right' }, { header: 'Baseline', align: 'right' }, { header: 'Delta', align: 'right' }, { header: 'Rule' }, { header: 'Result' }];
 const OTHER_COLUMNS: Column[] = [{ header: 'Metric' }, { header: 'Value', align: 'right' }, { header: 'Baseline', align: 'right' }, { header: 'Delta', align: 'right' }];
 const NOTE_RESERVE = 200;
 
@@ -50,7 +43,12 @@ export function renderGateReport(evaluation: Evaluation, metrics: Metrics, conte
   const sections: string[] = [head];
 
   const ordered = results.length > 0 && tableLength(RULE_COLUMNS, results.map(ruleRow)) > budget ? [...violations, ...results.filter((r) => r.outcome !== 'fail')] : results;
-  const rules = fitTable(RULE_COLUMNS, ordered.map(ruleRow), budget - NOTE_RESERVE, (left) => `_${left} more ${left === 1 ? 'rule' : 'rules'} not shown: the comment would pass GitHub’s size limit. The job summary and the \`violations\` output have them all._`);
+  const rules = fitTable(
+    RULE_COLUMNS,
+    ordered.map(ruleRow),
+    budget - NOTE_RESERVE,
+    (left) => `_${left} more ${left === 1 ? 'rule' : 'rules'} not shown: the comment would pass GitHub’s size limit. The job summary and the \`violations\` output have them all._`,
+  );
   sections.push(rules);
   budget -= rules.length + 2;
 
@@ -86,7 +84,8 @@ function describeSources(context: ReportContext): string {
   const parts = [`**Metrics** ${code(context.metricsSource)}`];
   const { baseline } = context;
   if (!baseline) parts.push('**Baseline** none given');
-  else if (baseline.kind === 'missing') parts.push(`**Baseline** ${code(baseline.source)}: ${escapeCell(baseline.reason)}; baseline rules ${context.onMissingBaseline === 'pass' ? 'are skipped' : 'fail'} (${code(`on-missing-baseline: ${context.onMissingBaseline}`)})`);
+  else if (baseline.kind === 'missing')
+    parts.push(`**Baseline** ${code(baseline.source)}: ${escapeCell(baseline.reason)}; baseline rules ${context.onMissingBaseline === 'pass' ? 'are skipped' : 'fail'} (${code(`on-missing-baseline: ${context.onMissingBaseline}`)})`);
   else parts.push(`**Baseline** ${code(baseline.source)}${baseline.kind === 'image' ? ' (image)' : ''}`);
   return parts.join(' · ');
 }

@@ -29,9 +29,7 @@ export type Action = 'pull' | 'push';
 export type ScopeRequest = Map<string, Set<Action>>;
 
 export function scopeStrings(scopes: ScopeRequest): string[] {
-  return [...scopes.entries()]
-    .filter(([, actions]) => actions.size > 0)
-    .map(([repository, actions]) => `repository:${repository}:${['pull', 'push'].filter((a) => actions.has(a as Action)).join(',')}`);
+  return [...scopes.entries()].filter(([, actions]) => actions.size > 0).map(([repository, actions]) => `repository:${repository}:${['pull', 'push'].filter((a) => actions.has(a as Action)).join(',')}`);
 }
 
 /** Add the scope a challenge names (`repository:a/b:pull`) to what will be asked for. */

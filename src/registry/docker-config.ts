@@ -44,7 +44,10 @@ export function dockerServerAddress(registry: string): string {
 
 /** `https://ghcr.io/v2/` -> `ghcr.io`, as the Docker CLI compares keys. */
 function hostOf(key: string): string {
-  return key.replace(/^https?:\/\//, '').split('/')[0]!.toLowerCase();
+  return key
+    .replace(/^https?:\/\//, '')
+    .split('/')[0]!
+    .toLowerCase();
 }
 
 async function readConfig(path: string): Promise<ConfigFile | undefined> {

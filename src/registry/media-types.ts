@@ -27,9 +27,7 @@ export function isImageManifestType(mediaType: string): boolean {
 
 /** The media types an image of a family uses: an appended layer matches the base manifest's family. */
 export function familyTypes(family: ManifestFamily): { manifest: string; config: string; layerTar: string } {
-  return family === 'oci'
-    ? { manifest: MediaType.ociManifest, config: MediaType.ociConfig, layerTar: MediaType.ociLayerTar }
-    : { manifest: MediaType.dockerManifest, config: MediaType.dockerConfig, layerTar: MediaType.dockerLayerTar };
+  return family === 'oci' ? { manifest: MediaType.ociManifest, config: MediaType.ociConfig, layerTar: MediaType.ociLayerTar } : { manifest: MediaType.dockerManifest, config: MediaType.dockerConfig, layerTar: MediaType.dockerLayerTar };
 }
 
 export function familyOf(manifestMediaType: string): ManifestFamily {

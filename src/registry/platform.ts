@@ -16,7 +16,6 @@ export function selectPlatform(manifests: Descriptor[], wanted: Platform): { mat
   const variantOf = (platform: Platform) => platform.variant ?? DEFAULT_VARIANT[platform.architecture];
   const candidates = real.filter((entry) => entry.platform!.os === wanted.os && entry.platform!.architecture === wanted.architecture);
   // No variant asked: the one the architecture means by default (arm → v7), else any.
-  const match =
-    candidates.find((entry) => variantOf(entry.platform!) === variantOf(wanted)) ?? (wanted.variant === undefined ? candidates[0] : undefined);
+  const match = candidates.find((entry) => variantOf(entry.platform!) === variantOf(wanted)) ?? (wanted.variant === undefined ? candidates[0] : undefined);
   return { match, available: real.map((entry) => formatPlatform(entry.platform!)) };
 }

@@ -25,11 +25,7 @@ export const DOCKER_HUB = 'docker.io';
  * Parse a reference; `input` names the action input it came from, for the error message.
  * `allow` says which suffixes the input may carry.
  */
-export function parseImageReference(
-  text: string,
-  input: string,
-  allow: { tag?: boolean; digest?: boolean } = { tag: true, digest: true },
-): ImageReference {
+export function parseImageReference(text: string, input: string, allow: { tag?: boolean; digest?: boolean } = { tag: true, digest: true }): ImageReference {
   const raw = text.trim();
   const fail = (problem: string): never => {
     throw new InputError(input, `${quote(raw)} is not a valid image reference: ${problem}`);

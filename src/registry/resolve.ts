@@ -81,12 +81,7 @@ export async function readImageConfig(client: RegistryClient, repository: string
 }
 
 /** The image `reference` (a tag or digest in `repository`) is for `platform`: its manifest and config. */
-export async function resolveImage(
-  client: RegistryClient,
-  image: { repository: string; reference: string },
-  platform: Platform,
-  options: ResolveOptions = {},
-): Promise<ResolvedImage> {
+export async function resolveImage(client: RegistryClient, image: { repository: string; reference: string }, platform: Platform, options: ResolveOptions = {}): Promise<ResolvedImage> {
   const { repository, reference } = image;
   const name = options.name ?? `Image ${repository}`;
   let fetched: FetchedManifest;

@@ -48,7 +48,10 @@ export async function runFileRollout(args: FileRolloutArgs): Promise<RolloutResu
     return undefined;
   }
   if (stable.length > 1) {
-    throw new ResourceError(`Routing file ${file.path}`, `${stable.length} versions carry traffic (${stable.map((b) => b.service).join(', ')}); a ${progressive.strategy} compares the new version with one stable version: deploy with strategy replace first`);
+    throw new ResourceError(
+      `Routing file ${file.path}`,
+      `${stable.length} versions carry traffic (${stable.map((b) => b.service).join(', ')}); a ${progressive.strategy} compares the new version with one stable version: deploy with strategy replace first`,
+    );
   }
   const stableRef = stable[0]!.service;
   const stableUrls = args.existing.filter((s) => file.ref(s.digest) === stableRef && s.url).map((s) => s.url!);

@@ -36,7 +36,10 @@ export function renderStep(step: StepReport, index: number): string {
     ['figure', { header: 'stable', align: 'right' }, { header: step.phase === 'shadow' ? 'shadow' : 'canary', align: 'right' }],
     FIGURE_ROWS.map(([key, label]) => [label, show(key === 'prediction_shift' ? 0 : step.figures.stable[key]), show(step.figures.canary[key])]),
   );
-  const rules = table(['rule', 'verdict'], step.results.map((result) => [code(result.rule.text), verdict(result)]));
+  const rules = table(
+    ['rule', 'verdict'],
+    step.results.map((result) => [code(result.rule.text), verdict(result)]),
+  );
   return [`#### Step ${index + 1}: ${stepLabel(step)} ${step.passed ? '✅' : '❌'}`, '', `${step.startedAt} → ${step.endedAt}`, '', figures, '', rules].join('\n');
 }
 
@@ -55,8 +58,14 @@ export function renderFigureChart(steps: readonly StepReport[], key: 'error_rate
       `  title "${title} per step (first line: stable, second: new version)"`,
       `  x-axis [${labels.join(', ')}]`,
       `  y-axis "${title}" 0 --> ${top > 0 ? Number((top * 1.2).toPrecision(3)) : 1}`,
-      `  line [${stable.map(show).map((v) => (v === '–' ? '0' : v)).join(', ')}]`,
-      `  line [${canary.map(show).map((v) => (v === '–' ? '0' : v)).join(', ')}]`,
+      `  line [${stable
+        .map(show)
+        .map((v) => (v === '–' ? '0' : v))
+        .join(', ')}]`,
+      `  line [${canary
+        .map(show)
+        .map((v) => (v === '–' ? '0' : v))
+        .join(', ')}]`,
     ].join('\n'),
   );
 }

@@ -98,9 +98,7 @@ export interface DeploySpec {
 }
 
 /** Signals a server may take as "drain": not the ones a process cannot catch. */
-const SIGNALS = [
-  'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGTERM', 'SIGWINCH', 'SIGALRM', 'SIGPWR', 'SIGURG',
-];
+const SIGNALS = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGTERM', 'SIGWINCH', 'SIGALRM', 'SIGPWR', 'SIGURG'];
 
 export function parseSignal(inputName: string, raw: string): string {
   const text = raw.trim().toUpperCase();
@@ -187,10 +185,7 @@ function checkSwarmInputs(service: string, gpus: ServerGpus | undefined): void {
     );
   }
   if (service.length > SWARM_SERVICE_NAME_MAX) {
-    throw new InputError(
-      'service',
-      `with engine swarm, at most ${SWARM_SERVICE_NAME_MAX} characters (each model version runs as the Swarm service <service>-<12 hex of the digest>, and Swarm allows 63), got ${service.length}`,
-    );
+    throw new InputError('service', `with engine swarm, at most ${SWARM_SERVICE_NAME_MAX} characters (each model version runs as the Swarm service <service>-<12 hex of the digest>, and Swarm allows 63), got ${service.length}`);
   }
 }
 

@@ -41,7 +41,9 @@ export async function runDeploy(engine: ServingEngine, spec: DeploySpec, log: Lo
   else log.info(`${image.pulled ? 'Pulled' : 'Found'} ${spec.image.text}${spec.image.text.includes(image.digest) ? '' : ` (digest ${image.digest})`} in ${formatDuration(timings.pullMs)}`);
   if (!spec.options.rollback) checkDrainSignal(spec, image);
   if (!spec.healthCmd && !image.healthcheck && !spec.options.healthPath && !spec.options.rollback) {
-    log.warning(`${spec.image.text} declares no HEALTHCHECK and no health-cmd was given: Traefik will route to each new server as soon as it starts, before the model is ready, and a drain cannot be confirmed (give health-path, or use routing: file)`);
+    log.warning(
+      `${spec.image.text} declares no HEALTHCHECK and no health-cmd was given: Traefik will route to each new server as soon as it starts, before the model is ready, and a drain cannot be confirmed (give health-path, or use routing: file)`,
+    );
   }
 
   const lock = await engine.lockDeploy(spec, image, log);

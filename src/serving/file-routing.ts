@@ -79,7 +79,9 @@ export class FileRouting {
       await new Promise((resolve) => setTimeout(resolve, FILE_SETTLE_MS));
     }
     const ms = Date.now() - started;
-    log.info(`Routing ${this.routing.service}: ${weighted.map((w) => `${w.name} (weight ${w.weight})`).join(', ')}; ${this.api ? `Traefik applied it after ${formatDuration(ms)}` : `gave Traefik ${formatDuration(FILE_SETTLE_MS)} to apply it (no traefik-api to confirm)`}`);
+    log.info(
+      `Routing ${this.routing.service}: ${weighted.map((w) => `${w.name} (weight ${w.weight})`).join(', ')}; ${this.api ? `Traefik applied it after ${formatDuration(ms)}` : `gave Traefik ${formatDuration(FILE_SETTLE_MS)} to apply it (no traefik-api to confirm)`}`,
+    );
     return ms;
   }
 

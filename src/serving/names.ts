@@ -11,10 +11,7 @@ const SERVICE_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 export function parseServiceName(inputName: string, raw: string): string {
   const name = raw.trim();
   if (!SERVICE_NAME.test(name)) {
-    throw new InputError(
-      inputName,
-      `must be a DNS label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), got ${quote(name)}`,
-    );
+    throw new InputError(inputName, `must be a DNS label (lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters), got ${quote(name)}`);
   }
   return name;
 }

@@ -25,10 +25,7 @@ export function deploySummary(spec: DeploySpec, result: DeployResult): string {
   if (result.unchanged) {
     lines.push(`${escapeCell(service)} already serves ${code(result.image)} with ${result.servers.length} healthy server(s): nothing changed.`, '');
   } else {
-    lines.push(
-      `Image ${code(result.image)}, strategy ${code(spec.strategy)}, rule ${code(spec.routing.rule)} on network ${code(spec.routing.network)}.`,
-      '',
-    );
+    lines.push(`Image ${code(result.image)}, strategy ${code(spec.strategy)}, rule ${code(spec.routing.rule)} on network ${code(spec.routing.network)}.`, '');
   }
   lines.push(
     table(
@@ -122,12 +119,7 @@ export function retireLogTable(rows: RetireRow[]): string {
 export function retireSummary(result: RetireResult, now = result.decidedAt): string {
   const rows = retireRows(result, now);
   const verb = result.dryRun ? 'would retire' : 'retired';
-  const lines = [
-    `## retire${result.dryRun ? ' (dry run: nothing changed)' : ''}`,
-    '',
-    `${result.retired.length} server(s) ${verb}, ${result.kept.length} kept, of ${result.entries.length} managed server(s).`,
-    '',
-  ];
+  const lines = [`## retire${result.dryRun ? ' (dry run: nothing changed)' : ''}`, '', `${result.retired.length} server(s) ${verb}, ${result.kept.length} kept, of ${result.entries.length} managed server(s).`, ''];
   if (rows.length > 0) {
     lines.push(
       table(

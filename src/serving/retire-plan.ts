@@ -12,9 +12,7 @@ export interface RetirePolicy {
 }
 
 /** What a server's own metrics said over the in-use window. */
-export type Usage =
-  | { readable: true; requests: number; inFlight?: number }
-  | { readable: false; problem: string };
+export type Usage = { readable: true; requests: number; inFlight?: number } | { readable: false; problem: string };
 
 export type RetireAction = 'retire' | 'keep';
 

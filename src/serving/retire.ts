@@ -136,7 +136,15 @@ export async function runRetire(engine: ServingEngine, options: RetireOptions, l
           byService.set(service, entries);
           const file = files.get(service);
           const leaving = entries.filter((entry) => entry.decision.action === 'retire');
-          const stays = file && leaving.length > 0 ? await withdrawVersions(file, leaving.map((entry) => entry.server), log, options.drainTimeoutMs) : new Set<string>();
+          const stays =
+            file && leaving.length > 0
+              ? await withdrawVersions(
+                  file,
+                  leaving.map((entry) => entry.server),
+                  log,
+                  options.drainTimeoutMs,
+                )
+              : new Set<string>();
           for (const entry of leaving) if (file && stays.has(file.ref(entry.server.digest))) entry.skipped = `the only version ${service}@file routes to: kept`;
           // The decisions leave the newest serving servers of the service alone, so the others may drain together.
           await Promise.all(
@@ -171,7 +179,11 @@ export async function runRetire(engine: ServingEngine, options: RetireOptions, l
     }
   }
   const entries = [...byService.values()].flat();
-  if (!options.dryRun) warnUndrainable(entries.flatMap((entry) => (entry.removal ? [entry.removal] : [])), log);
+  if (!options.dryRun)
+    warnUndrainable(
+      entries.flatMap((entry) => (entry.removal ? [entry.removal] : [])),
+      log,
+    );
 
   const goes = (entry: RetireEntry) => entry.decision.action === 'retire' && !entry.skipped;
   return {

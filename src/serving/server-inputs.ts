@@ -133,7 +133,10 @@ export const ULIMIT_NAMES = ['core', 'cpu', 'data', 'fsize', 'locks', 'memlock',
 /** Lines (or commas) of `name=soft[:hard]`, e.g. `memlock=-1`, `stack=67108864`, `nofile=1024:2048`; -1 is unlimited. */
 export function parseUlimits(inputName: string, raw: string): Ulimit[] {
   const ulimits: Ulimit[] = [];
-  for (const item of parseLines(raw).flatMap((line) => line.split(',')).map((part) => part.trim()).filter(Boolean)) {
+  for (const item of parseLines(raw)
+    .flatMap((line) => line.split(','))
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const match = /^([a-z]+)\s*=\s*(-1|\d+)(?:\s*:\s*(-1|\d+))?$/.exec(item);
     if (!match) throw new InputError(inputName, `expected name=soft or name=soft:hard such as memlock=-1 or nofile=1024:2048, got ${quote(item)}`);
     const name = match[1]!;

@@ -97,7 +97,11 @@ export class TraefikApi {
 
   /** Wait until the weighted service lists exactly `wanted` (name → weight). Returns false at the deadline. */
   async waitForWeights(fullName: string, wanted: readonly { name: string; weight: number }[], timeoutMs: number, intervalMs = 200): Promise<boolean> {
-    const key = (list: readonly { name: string; weight: number }[]) => list.map((entry) => `${entry.name}=${entry.weight}`).sort().join(',');
+    const key = (list: readonly { name: string; weight: number }[]) =>
+      list
+        .map((entry) => `${entry.name}=${entry.weight}`)
+        .sort()
+        .join(',');
     return poll(timeoutMs, intervalMs, async () => {
       const found = await this.weighted(fullName);
       return Boolean(found && key(found) === key(wanted));

@@ -193,4 +193,3 @@ export async function routingDirProblem(dir: string): Promise<string | undefined
   }
   return undefined;
 }
-

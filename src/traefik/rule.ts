@@ -26,10 +26,7 @@ const MATCHERS: Record<string, [number, number]> = {
   HostHeader: [1, Infinity],
 };
 
-type Token =
-  | { kind: 'ident'; text: string; at: number }
-  | { kind: 'string'; text: string; at: number }
-  | { kind: 'op'; text: '(' | ')' | ',' | '&&' | '||' | '!'; at: number };
+type Token = { kind: 'ident'; text: string; at: number } | { kind: 'string'; text: string; at: number } | { kind: 'op'; text: '(' | ')' | ',' | '&&' | '||' | '!'; at: number };
 
 export class RuleSyntaxError extends Error {
   override readonly name = 'RuleSyntaxError';

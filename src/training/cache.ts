@@ -44,16 +44,11 @@ export function planCache(rawPaths: string | undefined, rawKey: string | undefin
   return { paths, key, restoreKeys: restoreKeysFor(key) };
 }
 
-export type CacheRestore =
-  | { status: 'hit'; key: string }
-  | { status: 'partial'; key: string }
-  | { status: 'miss' }
-  | { status: 'unavailable'; reason: string };
+export type CacheRestore = { status: 'hit'; key: string } | { status: 'partial'; key: string } | { status: 'miss' } | { status: 'unavailable'; reason: string };
 
 export type CacheSave = { status: 'saved'; key: string } | { status: 'skipped'; reason: string } | { status: 'failed'; reason: string };
 
-const UNAVAILABLE =
-  'the GitHub Actions cache service is not available to this step (neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set)';
+const UNAVAILABLE = 'the GitHub Actions cache service is not available to this step (neither ACTIONS_CACHE_URL nor ACTIONS_RESULTS_URL is set)';
 
 /**
  * Restore. `cwd` is where relative paths point (the working directory); @actions/cache resolves

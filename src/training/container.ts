@@ -76,8 +76,6 @@ export function registryAuthFor(image: ImageReference, configDir: string): { use
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), serveraddress: host };
 }
 
-
-
 /** Turn the engine's refusal to start the container into a message that says what to do. */
 export function explainStartError(error: unknown, options: Pick<ContainerCommandOptions, 'engine' | 'image' | 'gpus'>): Error {
   const said = engineMessage(error);

@@ -15,10 +15,7 @@ function gpuTable(report: TrainReport): string {
     percent(gpu.meanUtilizationPercent),
     String(gpu.samples),
   ]);
-  return table(
-    ['GPU', 'Name', 'UUID', { header: 'Peak memory', align: 'right' }, { header: 'Mean utilisation', align: 'right' }, { header: 'Samples', align: 'right' }],
-    rows,
-  );
+  return table(['GPU', 'Name', 'UUID', { header: 'Peak memory', align: 'right' }, { header: 'Mean utilisation', align: 'right' }, { header: 'Samples', align: 'right' }], rows);
 }
 
 function metricsTable(report: TrainReport): string {
@@ -63,9 +60,7 @@ export function renderSummary(report: TrainReport, failure?: string): string {
   }
   const mig = report.found.filter((gpu) => gpu.mig);
   if (mig.length > 0) {
-    lines.push(
-      `- **MIG** on for GPU ${mig.map((gpu) => `${gpu.index} (${gpu.mig!.length} instances)`).join(', ')}: \`gpus\` takes whole GPUs by index or \`GPU-\` UUID, and MIG instances only by \`MIG-\` UUID`,
-    );
+    lines.push(`- **MIG** on for GPU ${mig.map((gpu) => `${gpu.index} (${gpu.mig!.length} instances)`).join(', ')}: \`gpus\` takes whole GPUs by index or \`GPU-\` UUID, and MIG instances only by \`MIG-\` UUID`);
   }
   const cache = cacheLine(report);
   if (cache) lines.push(`- ${cache}`);
@@ -78,12 +73,7 @@ export function renderSummary(report: TrainReport, failure?: string): string {
   if (report.stats.length > 0) {
     lines.push('### GPUs', '', gpuTable(report), '');
     if (report.stalls.length > 0) {
-      lines.push(
-        ...report.stalls.map(
-          (stall) => `> ⚠️ GPU ${stall.index} was idle (0%) for ${stall.samples} samples from ${formatDuration(stall.fromMs) || '0s'} into the run.`,
-        ),
-        '',
-      );
+      lines.push(...report.stalls.map((stall) => `> ⚠️ GPU ${stall.index} was idle (0%) for ${stall.samples} samples from ${formatDuration(stall.fromMs) || '0s'} into the run.`), '');
     }
     if (report.telemetryFailures > 0 || report.telemetryGaps > 0) {
       lines.push(`_Telemetry: ${report.telemetryFailures} sample(s) failed and ${report.telemetryGaps} lacked a reading; each is a gap in the series (the charts draw a gap as the value before it)._`, '');

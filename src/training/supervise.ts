@@ -82,9 +82,7 @@ export function superviseCommand(options: CommandOptions): SupervisedCommand {
   };
 
   const exited = new Promise<{ exitCode: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.on('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'ENOENT' ? new ResourceError('bash', 'is not on PATH: the training command runs through bash') : error),
-    );
+    child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? new ResourceError('bash', 'is not on PATH: the training command runs through bash') : error));
     child.on('exit', (exitCode, signal) => resolve({ exitCode, signal }));
   });
   if (options.timeoutMs !== undefined) timer = setTimeout(() => stop({ reason: 'timeout' }), options.timeoutMs);

@@ -20,7 +20,6 @@ import { containerEnvironment, hostEnvironment } from './environment';
 import { parseImageReference } from '../registry/reference';
 import { superviseCommand, type CommandOutcome, type SupervisedCommand } from './supervise';
 
-
 /** What the action asked for, parsed and checked. */
 export interface TrainPlan {
   command: string;
@@ -147,18 +146,13 @@ export function checkPlan(plan: TrainPlan): void {
     if (!inside(plan.workspace, plan.workingDirectory)) {
       throw new InputError('working-directory', `must be inside the workspace (${plan.workspace}) with container-image, the only folder mounted; got ${quote(plan.workingDirectory)}`);
     }
-    for (const [name, path] of [
-      ['model-path', plan.modelPath],
-      ['metrics-file', plan.metricsFile],
-      ...(plan.cache?.paths ?? []).map((p) => ['cache-path', p]),
-    ] as const) {
+    for (const [name, path] of [['model-path', plan.modelPath], ['metrics-file', plan.metricsFile], ...(plan.cache?.paths ?? []).map((p) => ['cache-path', p])] as const) {
       if (path.startsWith('~') || !inside(plan.workspace, resolve(plan.workingDirectory, path))) {
         throw new InputError(name, `must be inside the workspace (${plan.workspace}) with container-image, the only folder mounted; got ${quote(path)}`);
       }
     }
   }
 }
-
 
 type Outcome = CommandOutcome | ContainerOutcome;
 
@@ -268,12 +262,7 @@ function startCommand(plan: TrainPlan, deps: TrainDeps, report: TrainReport, eng
 }
 
 /** Phase: wait for the command, passing cancellation on, and collect the GPU figures. */
-async function awaitCommand(
-  supervised: SupervisedCommand & { outcome: Promise<Outcome> },
-  cancellation: Cancellation,
-  sampler: TelemetrySampler | undefined,
-  report: TrainReport,
-): Promise<Outcome> {
+async function awaitCommand(supervised: SupervisedCommand & { outcome: Promise<Outcome> }, cancellation: Cancellation, sampler: TelemetrySampler | undefined, report: TrainReport): Promise<Outcome> {
   const unsubscribe = cancellation.subscribe((_signal, count) => {
     if (count === 1) supervised.stop({ reason: 'cancelled', signal: cancellation.signal });
     else supervised.kill();
@@ -316,16 +305,12 @@ function judgeOutcome(plan: TrainPlan, deps: TrainDeps, report: TrainReport, out
     deps.log.warning(`GPU ${gpu.index} (${gpu.name}) reported 0% utilisation in all ${idle.samples} samples: the training never used it (running on the CPU, or on fewer GPUs than it was given?)`);
   }
   if (outcome.leftovers.length > 0) {
-    deps.log.warning(
-      `The training command exited but left ${outcome.leftovers.length} process${outcome.leftovers.length === 1 ? '' : 'es'} running (${outcome.leftovers.map((p) => `${p.pid} ${p.command}`).join(', ')}); they were stopped`,
-    );
+    deps.log.warning(`The training command exited but left ${outcome.leftovers.length} process${outcome.leftovers.length === 1 ? '' : 'es'} running (${outcome.leftovers.map((p) => `${p.pid} ${p.command}`).join(', ')}); they were stopped`);
   }
   if (outcome.stoppedBy) {
     const processes = outcome.stopped.length > 0 ? ` and the ${outcome.stopped.length} process${outcome.stopped.length === 1 ? '' : 'es'} it ran` : '';
     if (outcome.stoppedBy.reason === 'timeout') {
-      throw fail(
-        `Training exceeded timeout-minutes (${formatDuration(plan.timeoutMs ?? 0)}): stopped the training command${processes} after ${took} (SIGTERM, then SIGKILL after ${formatDuration(TIMEOUT_GRACE_MS)})`,
-      );
+      throw fail(`Training exceeded timeout-minutes (${formatDuration(plan.timeoutMs ?? 0)}): stopped the training command${processes} after ${took} (SIGTERM, then SIGKILL after ${formatDuration(TIMEOUT_GRACE_MS)})`);
     }
     throw fail(`Training was cancelled (${outcome.stoppedBy.signal ?? 'cancellation'} received): stopped the training command${processes} after ${took}`);
   }

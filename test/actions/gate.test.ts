@@ -87,9 +87,7 @@ describe('gate on a pull request', () => {
     expect(comments[0]!.body).toContain('| `latency_p95_ms` | 38 | 40 | −2 (−5%) | `latency_p95_ms <= baseline * 1.10` (44) | ✅ pass |');
     expect(comments[0]!.body).toContain('```mermaid\nxychart-beta');
 
-    expect(api.statuses(headOf(pr))).toEqual([
-      expect.objectContaining({ context: 'train-to-serve/gate', state: 'success', description: 'All 3 rules hold', targetUrl: 'https://github.com/acme/iris/actions/runs/4242' }),
-    ]);
+    expect(api.statuses(headOf(pr))).toEqual([expect.objectContaining({ context: 'train-to-serve/gate', state: 'success', description: 'All 3 rules hold', targetUrl: 'https://github.com/acme/iris/actions/runs/4242' })]);
     expect(api.statuses(MERGE_SHA)).toEqual([]);
 
     expect(result.outputs.passed).toBe('true');
@@ -216,9 +214,7 @@ describe('gate where GitHub refuses or there is no pull request', () => {
     try {
       const result = await gate({ inputs: { metrics: 'metrics.json', rules: RULES, baseline: 'baseline.json' }, event: prEvent(pr) });
       expect(result.exitCode, result.log).toBe(0);
-      expect(warnings(result)).toEqual([
-        `Could not comment on pull request #${pr}: GitHub answered 403: Resource not accessible by integration (the token lacks pull-requests: write or issues: write); the report is in the job summary`,
-      ]);
+      expect(warnings(result)).toEqual([`Could not comment on pull request #${pr}: GitHub answered 403: Resource not accessible by integration (the token lacks pull-requests: write or issues: write); the report is in the job summary`]);
       expect(gateComments(pr)).toEqual([]);
       expect(result.outputs['comment-url']).toBe('');
       expect(result.outputs.passed).toBe('true');
@@ -273,7 +269,12 @@ describe('gate with bad inputs', () => {
     ['NaN in the metrics', { metrics: 'metrics.json', rules: 'accuracy >= 0.9' }, { 'metrics.json': '{"accuracy": NaN}' }, 'Input "metrics": Metrics file "metrics.json": metric "accuracy" is not a finite number (NaN)'],
     ['a missing metrics file', { metrics: 'missing.json', rules: 'accuracy >= 0.9' }, undefined, 'Input "metrics": Metrics file "missing.json": does not exist'],
     ['an empty metrics file', { metrics: 'metrics.json', rules: 'accuracy >= 0.9' }, { 'metrics.json': '' }, 'Input "metrics": Metrics file "metrics.json": is empty'],
-    ['a missing baseline file', { metrics: 'metrics.json', rules: 'accuracy >= baseline', baseline: 'base.json' }, undefined, 'Input "baseline": file "base.json" does not exist, and it is not an image reference (host/repository:tag or host/repository@sha256:…)'],
+    [
+      'a missing baseline file',
+      { metrics: 'metrics.json', rules: 'accuracy >= baseline', baseline: 'base.json' },
+      undefined,
+      'Input "baseline": file "base.json" does not exist, and it is not an image reference (host/repository:tag or host/repository@sha256:…)',
+    ],
     ['a bad on-missing-baseline', { metrics: 'metrics.json', rules: 'accuracy >= 0.9', 'on-missing-baseline': 'skip' }, undefined, 'Input "on-missing-baseline": expected one of pass, fail, got "skip"'],
     ['a bad boolean', { metrics: 'metrics.json', rules: 'accuracy >= 0.9', status: 'sometimes' }, undefined, 'Input "status": expected true or false, got "sometimes"'],
     ['no rules', { metrics: 'metrics.json', rules: '# nothing yet' }, undefined, 'Input "rules": holds no rules (one a line, like "accuracy >= 0.92")'],

@@ -107,11 +107,8 @@ describe('train: a run on a shared GPU runner', () => {
       env: { PATH: fake.path },
     });
     expect(result.exitCode, result.log).toBe(0);
-    const stalls = warnings(result).filter((w) => w.includes("0% utilisation"));
-    expect(stalls.map((w) => w.slice(0, 'GPU 0 (NVIDIA H100 PCIe) has been at 0% utilisation'.length)).sort()).toEqual([
-      'GPU 0 (NVIDIA H100 PCIe) has been at 0% utilisation',
-      'GPU 1 (NVIDIA H100 PCIe) has been at 0% utilisation',
-    ]);
+    const stalls = warnings(result).filter((w) => w.includes('0% utilisation'));
+    expect(stalls.map((w) => w.slice(0, 'GPU 0 (NVIDIA H100 PCIe) has been at 0% utilisation'.length)).sort()).toEqual(['GPU 0 (NVIDIA H100 PCIe) has been at 0% utilisation', 'GPU 1 (NVIDIA H100 PCIe) has been at 0% utilisation']);
     expect(stalls[0]).toContain('training may be stalled');
     expect(result.summary).toContain('> ⚠️ GPU 0 was idle (0%) for 20 samples');
   });
@@ -122,12 +119,7 @@ const recorded = (file: string) => JSON.parse(readFileSync(join(RECORDED, `${fil
 
 describe('train: GPU checks fail before training starts', () => {
   it.each([
-    [
-      'fewer GPUs than asked',
-      { fixture: 'h200-590.48.01-query-gpu-csv-allfields-load.txt' },
-      { gpus: '2' },
-      'GPUs: asked for 2 GPUs, but this runner has only 1; found 1 GPU: 0 NVIDIA H200 (110796 of 143771 MiB free, 100% busy)',
-    ],
+    ['fewer GPUs than asked', { fixture: 'h200-590.48.01-query-gpu-csv-allfields-load.txt' }, { gpus: '2' }, 'GPUs: asked for 2 GPUs, but this runner has only 1; found 1 GPU: 0 NVIDIA H200 (110796 of 143771 MiB free, 100% busy)'],
     [
       'every GPU busy (hand-written: a shared four-GPU runner)',
       { fixture: 'busy-four-a100-40gb-training.series' },
@@ -234,9 +226,7 @@ describe('train: a runner with MIG on (recorded H100 80GB HBM3, driver 590.48.01
     expect(result.log).toContain('GPU telemetry: MIG instances are not sampled');
     // Nothing sampled: nvidia-smi reports memory and utilisation per GPU, never per instance.
     expect(fake.calls()).toEqual([QUERY_ARGS.join(' '), '-L']);
-    expect(JSON.parse(result.outputs['gpu-summary']!)).toEqual([
-      { index: 0, uuid: instance, name: 'NVIDIA H100 80GB HBM3 MIG 1g.10gb', memoryTotalMiB: null, peakMemoryMiB: null, meanUtilizationPercent: null, samples: 0 },
-    ]);
+    expect(JSON.parse(result.outputs['gpu-summary']!)).toEqual([{ index: 0, uuid: instance, name: 'NVIDIA H100 80GB HBM3 MIG 1g.10gb', memoryTotalMiB: null, peakMemoryMiB: null, meanUtilizationPercent: null, samples: 0 }]);
     expect(result.summary).toContain(`- **GPUs** 1 of 1: 0 (MIG 1g.10gb \`${instance}\`)`);
     expect(result.summary).toContain('- **MIG** on for GPU 0 (4 instances)');
   });
@@ -257,9 +247,7 @@ describe('train: a driver that breaks during training', () => {
       env: { PATH: fake.path },
     });
     expect(result.exitCode, result.log).toBe(0);
-    expect(warnings(result)).toEqual([
-      `GPU telemetry: a sample failed, sampling continues and the series has a gap: ${recorded('error-device-handle-gpu-is-lost-linux.txt').asTrainAnswer} (warned once; the summary counts them)`,
-    ]);
+    expect(warnings(result)).toEqual([`GPU telemetry: a sample failed, sampling continues and the series has a gap: ${recorded('error-device-handle-gpu-is-lost-linux.txt').asTrainAnswer} (warned once; the summary counts them)`]);
     const [gpu] = JSON.parse(result.outputs['gpu-summary']!) as { samples: number; peakMemoryMiB: number; meanUtilizationPercent: number }[];
     // The samples before the GPU was lost; the lost ones are gaps, not zeros.
     expect(gpu).toMatchObject({ samples: 2, peakMemoryMiB: 32362, meanUtilizationPercent: 100 });

@@ -128,7 +128,12 @@ describe('engine swarm on three nodes: managers, drains, pruning, a lost node', 
 
       // The job ends: its token stops working. Then node1 is drained, so both tasks move to nodes without the images.
       writeFileSync(htpasswd, before);
-      await waitFor('the registry to refuse the job token', async () => (await fetch(`http://${registry.host}/v2/`, { headers: { authorization: `Basic ${Buffer.from(`${job.username}:${job.password}`).toString('base64')}` } })).status === 401, ENGINE_WAIT_MS, 200);
+      await waitFor(
+        'the registry to refuse the job token',
+        async () => (await fetch(`http://${registry.host}/v2/`, { headers: { authorization: `Basic ${Buffer.from(`${job.username}:${job.password}`).toString('base64')}` } })).status === 401,
+        ENGINE_WAIT_MS,
+        200,
+      );
       await setAvailability(node2, 'active');
       await setAvailability(node3, 'active');
       await setAvailability(node1, 'drain');
@@ -136,10 +141,15 @@ describe('engine swarm on three nodes: managers, drains, pruning, a lost node', 
       await waitFor('the version with the lasting credential to run on node2 or node3', async () => (await placedTasks(lastingName)).some((task) => task.node !== 'node1' && task.state === 'running'), ENGINE_WAIT_MS, 500);
       const tokenName = versionName(plain, run.images['cred-a']!);
       let errors = '';
-      await waitFor('the version with the job token to fail its pull on another node', async () => {
-        errors = await docker(['service', 'ps', '--no-trunc', '--format', '{{.Node}} {{.CurrentState}} {{.Error}}', tokenName]);
-        return /node[23] Rejected .*(unauthorized|authentication required|no basic auth|denied|No such image)/i.test(errors);
-      }, ENGINE_WAIT_MS, 500);
+      await waitFor(
+        'the version with the job token to fail its pull on another node',
+        async () => {
+          errors = await docker(['service', 'ps', '--no-trunc', '--format', '{{.Node}} {{.CurrentState}} {{.Error}}', tokenName]);
+          return /node[23] Rejected .*(unauthorized|authentication required|no basic auth|denied|No such image)/i.test(errors);
+        },
+        ENGINE_WAIT_MS,
+        500,
+      );
       console.log(`after the job token expired: ${lastingName} on ${(await placedTasks(lastingName)).map((task) => `${task.node} (${task.state})`).join(', ')}; ${tokenName}:\n${errors}`);
       expect((await placedTasks(tokenName)).some((task) => task.state === 'running')).toBe(false);
     } finally {

@@ -34,7 +34,10 @@ describe('engine swarm on three nodes', () => {
     const v1Tasks = await printPlacement('v1', v1);
     expect(v1Tasks).toHaveLength(3);
     expect(new Set(v1Tasks.map((task) => task.node))).toEqual(new Set(run.cluster.nodes.map((node) => node.name)));
-    await run.traefik.waitForServers(service, (JSON.parse(first.outputs.containers!) as { url: string }[]).map((task) => task.url));
+    await run.traefik.waitForServers(
+      service,
+      (JSON.parse(first.outputs.containers!) as { url: string }[]).map((task) => task.url),
+    );
 
     const load = startLoad({ url: run.traefik.webUrl, host: `${service}.test`, concurrency: 2 });
     await waitFor('requests to flow', async () => load.current().ok > 20, ENGINE_WAIT_MS);

@@ -61,9 +61,7 @@ describe('the deploy lock on the real engine', () => {
     const first = await acquireLock(engine.docker, service, options);
     expect(first).toBeDefined();
     expect(await acquireLock(engine.docker, service, options)).toBeUndefined();
-    await expect(acquireLock(engine.docker, service, { ...options, waitMs: 600 })).rejects.toThrow(
-      new RegExp(`^Service ${service}: another deploy of test \\(pid ${process.pid} on .*\\) since .* holds its deploy lock; waited 600ms`),
-    );
+    await expect(acquireLock(engine.docker, service, { ...options, waitMs: 600 })).rejects.toThrow(new RegExp(`^Service ${service}: another deploy of test \\(pid ${process.pid} on .*\\) since .* holds its deploy lock; waited 600ms`));
     const waiting = acquireLock(engine.docker, service, { ...options, waitMs: 20_000 });
     setTimeout(() => void first!.release(), 700);
     const second = await waiting;

@@ -46,10 +46,20 @@ describe('taskRuntime', () => {
 
 describe('ulimitRefusal', () => {
   // What runc reports through dockerd 20.10 here, where the daemon's memlock hard limit is 8 MiB and it may not raise it.
-  const refused = 'failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 8: operation not permitted: unknown';
+  const refused =
+    'failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 8: operation not permitted: unknown';
 
   it('names the input and the limit the engine may not raise', () => {
-    expect(ulimitRefusal(refused, [{ Name: 'nofile', Soft: 1024, Hard: 2048 }, { Name: 'memlock', Soft: -1, Hard: -1 }], 'the Docker Engine at unix:///var/run/docker.sock')?.message).toBe(
+    expect(
+      ulimitRefusal(
+        refused,
+        [
+          { Name: 'nofile', Soft: 1024, Hard: 2048 },
+          { Name: 'memlock', Soft: -1, Hard: -1 },
+        ],
+        'the Docker Engine at unix:///var/run/docker.sock',
+      )?.message,
+    ).toBe(
       'Input "ulimits": the Docker Engine at unix:///var/run/docker.sock may not raise memlock to unlimited: the daemon\'s own hard limit is lower and it lacks the privilege to go above it (give at most the daemon\'s limit, or raise LimitMEMLOCK/LimitNOFILE in its service unit)',
     );
     expect(ulimitRefusal(refused.replace('type 8', 'type 7'), [{ Name: 'nofile', Soft: 1024, Hard: 1048576 }], 'e')?.message).toMatch(/may not raise nofile to 1024:1048576:/);

@@ -64,7 +64,10 @@ describe('the Swarm-wide deploy lock (a Swarm config) on a real swarm', () => {
 
 describe('engine swarm on an engine that is no Swarm manager', () => {
   it.each([
-    [{ LocalNodeState: 'inactive', ControlAvailable: false }, /is not in a swarm \(state: inactive\); engine swarm needs a Swarm manager: run the job on a manager node \(or point docker-host at one\), or create a swarm with docker swarm init$/],
+    [
+      { LocalNodeState: 'inactive', ControlAvailable: false },
+      /is not in a swarm \(state: inactive\); engine swarm needs a Swarm manager: run the job on a manager node \(or point docker-host at one\), or create a swarm with docker swarm init$/,
+    ],
     [{ LocalNodeState: 'active', ControlAvailable: false, NodeID: 'w1' }, /is a worker, not a manager; engine swarm needs a Swarm manager/],
     [{ LocalNodeState: 'error', ControlAvailable: false, Error: 'raft: lost quorum' }, /is not in a swarm \(state: error, raft: lost quorum\)/],
   ])('%j: says so before doing anything', async (swarm, message) => {

@@ -32,7 +32,12 @@ function task(state: string, over: Partial<SwarmTask> = {}, status: Partial<Swar
 }
 
 function service(over: Partial<SwarmService['Spec']> = {}): SwarmService {
-  return { ID: 'svc', CreatedAt: '2026-03-01T11:00:00Z', Version: { Index: 7 }, Spec: { Name: 'iris-3f2a9c1b7d4e', Labels: labels, TaskTemplate: { ContainerSpec: { Image: `r/iris@${digest}` } }, Mode: { Replicated: { Replicas: 2 } }, ...over } };
+  return {
+    ID: 'svc',
+    CreatedAt: '2026-03-01T11:00:00Z',
+    Version: { Index: 7 },
+    Spec: { Name: 'iris-3f2a9c1b7d4e', Labels: labels, TaskTemplate: { ContainerSpec: { Image: `r/iris@${digest}` } }, Mode: { Replicated: { Replicas: 2 } }, ...over },
+  };
 }
 
 describe('versionFromService: a model version as deploy and retire see it', () => {
@@ -44,7 +49,12 @@ describe('versionFromService: a model version as deploy and retire see it', () =
     ['its tasks failed', [task('failed', { DesiredState: 'shutdown' })], {}, { state: 'no running task', health: 'starting', serving: false }],
     ['a running task being shut down', [task('running', { DesiredState: 'shutdown' })], {}, { state: 'no running task', health: 'starting', serving: false }],
     ['scaled to 0', [], { Mode: { Replicated: { Replicas: 0 } } }, { state: 'scaled to 0', health: 'starting', serving: false }],
-    ['routing withdrawn by a drain, tasks still running', [task('running')], { Labels: { ...labels, 'traefik.enable': 'false', 'train-to-serve.draining': '2026-03-01T12:30:00Z' } }, { state: 'running', health: 'unhealthy', serving: false }],
+    [
+      'routing withdrawn by a drain, tasks still running',
+      [task('running')],
+      { Labels: { ...labels, 'traefik.enable': 'false', 'train-to-serve.draining': '2026-03-01T12:30:00Z' } },
+      { state: 'running', health: 'unhealthy', serving: false },
+    ],
   ])('%s', (_case, tasks, spec, expected) => {
     const version = versionFromService(service(spec), tasks);
     expect({ state: version.server.state, health: version.server.health, serving: isServing(version.server) }).toEqual(expected);
@@ -82,7 +92,11 @@ describe('assessRollout: where a new version stands', () => {
 
   it.each<[string, SwarmTask, RegExp]>([
     ['a task that exited non-zero', task('failed', { DesiredState: 'shutdown' }, { Err: 'task: non-zero exit (1)', ContainerStatus: { ExitCode: 1 } }), /^task iris-v\.\d+ failed: task: non-zero exit \(1\)$/],
-    ['a task killed as unhealthy', task('failed', { DesiredState: 'shutdown' }, { Err: 'Task failed because container is unhealthy', ContainerStatus: { ExitCode: 137 } }), /^task iris-v\.\d+ failed: Task failed because container is unhealthy \(exit code 137\)$/],
+    [
+      'a task killed as unhealthy',
+      task('failed', { DesiredState: 'shutdown' }, { Err: 'Task failed because container is unhealthy', ContainerStatus: { ExitCode: 137 } }),
+      /^task iris-v\.\d+ failed: Task failed because container is unhealthy \(exit code 137\)$/,
+    ],
     ['a task Swarm rejected (no pull)', task('rejected', { DesiredState: 'shutdown' }, { Err: 'No such image: r/iris@sha256:…' }), /^task iris-v\.\d+ was rejected by Swarm: No such image/],
     ['a task that exited 0 instead of serving', task('complete', { DesiredState: 'shutdown' }, { ContainerStatus: { ExitCode: 0 } }), /^task iris-v\.\d+ exited with code 0 instead of serving$/],
   ])('fails at once on %s', (_case, failed, message) => {
@@ -169,7 +183,7 @@ describe('versionServiceSpec: one model version as a Swarm service', () => {
     expect(spec.EndpointSpec).toEqual({ Mode: 'vip' });
   });
 
-  it('uses health-cmd when given, no health check when the image has none, and a stop grace that outlasts Traefik\'s poll', () => {
+  it("uses health-cmd when given, no health check when the image has none, and a stop grace that outlasts Traefik's poll", () => {
     const withCmd = versionServiceSpec(parseDeployInputs({ ...inputs, 'health-cmd': '["node","/probe.mjs"]', 'drain-timeout': '5s' }, {}), { reference: inputs.image, digest, healthcheck: false }, deployedAt, 'n');
     const container = withCmd.TaskTemplate.ContainerSpec as Record<string, unknown>;
     expect(container.Healthcheck).toMatchObject({ Test: ['CMD', 'node', '/probe.mjs'] });

@@ -20,9 +20,7 @@ function hasPython(): boolean {
 
 function train(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('python3', [script, ...args], { cwd: mkdtempSync(join(tmpdir(), 'tts-iris-')) }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
+    execFile('python3', [script, ...args], { cwd: mkdtempSync(join(tmpdir(), 'tts-iris-')) }, (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
   });
 }
 
@@ -60,7 +58,11 @@ describe.skipIf(!hasPython())('examples/iris/train.py (python3 stdlib)', () => {
 
     // The server's arithmetic agrees with the trainer's: same hits over all 150 rows.
     const model = parseModel(modelText);
-    const rows = readFileSync(dataset, 'utf8').trim().split('\n').slice(1).map((line) => line.split(','));
+    const rows = readFileSync(dataset, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(','));
     const hits = rows.filter((row) => predict(model, row.slice(0, 4).map(Number)).class === row[4]).length;
     const fit = metrics.train as { accuracy: number };
     expect(hits).toBe(Math.round(30 * (metrics.accuracy as number) + 120 * fit.accuracy));

@@ -53,10 +53,29 @@ describe('planGatePublication', () => {
     ['a given key names the comment and the status context', { commentKey: 'accuracy' }, { key: 'accuracy', status: expect.objectContaining({ context: 'train-to-serve/gate/accuracy' }) }],
     ['comment: false', { comment: false }, { comment: undefined, skipped: [] }],
     ['status: false', { status: false }, { status: undefined }],
-    ['a push with the default comment: no comment, no warning, status on the pushed commit', { context: push }, { comment: undefined, skipped: [{ reason: 'No comment: the push event has no pull request', warn: false }], status: expect.objectContaining({ sha: 'p'.repeat(40) }) }],
+    [
+      'a push with the default comment: no comment, no warning, status on the pushed commit',
+      { context: push },
+      { comment: undefined, skipped: [{ reason: 'No comment: the push event has no pull request', warn: false }], status: expect.objectContaining({ sha: 'p'.repeat(40) }) },
+    ],
     ['a push with comment: true warns', { context: push, comment: true }, { comment: undefined, skipped: [{ reason: 'Comment skipped: the push event has no pull request to comment on', warn: true }] }],
-    ['no token', { hasToken: false }, { comment: undefined, status: undefined, skipped: [{ reason: 'Comment skipped: no github-token', warn: true }, { reason: 'Commit status skipped: no github-token', warn: true }] }],
-    ['a fork pull request is still tried (pull_request_target tokens can write)', { context: run({ pullRequest: { number: 7, headSha: HEAD, merged: false, fromFork: true } }) }, { comment: { owner: 'acme', repo: 'iris', issueNumber: 7, fromFork: true } }],
+    [
+      'no token',
+      { hasToken: false },
+      {
+        comment: undefined,
+        status: undefined,
+        skipped: [
+          { reason: 'Comment skipped: no github-token', warn: true },
+          { reason: 'Commit status skipped: no github-token', warn: true },
+        ],
+      },
+    ],
+    [
+      'a fork pull request is still tried (pull_request_target tokens can write)',
+      { context: run({ pullRequest: { number: 7, headSha: HEAD, merged: false, fromFork: true } }) },
+      { comment: { owner: 'acme', repo: 'iris', issueNumber: 7, fromFork: true } },
+    ],
     ['outside a repository', { context: run({ repository: undefined }) }, { comment: undefined, status: undefined }],
   ])('%s', (_, extra, expected) => {
     const plan = planGatePublication(request(extra)) as unknown as Record<string, unknown>;

@@ -4,8 +4,7 @@ import { parseGpuCsv } from '../../src/gpu/probe';
 import { TelemetryRecorder, type TelemetryPoint } from '../../src/gpu/telemetry';
 import { fixtureFrames } from './fake-nvidia-smi';
 
-const series = (utils: (number | null)[], stepMs = 1000): TelemetryPoint[] =>
-  utils.map((u, i): TelemetryPoint => ({ atMs: i * stepMs, gpus: u === null ? {} : { A: { utilizationPercent: u, memoryUsedMiB: i * 10 } } }));
+const series = (utils: (number | null)[], stepMs = 1000): TelemetryPoint[] => utils.map((u, i): TelemetryPoint => ({ atMs: i * stepMs, gpus: u === null ? {} : { A: { utilizationPercent: u, memoryUsedMiB: i * 10 } } }));
 
 describe('bucketSeries', () => {
   it.each([
@@ -37,12 +36,7 @@ describe('telemetryCharts', () => {
     const blocks = [...markdown.matchAll(/```mermaid\n([\s\S]*?)\n```/g)].map((m) => m[1]!);
     expect(blocks).toHaveLength(2);
     const [util, memory] = blocks as [string, string];
-    expect(util.split('\n').slice(0, 4)).toEqual([
-      'xychart-beta',
-      '  title "GPU utilisation (%)"',
-      '  x-axis "time (minutes)" 0 --> 5',
-      '  y-axis "utilisation %" 0 --> 100',
-    ]);
+    expect(util.split('\n').slice(0, 4)).toEqual(['xychart-beta', '  title "GPU utilisation (%)"', '  x-axis "time (minutes)" 0 --> 5', '  y-axis "utilisation %" 0 --> 100']);
     const lines = util.split('\n').filter((line) => line.startsWith('  line ['));
     expect(lines).toHaveLength(2);
     for (const line of lines) {

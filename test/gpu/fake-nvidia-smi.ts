@@ -90,9 +90,15 @@ exit $code
   return {
     binDir,
     path: `${binDir}${delimiter}${pathWithoutNvidiaSmi()}`,
-    calls: () => read('calls').split('\n').filter((line) => line !== ''),
+    calls: () =>
+      read('calls')
+        .split('\n')
+        .filter((line) => line !== ''),
     callsFile: join(state, 'calls'),
-    overlaps: () => read('overlaps').split('\n').filter((line) => line !== '').length,
+    overlaps: () =>
+      read('overlaps')
+        .split('\n')
+        .filter((line) => line !== '').length,
     running: () => processesRunning(binDir),
   };
 }

@@ -13,7 +13,10 @@ describe('the query train asks', () => {
     expect(QUERY_ARGS).toEqual(['--query-gpu=index,uuid,name,memory.total,memory.used,memory.free,utilization.gpu', '--format=csv']);
     // Every field is a column of every full-field recording, from a 2026 Windows WDDM driver to a datacenter H100.
     for (const file of [H100_MIG, H200, 'l40s-595.80-query-gpu-csv-allfields-load.txt', 'rtx-2080-super-windows-wddm-610.62-query-gpu-csv-allfields-load.txt']) {
-      const header = readFixture(file).split('\n')[0]!.split(', ').map((cell) => cell.replace(/ \[.*\]$/, ''));
+      const header = readFixture(file)
+        .split('\n')[0]!
+        .split(', ')
+        .map((cell) => cell.replace(/ \[.*\]$/, ''));
       for (const field of QUERY_ARGS[0]!.slice('--query-gpu='.length).split(',')) expect(header).toContain(field);
     }
   });

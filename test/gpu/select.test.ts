@@ -15,19 +15,17 @@ const h100Mig = withMigInstances(parseGpuCsv(readFixture('h100-80gb-hbm3-mig-ena
   stderr: '',
 });
 // Four A100s, MIG on GPU 0 only, as nvidia-smi -L lists them (that recording has no query answer beside it).
-const a100 = parseGpuList(readFixture('a100-sxm4-80gb-x4-mig-on-gpu0-535.54.03-list-gpus.txt')).map(
-  (gpu): GpuRecord => ({
-    index: gpu.index,
-    uuid: gpu.uuid,
-    name: gpu.name,
-    memoryTotalMiB: 81920,
-    memoryUsedMiB: 4,
-    memoryFreeMiB: 81916,
-    utilizationPercent: gpu.mig.length ? null : 0,
-    unknown: gpu.mig.length ? { 'utilization.gpu': '[N/A]' } : {},
-    ...(gpu.mig.length ? { mig: gpu.mig } : {}),
-  }),
-);
+const a100 = parseGpuList(readFixture('a100-sxm4-80gb-x4-mig-on-gpu0-535.54.03-list-gpus.txt')).map((gpu): GpuRecord => ({
+  index: gpu.index,
+  uuid: gpu.uuid,
+  name: gpu.name,
+  memoryTotalMiB: 81920,
+  memoryUsedMiB: 4,
+  memoryFreeMiB: 81916,
+  utilizationPercent: gpu.mig.length ? null : 0,
+  unknown: gpu.mig.length ? { 'utilization.gpu': '[N/A]' } : {},
+  ...(gpu.mig.length ? { mig: gpu.mig } : {}),
+}));
 
 describe('parseGpuRequest', () => {
   it.each<[string, GpuRequest]>([
@@ -99,9 +97,7 @@ describe('selectGpus', () => {
     });
 
     it('unknown free memory never meets min-free-memory, and the reason says what nvidia-smi printed', () => {
-      expect(() => selectGpus({ kind: 'ids', ids: ['0'] }, [unknownMemory], 1)).toThrow(
-        'but GPU 0 has unknown free memory (nvidia-smi printed memory.used [Unknown Error]), so it cannot be shown to have min-free-memory 1 MiB',
-      );
+      expect(() => selectGpus({ kind: 'ids', ids: ['0'] }, [unknownMemory], 1)).toThrow('but GPU 0 has unknown free memory (nvidia-smi printed memory.used [Unknown Error]), so it cannot be shown to have min-free-memory 1 MiB');
     });
 
     it('without min-free-memory, all still takes a GPU whose values are unknown', () => {

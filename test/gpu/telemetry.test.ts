@@ -42,7 +42,10 @@ describe('TelemetryRecorder', () => {
     const recorder = new TelemetryRecorder(ours);
     recorder.add(0, frames[1]!);
     recorder.add(1000, []);
-    recorder.add(2000, frames[2]!.filter((row) => row.uuid !== ours[1]!.uuid));
+    recorder.add(
+      2000,
+      frames[2]!.filter((row) => row.uuid !== ours[1]!.uuid),
+    );
     const series = recorder.timeSeries();
     expect(series[1]!.gpus).toEqual({ [ours[0]!.uuid]: { utilizationPercent: null, memoryUsedMiB: null }, [ours[1]!.uuid]: { utilizationPercent: null, memoryUsedMiB: null } });
     expect(series[2]!.gpus[ours[1]!.uuid]).toEqual({ utilizationPercent: null, memoryUsedMiB: null });
@@ -81,15 +84,114 @@ describe('StallDetector', () => {
   };
 
   it.each<[string, [number | null, number | null][], { stalls: number[][]; neverUsed: number[] }]>([
-    ['busy all along', [[90, 80], [95, 85], [99, 90], [97, 92]], { stalls: [], neverUsed: [] }],
-    ['idle start-up is not a stall', [[0, 0], [0, 0], [0, 0], [0, 0], [90, 90]], { stalls: [], neverUsed: [] }],
-    ['one GPU stops after working', [[90, 90], [0, 90], [0, 90], [0, 90], [0, 90]], { stalls: [[0, 1000, 3000, 3]], neverUsed: [] }],
-    ['a short pause is not a stall', [[90, 90], [0, 90], [0, 90], [90, 90], [0, 90]], { stalls: [], neverUsed: [] }],
-    ['reported once per stretch, again after work resumes', [[90, 90], [0, 90], [0, 90], [0, 90], [0, 90], [50, 90], [0, 90], [0, 90], [0, 90]], { stalls: [[0, 1000, 3000, 3], [0, 6000, 8000, 3]], neverUsed: [] }],
-    ['both GPUs hang together', [[90, 90], [0, 0], [0, 0], [0, 0]], { stalls: [[0, 1000, 3000, 3], [1, 1000, 3000, 3]], neverUsed: [] }],
-    ['a GPU never used', [[90, 0], [90, 0], [90, 0]], { stalls: [], neverUsed: [1] }],
-    ['too few samples to call a GPU unused', [[90, 0], [90, 0]], { stalls: [], neverUsed: [] }],
-    ['samples without a value are skipped', [[90, 90], [0, 90], [null, 90], [0, 90], [0, 90]], { stalls: [[0, 1000, 4000, 3]], neverUsed: [] }],
+    [
+      'busy all along',
+      [
+        [90, 80],
+        [95, 85],
+        [99, 90],
+        [97, 92],
+      ],
+      { stalls: [], neverUsed: [] },
+    ],
+    [
+      'idle start-up is not a stall',
+      [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [90, 90],
+      ],
+      { stalls: [], neverUsed: [] },
+    ],
+    [
+      'one GPU stops after working',
+      [
+        [90, 90],
+        [0, 90],
+        [0, 90],
+        [0, 90],
+        [0, 90],
+      ],
+      { stalls: [[0, 1000, 3000, 3]], neverUsed: [] },
+    ],
+    [
+      'a short pause is not a stall',
+      [
+        [90, 90],
+        [0, 90],
+        [0, 90],
+        [90, 90],
+        [0, 90],
+      ],
+      { stalls: [], neverUsed: [] },
+    ],
+    [
+      'reported once per stretch, again after work resumes',
+      [
+        [90, 90],
+        [0, 90],
+        [0, 90],
+        [0, 90],
+        [0, 90],
+        [50, 90],
+        [0, 90],
+        [0, 90],
+        [0, 90],
+      ],
+      {
+        stalls: [
+          [0, 1000, 3000, 3],
+          [0, 6000, 8000, 3],
+        ],
+        neverUsed: [],
+      },
+    ],
+    [
+      'both GPUs hang together',
+      [
+        [90, 90],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ],
+      {
+        stalls: [
+          [0, 1000, 3000, 3],
+          [1, 1000, 3000, 3],
+        ],
+        neverUsed: [],
+      },
+    ],
+    [
+      'a GPU never used',
+      [
+        [90, 0],
+        [90, 0],
+        [90, 0],
+      ],
+      { stalls: [], neverUsed: [1] },
+    ],
+    [
+      'too few samples to call a GPU unused',
+      [
+        [90, 0],
+        [90, 0],
+      ],
+      { stalls: [], neverUsed: [] },
+    ],
+    [
+      'samples without a value are skipped',
+      [
+        [90, 90],
+        [0, 90],
+        [null, 90],
+        [0, 90],
+        [0, 90],
+      ],
+      { stalls: [[0, 1000, 4000, 3]], neverUsed: [] },
+    ],
   ])('%s', (_, utils, expected) => {
     expect(run(utils)).toEqual(expected);
   });

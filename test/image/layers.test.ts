@@ -15,22 +15,28 @@ describe('planLayers', () => {
     [
       'a large file gets a layer of its own, with its directories',
       [dir('model'), file('model/config.json', 10), dir('model/w'), file('model/w/shard-1', 50 * KiB), file('model/w/shard-2', 60 * KiB)],
-      [['model', 'model/config.json', 'model/w'], ['model', 'model/w', 'model/w/shard-1'], ['model', 'model/w', 'model/w/shard-2']],
+      [
+        ['model', 'model/config.json', 'model/w'],
+        ['model', 'model/w', 'model/w/shard-1'],
+        ['model', 'model/w', 'model/w/shard-2'],
+      ],
     ],
-    [
-      'no layer for directories the large files carry anyway',
-      [dir('opt'), dir('opt/model'), file('opt/model/weights', 50 * KiB)],
-      [['opt', 'opt/model', 'opt/model/weights']],
-    ],
+    ['no layer for directories the large files carry anyway', [dir('opt'), dir('opt/model'), file('opt/model/weights', 50 * KiB)], [['opt', 'opt/model', 'opt/model/weights']]],
     [
       'an empty directory is kept',
       [dir('model'), dir('model/empty'), file('model/weights', 50 * KiB)],
-      [['model', 'model/empty'], ['model', 'model/weights']],
+      [
+        ['model', 'model/empty'],
+        ['model', 'model/weights'],
+      ],
     ],
     [
       'small files spill into a second layer at the limit, which repeats their directories',
       [dir('model'), dir('model/d'), file('model/d/a', 35 * KiB), file('model/d/b', 35 * KiB), file('model/d/c', 35 * KiB)],
-      [['model', 'model/d', 'model/d/a', 'model/d/b'], ['model', 'model/d', 'model/d/c']],
+      [
+        ['model', 'model/d', 'model/d/a', 'model/d/b'],
+        ['model', 'model/d', 'model/d/c'],
+      ],
     ],
   ])('%s', (_name, entries, expected) => {
     const layers = planLayers(entries, options);

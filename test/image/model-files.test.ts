@@ -17,8 +17,7 @@ afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-const modes = async (dir: string, options?: { keepModes?: boolean }) =>
-  Object.fromEntries((await scanModel(dir, 'model', options)).entries.filter((e) => e.type !== 'symlink').map((e) => [e.path, (e.mode & 0o7777).toString(8)]));
+const modes = async (dir: string, options?: { keepModes?: boolean }) => Object.fromEntries((await scanModel(dir, 'model', options)).entries.filter((e) => e.type !== 'symlink').map((e) => [e.path, (e.mode & 0o7777).toString(8)]));
 
 describe('scanModel: symlinks are judged where the kernel would take them (issue 10, defect 8)', () => {
   it('refuses s -> . plus l -> s/../etc, which a textual check lets through', async () => {

@@ -74,8 +74,15 @@ describe('withProvenance', () => {
   });
 
   it('never lets a user label stand in for a provenance label the toolkit left out, and keeps odd keys as labels', () => {
-    const { [ 'org.opencontainers.image.revision']: _revision, ...withoutRevision } = toolkit;
-    const { merged, ignored } = withProvenance(new Map([['org.opencontainers.image.revision', 'abc'], ['__proto__', 'x'], ['constructor', 'y']]), withoutRevision);
+    const { ['org.opencontainers.image.revision']: _revision, ...withoutRevision } = toolkit;
+    const { merged, ignored } = withProvenance(
+      new Map([
+        ['org.opencontainers.image.revision', 'abc'],
+        ['__proto__', 'x'],
+        ['constructor', 'y'],
+      ]),
+      withoutRevision,
+    );
     expect(merged['org.opencontainers.image.revision']).toBeUndefined();
     expect(ignored).toEqual(['org.opencontainers.image.revision']);
     expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
@@ -105,7 +112,12 @@ describe('commitTime', () => {
   it('reads the commit time from git in the workspace', async () => {
     const repo = mkdtempSync(join(tmpdir(), 'tts-git-'));
     try {
-      const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, env: { ...process.env, GIT_AUTHOR_DATE: '2023-05-06T07:08:09Z', GIT_COMMITTER_DATE: '2023-05-06T07:08:09Z', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' }, encoding: 'utf8' }).trim();
+      const git = (...args: string[]) =>
+        execFileSync('git', args, {
+          cwd: repo,
+          env: { ...process.env, GIT_AUTHOR_DATE: '2023-05-06T07:08:09Z', GIT_COMMITTER_DATE: '2023-05-06T07:08:09Z', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' },
+          encoding: 'utf8',
+        }).trim();
       git('init', '-q');
       writeFileSync(join(repo, 'f'), 'x');
       git('add', 'f');

@@ -143,9 +143,9 @@ describe('publishModelImage across registries', () => {
     const privateBase = await pushNodeBase(target, `private/node-${suffix()}`);
     const other = await startRegistry({ auth: 'none' });
     try {
-      await expect(
-        publishModelImage({ ...request('x/y'), base: parseImageReference(privateBase, 'base-image'), target: parseImageReference(`${other.host}/acme/x`, 'image'), credentials: undefined }),
-      ).rejects.toThrow(/^Input "base-image": .*private\/node-\w+ refused anonymous access/);
+      await expect(publishModelImage({ ...request('x/y'), base: parseImageReference(privateBase, 'base-image'), target: parseImageReference(`${other.host}/acme/x`, 'image'), credentials: undefined })).rejects.toThrow(
+        /^Input "base-image": .*private\/node-\w+ refused anonymous access/,
+      );
     } finally {
       await other.stop();
     }

@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  formatDuration,
-  parseBoolean,
-  parseDuration,
-  parseDurationOrNever,
-  parseEnum,
-  parseInteger,
-  parseKeyValueLines,
-  parseList,
-  parseNumber,
-} from '../../src/inputs/parse';
+import { formatDuration, parseBoolean, parseDuration, parseDurationOrNever, parseEnum, parseInteger, parseKeyValueLines, parseList, parseNumber } from '../../src/inputs/parse';
 import { InputError, errorMessage, quote } from '../../src/inputs/errors';
 
 describe('parseBoolean', () => {

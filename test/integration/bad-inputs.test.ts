@@ -233,7 +233,11 @@ async function nothingChanged(action: Action): Promise<void> {
 describe(`the bad-input catalogue: ${rows.length} cases across train, gate, publish, promote, deploy, retire and the server`, () => {
   it('holds at least 80 cases, and some for every action and the server', () => {
     expect(rows.length).toBeGreaterThanOrEqual(80);
-    for (const action of ['train', 'gate', 'publish', 'promote', 'deploy', 'retire', 'server']) expect(rows.some((r) => r[0] === action), action).toBe(true);
+    for (const action of ['train', 'gate', 'publish', 'promote', 'deploy', 'retire', 'server'])
+      expect(
+        rows.some((r) => r[0] === action),
+        action,
+      ).toBe(true);
   });
 
   it.concurrent.each(rows)('%s: %s', async (action, _name, changes, message) => {
@@ -258,7 +262,10 @@ describe(`the bad-input catalogue: ${rows.length} cases across train, gate, publ
       });
       exitCode = result.exitCode;
       line = failureMessage(result);
-      expect(result.annotations.filter((a) => a.level === 'error'), result.log).toHaveLength(1);
+      expect(
+        result.annotations.filter((a) => a.level === 'error'),
+        result.log,
+      ).toHaveLength(1);
     }
     expect(exitCode).toBe(1);
     expect(line).toMatch(message);

@@ -291,7 +291,13 @@ describe('the prediction-shift rule on live traffic (reference prediction server
   it('rolls back a model whose class mix shifts without a single error, and promotes one with the same mix', async () => {
     const service = `${prefix}-shift`;
     // Three flowers in every request, one of each class for the trained model.
-    const body = JSON.stringify({ instances: [[5.1, 3.5, 1.4, 0.2], [6.0, 2.9, 4.5, 1.5], [6.9, 3.1, 5.8, 2.3]] });
+    const body = JSON.stringify({
+      instances: [
+        [5.1, 3.5, 1.4, 0.2],
+        [6.0, 2.9, 4.5, 1.5],
+        [6.9, 3.1, 5.8, 2.3],
+      ],
+    });
     const trained = irisModel() as { name: string; bias: number[] };
     const locals: string[] = [];
     const model = async (name: string, bias: number[]) => {

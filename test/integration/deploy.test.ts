@@ -117,9 +117,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  const ids = (await docker(['ps', '-aq', '--filter', `label=train-to-serve.lock`]).catch(() => ''))
-    .split('\n')
-    .filter(Boolean);
+  const ids = (await docker(['ps', '-aq', '--filter', `label=train-to-serve.lock`]).catch(() => '')).split('\n').filter(Boolean);
   const mine = (await docker(['ps', '-aq', '--filter', `name=${prefix}`]).catch(() => '')).split('\n').filter(Boolean);
   const locks = [];
   for (const id of ids) {
@@ -212,7 +210,9 @@ describe('deploy', () => {
     const broken = await deploy(service, images['v3-exits']!, { 'health-timeout': '30s' });
     expect(broken.exitCode).toBe(1);
     const message = failureMessage(broken)!;
-    expect(message).toMatch(new RegExp(`^New server ${service}-${short(images['v3-exits']!)}-[0-9a-f]{4} \\(.*\\) exited with code 1 before it became healthy\\. Removed the 1 new server; the older servers were not touched and keep serving\\.`));
+    expect(message).toMatch(
+      new RegExp(`^New server ${service}-${short(images['v3-exits']!)}-[0-9a-f]{4} \\(.*\\) exited with code 1 before it became healthy\\. Removed the 1 new server; the older servers were not touched and keep serving\\.`),
+    );
     expect(message).toContain('Last 50 log lines of');
     expect(message).toContain('cannot load the model');
     expect((await serversOf(service)).map((c) => c.Id)).toEqual([v2!.id]);
@@ -313,9 +313,7 @@ describe('deploy', () => {
     // An image without a health check deploys, with a warning, and its drain cannot be confirmed.
     const unchecked = await deploy(service, images['no-healthcheck']!);
     expect(failureMessage(unchecked), unchecked.log).toBeUndefined();
-    expect(unchecked.annotations.map((a) => a.message)).toEqual(
-      expect.arrayContaining([expect.stringMatching(/declares no HEALTHCHECK and no health-cmd was given: Traefik will route to each new server as soon as it starts/)]),
-    );
+    expect(unchecked.annotations.map((a) => a.message)).toEqual(expect.arrayContaining([expect.stringMatching(/declares no HEALTHCHECK and no health-cmd was given: Traefik will route to each new server as soon as it starts/)]));
     const [bare] = JSON.parse(unchecked.outputs.containers!) as { id: string; url: string }[];
     expect((await inspect(bare!.id))!.Config.Healthcheck?.Test ?? ['NONE']).toEqual(['NONE']);
     expect(await traefik.serverUrls(service)).toEqual([bare!.url]);

@@ -33,7 +33,15 @@ describe('gate with an image as its baseline', () => {
     writeFileSync(join(workspace, 'production-metrics.json'), JSON.stringify({ accuracy: 0.95, latency_ms: 40 }));
     writeFileSync(join(workspace, 'metrics.json'), JSON.stringify({ accuracy: 0.945, latency_ms: 50 }));
     const published = await runAction('publish', {
-      inputs: { 'model-path': join(workspace, 'weights.bin'), 'base-image': base, image, tags: 'production', metrics: join(workspace, 'production-metrics.json'), 'registry-username': registry.username, 'registry-password': registry.password },
+      inputs: {
+        'model-path': join(workspace, 'weights.bin'),
+        'base-image': base,
+        image,
+        tags: 'production',
+        metrics: join(workspace, 'production-metrics.json'),
+        'registry-username': registry.username,
+        'registry-password': registry.password,
+      },
       env: { SOURCE_DATE_EPOCH: '1714000000' },
     });
     expect(failureMessage(published), published.log).toBeUndefined();

@@ -34,8 +34,7 @@ async function pullEvents(since: number, until: number): Promise<string[]> {
 }
 
 const mark = (image: string) => `train-to-serve-prepared/${service}:${image.slice(image.indexOf('@sha256:') + 8)}`;
-const prepare = (image: string, extra: Record<string, string> = {}) =>
-  runAction('deploy', { inputs: { image, service, rule: `Host(\`${service}.test\`)`, network, prepare: 'true', ...extra } });
+const prepare = (image: string, extra: Record<string, string> = {}) => runAction('deploy', { inputs: { image, service, rule: `Host(\`${service}.test\`)`, network, prepare: 'true', ...extra } });
 const containersOf = async () => (await docker(['ps', '-aq', '--filter', `name=${service}`])).split('\n').filter(Boolean);
 const expectOk = (result: ActionRunResult) => expect(result.exitCode, `${failureMessage(result)}\n${result.log}`).toBe(0);
 
@@ -85,7 +84,11 @@ describe('deploy prepare: true', () => {
   it('fails naming image, in one line, for a digest the registry does not have, and changes nothing', async () => {
     const missing = `${repo}@sha256:${'0'.repeat(64)}`;
     // Other suites build images meanwhile: compare what the engine holds of this repository only.
-    const ours = async () => (await docker(['images', '--digests', '--no-trunc', '--format', '{{.Repository}}@{{.Digest}} {{.ID}}'])).split('\n').filter((line) => line.startsWith(`${repo}@`)).sort();
+    const ours = async () =>
+      (await docker(['images', '--digests', '--no-trunc', '--format', '{{.Repository}}@{{.Digest}} {{.ID}}']))
+        .split('\n')
+        .filter((line) => line.startsWith(`${repo}@`))
+        .sort();
     const before = await ours();
     const result = await prepare(missing);
     expect(result.exitCode).not.toBe(0);

@@ -68,7 +68,12 @@ describe('publish through a faulty network', () => {
     const result = await publish(`acme/flaky-${suffix()}`);
     expect(failureMessage(result), result.log).toBeUndefined();
     expect(result.outputs.digest).toBe(cleanDigest);
-    expect(proxy.requests.filter((r) => r.fault === 'respond').map((r) => r.status).sort()).toEqual([429, 500, 500, 502, 503]);
+    expect(
+      proxy.requests
+        .filter((r) => r.fault === 'respond')
+        .map((r) => r.status)
+        .sort(),
+    ).toEqual([429, 500, 500, 502, 503]);
     // Retry-After: 1 was honoured.
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });

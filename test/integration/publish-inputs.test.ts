@@ -71,7 +71,11 @@ describe('publish refuses bad input clearly and pushes nothing', () => {
     ['a platform the base index lacks', () => ({ 'base-image': index, platform: 'linux/s390x' }), /^Input "platform": linux\/s390x is not in the base image .* which has linux\/amd64, linux\/arm64\/v8$/],
     ['a malformed platform', () => ({ platform: 'amd64' }), /^Input "platform": expected os\/architecture\[\/variant\]/],
     ['a bad tag', () => ({ tags: 'ok\n-bad' }), /^Input "tags": "-bad" is not a valid tag/],
-    ['a tag in another repository', () => ({ tags: `${registry.host}/${target}:ok\n${registry.host}/acme/elsewhere:v1` }), /^Input "tags": "127\.0\.0\.1:\d+\/acme\/elsewhere:v1" is in 127\.0\.0\.1:\d+\/acme\/elsewhere, not in 127\.0\.0\.1:\d+\/acme\/refused-\w+ \(the image input\): publish pushes to that one repository$/],
+    [
+      'a tag in another repository',
+      () => ({ tags: `${registry.host}/${target}:ok\n${registry.host}/acme/elsewhere:v1` }),
+      /^Input "tags": "127\.0\.0\.1:\d+\/acme\/elsewhere:v1" is in 127\.0\.0\.1:\d+\/acme\/elsewhere, not in 127\.0\.0\.1:\d+\/acme\/refused-\w+ \(the image input\): publish pushes to that one repository$/,
+    ],
     ['a reference without a tag', () => ({ tags: `${registry.host}/${target}` }), /^Input "tags": ".*" names no tag \(write .*:TAG, or only TAG\)$/],
     ['a relative model-dir', () => ({ 'model-dir': 'model' }), /^Input "model-dir": must be an absolute path/],
     ['a bad label line', () => ({ labels: 'no-equals-sign' }), /^Input "labels": line 1: expected KEY=VALUE/],

@@ -97,12 +97,7 @@ describe.each(['none', 'basic', 'token'] as RegistryAuth[])('publish to a regist
     cleanups.push(() => rmSync(metricsDir, { recursive: true, force: true }));
     writeFileSync(join(metricsDir, 'metrics.json'), JSON.stringify({ accuracy: 0.953, eval: { loss: 0.12 } }));
     const event = { name: 'pull_request', payload: { pull_request: { number: 17, head: { sha: 'feedfacefeedfacefeedfacefeedfacefeedface' }, base: {} } } };
-    const first = await publish(
-      registry,
-      { 'model-path': model.dir, 'base-image': base, image: `${registry.host}/${target}`, metrics: join(metricsDir, 'metrics.json'), labels: 'team=vision' },
-      {},
-      event,
-    );
+    const first = await publish(registry, { 'model-path': model.dir, 'base-image': base, image: `${registry.host}/${target}`, metrics: join(metricsDir, 'metrics.json'), labels: 'team=vision' }, {}, event);
     expect(failureMessage(first), first.log).toBeUndefined();
     expect(first.exitCode).toBe(0);
     const digest = first.outputs.digest!;
@@ -140,7 +135,10 @@ describe.each(['none', 'basic', 'token'] as RegistryAuth[])('publish to a regist
       const reference = `${registry.host}/${target}@${digest}`;
       await docker(['--config', config.dir, 'pull', reference]);
       pulled.push(reference);
-      const inside = JSON.parse(await docker(['run', '--rm', '--name', `tts-publish-${suffix()}`, reference, 'node', '-e', INSPECT_MODEL, '/model'])) as Record<string, { sha?: string; mode?: number; uid?: number; mtime?: number; link?: string }>;
+      const inside = JSON.parse(await docker(['run', '--rm', '--name', `tts-publish-${suffix()}`, reference, 'node', '-e', INSPECT_MODEL, '/model'])) as Record<
+        string,
+        { sha?: string; mode?: number; uid?: number; mtime?: number; link?: string }
+      >;
       for (const [name, { sha, mode }] of Object.entries(model.files)) expect(inside[name], name).toMatchObject({ sha, mode, uid: 0, mtime: 0 });
       expect(inside['latest.bin']).toEqual({ link: 'weights.bin' });
     }

@@ -37,7 +37,14 @@ describe('the job token never goes to a registry that is not GitHub’s', () => 
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   const env = () => ({ DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'tts-empty-docker-config-')) });
-  const sentTheToken = () => authorizations.some((header) => header.includes(JOB_TOKEN) || Buffer.from(header.replace(/^Basic /, ''), 'base64').toString().includes(JOB_TOKEN));
+  const sentTheToken = () =>
+    authorizations.some(
+      (header) =>
+        header.includes(JOB_TOKEN) ||
+        Buffer.from(header.replace(/^Basic /, ''), 'base64')
+          .toString()
+          .includes(JOB_TOKEN),
+    );
 
   // These failed before the fix: registry-password defaulted to the job token and went to any registry.
   it.each([
@@ -113,33 +120,37 @@ describe('docker login credentials work with no credential inputs', () => {
     return { env: { DOCKER_CONFIG: dir, PATH: `${dir}:${process.env.PATH ?? ''}` }, asked: () => readFileSync(calls, 'utf8').split('\n').filter(Boolean) };
   }
 
-  it.each(['auths', 'credsStore', 'credHelpers'] as const)('publish, gate baseline, promote and deploy with %s', async (mode) => {
-    const login = loginAs(mode);
-    const image = `${registry.host}/acme/iris-${mode.toLowerCase()}-${run}`;
-    const options = { workspace, env: login.env, token: JOB_TOKEN };
+  it.each(['auths', 'credsStore', 'credHelpers'] as const)(
+    'publish, gate baseline, promote and deploy with %s',
+    async (mode) => {
+      const login = loginAs(mode);
+      const image = `${registry.host}/acme/iris-${mode.toLowerCase()}-${run}`;
+      const options = { workspace, env: login.env, token: JOB_TOKEN };
 
-    const published = await runAction('publish', { ...options, inputs: { 'model-path': 'model.json', 'base-image': base, image, tags: 'candidate', metrics: 'metrics.json' } });
-    expect(failureMessage(published), published.log).toBeUndefined();
+      const published = await runAction('publish', { ...options, inputs: { 'model-path': 'model.json', 'base-image': base, image, tags: 'candidate', metrics: 'metrics.json' } });
+      expect(failureMessage(published), published.log).toBeUndefined();
 
-    const gated = await runAction('gate', { ...options, inputs: { metrics: 'metrics.json', rules: 'accuracy >= baseline - 0.01', baseline: `${image}:candidate`, comment: 'false', status: 'false', 'on-missing-baseline': 'fail' } });
-    expect(failureMessage(gated), gated.log).toBeUndefined();
-    expect(gated.outputs.passed).toBe('true');
-    expect(gated.summary).toContain('(image)');
+      const gated = await runAction('gate', { ...options, inputs: { metrics: 'metrics.json', rules: 'accuracy >= baseline - 0.01', baseline: `${image}:candidate`, comment: 'false', status: 'false', 'on-missing-baseline': 'fail' } });
+      expect(failureMessage(gated), gated.log).toBeUndefined();
+      expect(gated.outputs.passed).toBe('true');
+      expect(gated.summary).toContain('(image)');
 
-    const promoted = await runAction('promote', { ...options, inputs: { image, source: 'candidate', targets: 'production', 'require-gate': 'false' } });
-    expect(failureMessage(promoted), promoted.log).toBeUndefined();
-    expect(promoted.outputs.digest).toBe(published.outputs.digest);
+      const promoted = await runAction('promote', { ...options, inputs: { image, source: 'candidate', targets: 'production', 'require-gate': 'false' } });
+      expect(failureMessage(promoted), promoted.log).toBeUndefined();
+      expect(promoted.outputs.digest).toBe(published.outputs.digest);
 
-    const service = `ttscred${mode.toLowerCase().slice(0, 6)}${run}`;
-    services.push(service);
-    const deployed = await runAction('deploy', { ...options, inputs: { image: published.outputs.image!, service, rule: `Host(\`${service}.test\`)`, network, 'health-timeout': '90s' }, timeoutMs: 240_000 });
-    // What credentials decide is the engine's pull of a private image: without them it fails with
-    // "pull failed: … no basic auth credentials". What follows the pull (health on a loaded shared
-    // engine) is deploy's own test's business, so only a failure that is about the pull fails here.
-    expect(deployed.log, deployed.log).toContain(`Pulled ${published.outputs.image!}`);
-    expect(failureMessage(deployed) ?? '').not.toMatch(/pull failed|unauthori[sz]ed|credentials|registry-password/i);
+      const service = `ttscred${mode.toLowerCase().slice(0, 6)}${run}`;
+      services.push(service);
+      const deployed = await runAction('deploy', { ...options, inputs: { image: published.outputs.image!, service, rule: `Host(\`${service}.test\`)`, network, 'health-timeout': '90s' }, timeoutMs: 240_000 });
+      // What credentials decide is the engine's pull of a private image: without them it fails with
+      // "pull failed: … no basic auth credentials". What follows the pull (health on a loaded shared
+      // engine) is deploy's own test's business, so only a failure that is about the pull fails here.
+      expect(deployed.log, deployed.log).toContain(`Pulled ${published.outputs.image!}`);
+      expect(failureMessage(deployed) ?? '').not.toMatch(/pull failed|unauthori[sz]ed|credentials|registry-password/i);
 
-    if (mode !== 'auths') expect(login.asked()).toContain(`get ${registry.host}`);
-    for (const result of [published, gated, promoted, deployed]) expect(result.log).not.toContain(registry.password);
-  }, 400_000);
+      if (mode !== 'auths') expect(login.asked()).toContain(`get ${registry.host}`);
+      for (const result of [published, gated, promoted, deployed]) expect(result.log).not.toContain(registry.password);
+    },
+    400_000,
+  );
 });

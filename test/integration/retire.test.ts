@@ -140,7 +140,14 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await Promise.all(Object.values(ids).map((id) => api.getContainer(id).remove({ force: true, v: true }).catch(() => {})));
+  await Promise.all(
+    Object.values(ids).map((id) =>
+      api
+        .getContainer(id)
+        .remove({ force: true, v: true })
+        .catch(() => {}),
+    ),
+  );
   await traefik?.stop();
   await docker(['network', 'rm', network]).catch(() => {});
   await docker(['rmi', `${repository}:old`, `${repository}:new`]).catch(() => {});

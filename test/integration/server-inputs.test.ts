@@ -43,7 +43,9 @@ const serverInputs = {
 function daemonMemlockLimit(): number | undefined {
   try {
     const pid = execFileSync('pgrep', ['-o', 'dockerd'], { encoding: 'utf8' }).trim();
-    const line = readFileSync(`/proc/${pid}/limits`, 'utf8').split('\n').find((l) => l.startsWith('Max locked memory'));
+    const line = readFileSync(`/proc/${pid}/limits`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max locked memory'));
     const hard = line?.split(/\s{2,}/)[2];
     return hard && /^\d+$/.test(hard) ? Number(hard) : undefined;
   } catch {
@@ -217,14 +219,18 @@ describe('deploy of a FastAPI server with command, args, limits and a metrics po
   }, 600_000);
 
   // This machine's dockerd runs with an 8 MiB memlock hard limit it may not raise; a root daemon could.
-  it.skipIf(daemonMemlockLimit() === undefined)('names ulimits when the engine may not raise memlock to unlimited, and leaves no container', async () => {
-    const before = await containersOf();
-    // v1 was retired above: this deploy must start a new server.
-    const result = await deploy(images.v1!, { ulimits: 'memlock=-1', strategy: 'add' });
-    expect(failureMessage(result)).toMatch(/^Input "ulimits": the Docker Engine at .* may not raise memlock to unlimited: the daemon's own hard limit is lower/);
-    const after = await docker(['ps', '-aq', '--filter', `label=train-to-serve.service=${service}`]);
-    expect(after.split('\n').filter(Boolean).sort()).toEqual(before.map((c) => c.Id.slice(0, 12)).sort());
-  }, 600_000);
+  it.skipIf(daemonMemlockLimit() === undefined)(
+    'names ulimits when the engine may not raise memlock to unlimited, and leaves no container',
+    async () => {
+      const before = await containersOf();
+      // v1 was retired above: this deploy must start a new server.
+      const result = await deploy(images.v1!, { ulimits: 'memlock=-1', strategy: 'add' });
+      expect(failureMessage(result)).toMatch(/^Input "ulimits": the Docker Engine at .* may not raise memlock to unlimited: the daemon's own hard limit is lower/);
+      const after = await docker(['ps', '-aq', '--filter', `label=train-to-serve.service=${service}`]);
+      expect(after.split('\n').filter(Boolean).sort()).toEqual(before.map((c) => c.Id.slice(0, 12)).sort());
+    },
+    600_000,
+  );
 
   it('refuses more CPUs than the engine has, before anything starts', async () => {
     const before = await containersOf();

@@ -84,7 +84,7 @@ interface Task {
   Status: { State: string; Err?: string; ContainerStatus?: { ContainerID?: string } };
 }
 
-describe('engine swarm: the server inputs in a version\'s service spec', () => {
+describe("engine swarm: the server inputs in a version's service spec", () => {
   it('reach the task: argv, /dev/shm, memory, CPU quota and rlimits', async () => {
     const image = await ensurePythonBaseImage();
     const spec = specOf(image, service, {

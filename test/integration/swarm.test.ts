@@ -218,12 +218,18 @@ describe('deploy and retire with engine: swarm', () => {
     expect(failureMessage(up), up.log).toBeUndefined();
     expect(up.log).toContain(`${v2Name} already serves ${short(images.v2!)}: scaling it from 1 to 2 task(s)`);
     const scaled = JSON.parse(up.outputs.containers!) as { name: string; url: string; reused: boolean }[];
-    expect(scaled.map((task) => [task.name, task.reused])).toEqual([[`${v2Name}.1`, true], [`${v2Name}.2`, false]]);
+    expect(scaled.map((task) => [task.name, task.reused])).toEqual([
+      [`${v2Name}.1`, true],
+      [`${v2Name}.2`, false],
+    ]);
     expect(await traefik.serverUrls(service)).toEqual(scaled.map((task) => task.url).sort());
     const down = await deploy(service, images.v2!, { replicas: '1' });
     expect(failureMessage(down), down.log).toBeUndefined();
     expect(JSON.parse(down.outputs.containers!)).toHaveLength(1);
-    await traefik.waitForServers(service, (JSON.parse(down.outputs.containers!) as { url: string }[]).map((task) => task.url));
+    await traefik.waitForServers(
+      service,
+      (JSON.parse(down.outputs.containers!) as { url: string }[]).map((task) => task.url),
+    );
     v2Tasks.splice(0, 1, ...(JSON.parse(down.outputs.containers!) as { name: string; url: string }[]));
 
     // Routing settings that differ from the running version would break Traefik's router: refused.
@@ -284,7 +290,19 @@ describe('deploy and retire with engine: swarm', () => {
 
     // Killed while its new version starts (the server loads for 6 s): the lock and a version that
     // is not serving are left behind. The rerun takes the lock over and starts that version again.
-    const inputs = { image: images.slow!, service, rule: `Host(\`${service}.test\`)`, network, engine: 'swarm', strategy: 'add', 'traefik-api': traefik.apiUrl, 'registry-username': registry.username, 'registry-password': registry.password, 'health-timeout': '60s', 'drain-timeout': '20s' };
+    const inputs = {
+      image: images.slow!,
+      service,
+      rule: `Host(\`${service}.test\`)`,
+      network,
+      engine: 'swarm',
+      strategy: 'add',
+      'traefik-api': traefik.apiUrl,
+      'registry-username': registry.username,
+      'registry-password': registry.password,
+      'health-timeout': '60s',
+      'drain-timeout': '20s',
+    };
     const killed = startAction('deploy', { inputs });
     await waitFor('the new version to be created', async () => (await versionsOf(service)).includes(v2Name), ENGINE_WAIT_MS, 100);
     killed.child.kill('SIGKILL');
@@ -297,7 +315,10 @@ describe('deploy and retire with engine: swarm', () => {
     expect(added.log).toContain('strategy add: 1 older server(s) keep serving');
     expect(await versionsOf(service)).toEqual([v1Name, v2Name].sort());
     expect(await lockExists(service)).toBe(false);
-    await traefik.waitForServers(service, [...(JSON.parse(first.outputs.containers!) as { url: string }[]), ...(JSON.parse(added.outputs.containers!) as { url: string }[])].map((s) => s.url));
+    await traefik.waitForServers(
+      service,
+      [...(JSON.parse(first.outputs.containers!) as { url: string }[]), ...(JSON.parse(added.outputs.containers!) as { url: string }[])].map((s) => s.url),
+    );
     const digests = new Set<string>();
     for (let i = 0; i < 6; i++) digests.add((await predict(service)).digest ?? '');
     expect(digests.size).toBe(2);
@@ -305,7 +326,11 @@ describe('deploy and retire with engine: swarm', () => {
     const never = await deploy(service, images['never-healthy']!, { 'health-timeout': '6s' });
     const neverName = versionName(service, images['never-healthy']!);
     // The last probe's output is added when the task has been probed already (a loaded machine may not have got to it).
-    expect(failureMessage(never)).toMatch(new RegExp(`^New version ${neverName} \\(.*\\) was not running within 6s \\(0 of 1 task running; ${neverName}\\.1 starting: starting(; last probe: exit 1: .*)?\\)\\. Removed the Swarm service ${neverName}; the older versions were not touched and keep serving\\.`));
+    expect(failureMessage(never)).toMatch(
+      new RegExp(
+        `^New version ${neverName} \\(.*\\) was not running within 6s \\(0 of 1 task running; ${neverName}\\.1 starting: starting(; last probe: exit 1: .*)?\\)\\. Removed the Swarm service ${neverName}; the older versions were not touched and keep serving\\.`,
+      ),
+    );
     expect(await versionsOf(service)).toEqual([v1Name, v2Name].sort());
 
     // A dry run, and a run that must know whether v1 is in use, change nothing: from the host the

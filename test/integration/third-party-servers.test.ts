@@ -89,37 +89,41 @@ afterAll(async () => {
 });
 
 describe('third-party Python servers deployed with routing: file', () => {
-  it.each(['uvicorn', 'gunicorn'] as PythonServer[])('%s: deployed on its own health path, replaced and its old version retired under 4 clients with no failed request', async (server) => {
-    const service = `${prefix}-${server}`;
-    const first = await deploy(service, images[`${server}-v1`]!);
-    expect(failureMessage(first), first.log).toBeUndefined();
-    const load = startLoad({ url: traefik.webUrl, host: `${service}.test`, path: '/invocations', body: BODY, concurrency: 4 });
-    await waitFor('requests to flow through Traefik', async () => load.current().ok > 20, 60_000, 250);
-    // v1 stays at weight 0 (keep-previous) until retire finds it expired and unused.
-    const second = await deploy(service, images[`${server}-v2`]!, { 'keep-previous': '1h' });
-    expect(failureMessage(second), second.log).toBeUndefined();
-    await waitFor('requests on the new version', async () => load.current().ok > 40, 60_000, 250);
-    const retire = await runAction('retire', {
-      inputs: { service, routing: 'file', 'routing-dir': routingDir, 'traefik-api': traefik.apiUrl, 'max-age': '1s', keep: '1', 'in-use-window': '3s', 'drain-timeout': '20s', 'prune-images': 'false' },
-      timeoutMs: 400_000,
-    });
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const traffic = await load.stop();
-    console.log(`[third-party] ${server} replace and retire under 4 clients: ${traffic.ok} ok, ${traffic.failed} failed ${JSON.stringify(traffic.outcomes)}`);
-    expect(failureMessage(retire), retire.log).toBeUndefined();
-    const retired = JSON.parse(retire.outputs.retired!) as { digest: string }[];
-    const v1 = images[`${server}-v1`]!;
-    expect(retired.map((entry) => entry.digest)).toEqual([v1.slice(v1.indexOf('@') + 1)]);
-    expect(traffic.failed, JSON.stringify(traffic)).toBe(0);
-    expect(traffic.ok).toBeGreaterThan(20);
+  it.each(['uvicorn', 'gunicorn'] as PythonServer[])(
+    '%s: deployed on its own health path, replaced and its old version retired under 4 clients with no failed request',
+    async (server) => {
+      const service = `${prefix}-${server}`;
+      const first = await deploy(service, images[`${server}-v1`]!);
+      expect(failureMessage(first), first.log).toBeUndefined();
+      const load = startLoad({ url: traefik.webUrl, host: `${service}.test`, path: '/invocations', body: BODY, concurrency: 4 });
+      await waitFor('requests to flow through Traefik', async () => load.current().ok > 20, 60_000, 250);
+      // v1 stays at weight 0 (keep-previous) until retire finds it expired and unused.
+      const second = await deploy(service, images[`${server}-v2`]!, { 'keep-previous': '1h' });
+      expect(failureMessage(second), second.log).toBeUndefined();
+      await waitFor('requests on the new version', async () => load.current().ok > 40, 60_000, 250);
+      const retire = await runAction('retire', {
+        inputs: { service, routing: 'file', 'routing-dir': routingDir, 'traefik-api': traefik.apiUrl, 'max-age': '1s', keep: '1', 'in-use-window': '3s', 'drain-timeout': '20s', 'prune-images': 'false' },
+        timeoutMs: 400_000,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const traffic = await load.stop();
+      console.log(`[third-party] ${server} replace and retire under 4 clients: ${traffic.ok} ok, ${traffic.failed} failed ${JSON.stringify(traffic.outcomes)}`);
+      expect(failureMessage(retire), retire.log).toBeUndefined();
+      const retired = JSON.parse(retire.outputs.retired!) as { digest: string }[];
+      const v1 = images[`${server}-v1`]!;
+      expect(retired.map((entry) => entry.digest)).toEqual([v1.slice(v1.indexOf('@') + 1)]);
+      expect(traffic.failed, JSON.stringify(traffic)).toBe(0);
+      expect(traffic.ok).toBeGreaterThan(20);
 
-    // One server left, the new version, carrying where its counter is.
-    const ids = (await docker(['ps', '-q', '--filter', `label=train-to-serve.service=${service}`])).split('\n').filter(Boolean);
-    expect(ids).toHaveLength(1);
-    const [left] = JSON.parse(await docker(['inspect', ids[0]!])) as { Config: { Image: string; Labels: Record<string, string> } }[];
-    expect(left!.Config.Image).toBe(images[`${server}-v2`]);
-    expect(left!.Config.Labels).toMatchObject({ 'train-to-serve.metrics-port': '9100', 'train-to-serve.request-metric': 'fastapi_inference_requests_total' });
-    // gunicorn's master was never signalled: no second master, one worker booted.
-    if (server === 'gunicorn') expect((await containerLogs(ids[0]!)).match(/Booting worker with pid/g) ?? []).toHaveLength(1);
-  }, 1_200_000);
+      // One server left, the new version, carrying where its counter is.
+      const ids = (await docker(['ps', '-q', '--filter', `label=train-to-serve.service=${service}`])).split('\n').filter(Boolean);
+      expect(ids).toHaveLength(1);
+      const [left] = JSON.parse(await docker(['inspect', ids[0]!])) as { Config: { Image: string; Labels: Record<string, string> } }[];
+      expect(left!.Config.Image).toBe(images[`${server}-v2`]);
+      expect(left!.Config.Labels).toMatchObject({ 'train-to-serve.metrics-port': '9100', 'train-to-serve.request-metric': 'fastapi_inference_requests_total' });
+      // gunicorn's master was never signalled: no second master, one worker booted.
+      if (server === 'gunicorn') expect((await containerLogs(ids[0]!)).match(/Booting worker with pid/g) ?? []).toHaveLength(1);
+    },
+    1_200_000,
+  );
 });

@@ -28,9 +28,7 @@ function workspace(): string {
 
 /** Containers this test run created (each test gets its own commit sha label). */
 async function trainingContainers(sha: string): Promise<string[]> {
-  return (await docker(['ps', '-a', '-q', '--filter', 'label=train-to-serve.role=training', '--filter', `label=train-to-serve.git-sha=${sha}`]))
-    .split('\n')
-    .filter((line) => line !== '');
+  return (await docker(['ps', '-a', '-q', '--filter', 'label=train-to-serve.role=training', '--filter', `label=train-to-serve.git-sha=${sha}`])).split('\n').filter((line) => line !== '');
 }
 
 const uniqueSha = () => randomBytes(20).toString('hex');
@@ -157,8 +155,7 @@ setInterval(() => {}, 1000);
     const secret = `runner-private-key-${randomBytes(8).toString('hex')}`;
     const secretFile = join(outside, 'credentials');
     writeFileSync(secretFile, JSON.stringify({ accuracy: 0.99, key: secret }));
-    const link = (from: string, to: string) =>
-      `node -e "const fs = require('fs'); fs.rmSync(process.argv[2], { force: true }); fs.symlinkSync(process.argv[1], process.argv[2])" ${JSON.stringify(to)} ${JSON.stringify(from)}`;
+    const link = (from: string, to: string) => `node -e "const fs = require('fs'); fs.rmSync(process.argv[2], { force: true }); fs.symlinkSync(process.argv[1], process.argv[2])" ${JSON.stringify(to)} ${JSON.stringify(from)}`;
     const leaks = (result: Awaited<ReturnType<typeof runAction>>, ws: string) => {
       expect(result.log).not.toContain(secret);
       expect(result.summary).not.toContain(secret);

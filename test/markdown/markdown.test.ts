@@ -62,9 +62,7 @@ describe('code', () => {
 
 describe('table', () => {
   it('renders a header, alignment row and rows, padding short rows', () => {
-    expect(table(['metric', { header: 'value', align: 'right' }], [['acc', '0.9'], ['loss']])).toBe(
-      '| metric | value |\n| --- | ---: |\n| acc | 0.9 |\n| loss |  |',
-    );
+    expect(table(['metric', { header: 'value', align: 'right' }], [['acc', '0.9'], ['loss']])).toBe('| metric | value |\n| --- | ---: |\n| acc | 0.9 |\n| loss |  |');
   });
 });
 

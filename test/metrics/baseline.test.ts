@@ -78,9 +78,7 @@ describe('resolveBaseline', () => {
   });
 
   it('names the image when its label does not hold metrics', async () => {
-    await expect(resolveBaseline(image, { readImageMetrics: async () => '{"accuracy": "NaN"}' })).rejects.toThrow(
-      `Metrics label train-to-serve.metrics of image "${image}": metric "accuracy" is not a finite number (NaN)`,
-    );
+    await expect(resolveBaseline(image, { readImageMetrics: async () => '{"accuracy": "NaN"}' })).rejects.toThrow(`Metrics label train-to-serve.metrics of image "${image}": metric "accuracy" is not a finite number (NaN)`);
   });
 
   it('passes the reader’s own errors through', async () => {

@@ -7,14 +7,27 @@ import { evaluateRules, parseRules } from '../../src/metrics/rules';
 
 const metrics = (json: Record<string, unknown>) => parseMetrics(JSON.stringify(json), 'file "m.json"');
 const fileBaseline = (json: Record<string, unknown>): Baseline => ({ kind: 'file', source: 'baseline.json', metrics: metrics(json) });
-const context = (extra: Partial<ReportContext> = {}): ReportContext => ({ metricsSource: 'metrics.json', onMissingBaseline: 'pass', key: 'release/model', runUrl: 'https://github.com/acme/iris/actions/runs/7', sha: 'abcdef0123456789', ...extra });
+const context = (extra: Partial<ReportContext> = {}): ReportContext => ({
+  metricsSource: 'metrics.json',
+  onMissingBaseline: 'pass',
+  key: 'release/model',
+  runUrl: 'https://github.com/acme/iris/actions/runs/7',
+  sha: 'abcdef0123456789',
+  ...extra,
+});
 
 /** Cells of each table row, split on pipes that are not escaped. */
 function tableRows(markdown: string): string[][] {
   return markdown
     .split('\n')
     .filter((line) => line.startsWith('| '))
-    .map((line) => line.replace(/\\\|/g, '\u241f').split('|').slice(1, -1).map((cell) => cell.trim().replace(/\u241f/g, '\\|')));
+    .map((line) =>
+      line
+        .replace(/\\\|/g, '\u241f')
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim().replace(/\u241f/g, '\\|')),
+    );
 }
 
 describe('renderGateReport', () => {
@@ -81,7 +94,9 @@ describe('renderGateReport', () => {
     const many: Record<string, number> = {};
     for (let i = 0; i < 4000; i++) many[`metric_with_a_long_descriptive_name_${i}`] = i;
     const big = metrics(many);
-    const ruleText = Object.keys(many).map((name, i) => `${name} ${i === 3999 ? '<' : '>='} 0`).join('\n');
+    const ruleText = Object.keys(many)
+      .map((name, i) => `${name} ${i === 3999 ? '<' : '>='} 0`)
+      .join('\n');
     const evaluation = evaluateRules(parseRules(ruleText), big, undefined, 'pass');
     const report = renderGateReport(evaluation, big, context());
     expect(report.length).toBeLessThanOrEqual(COMMENT_LIMIT);
@@ -137,22 +152,21 @@ describe('number formatting', () => {
 
 describe('renderBaselineChart', () => {
   it('draws value as % of baseline with the baseline as a line, on an axis that includes zero', () => {
-    expect(renderBaselineChart([{ metric: 'accuracy', value: 0.9, baseline: 0.9 }, { metric: 'latency', value: 60, baseline: 40 }])).toBe(
-      [
-        '```mermaid',
-        'xychart-beta',
-        '  title "value as % of baseline (line: baseline)"',
-        '  x-axis ["accuracy", "latency"]',
-        '  y-axis "% of baseline" 0 --> 170',
-        '  bar [100, 150]',
-        '  line [100, 100]',
-        '```',
-      ].join('\n'),
-    );
+    expect(
+      renderBaselineChart([
+        { metric: 'accuracy', value: 0.9, baseline: 0.9 },
+        { metric: 'latency', value: 60, baseline: 40 },
+      ]),
+    ).toBe(['```mermaid', 'xychart-beta', '  title "value as % of baseline (line: baseline)"', '  x-axis ["accuracy", "latency"]', '  y-axis "% of baseline" 0 --> 170', '  bar [100, 150]', '  line [100, 100]', '```'].join('\n'));
   });
 
   it('leaves out metrics whose baseline is zero or negative, and draws nothing without any', () => {
-    expect(renderBaselineChart([{ metric: 'drift', value: 1, baseline: 0 }, { metric: 'll', value: -1, baseline: -2 }])).toBeUndefined();
+    expect(
+      renderBaselineChart([
+        { metric: 'drift', value: 1, baseline: 0 },
+        { metric: 'll', value: -1, baseline: -2 },
+      ]),
+    ).toBeUndefined();
     expect(renderBaselineChart([])).toBeUndefined();
   });
 

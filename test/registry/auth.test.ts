@@ -3,10 +3,7 @@ import { mergeChallengeScope, parseChallenge, scopeStrings, type ScopeRequest } 
 
 describe('parseChallenge', () => {
   it.each([
-    [
-      'Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:acme/iris:pull"',
-      { scheme: 'bearer', params: { realm: 'https://ghcr.io/token', service: 'ghcr.io', scope: 'repository:acme/iris:pull' } },
-    ],
+    ['Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:acme/iris:pull"', { scheme: 'bearer', params: { realm: 'https://ghcr.io/token', service: 'ghcr.io', scope: 'repository:acme/iris:pull' } }],
     [
       'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:a/b:pull,push",error="insufficient_scope"',
       { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:a/b:pull,push', error: 'insufficient_scope' } },

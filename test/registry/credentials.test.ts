@@ -80,7 +80,10 @@ describe('docker login credentials', () => {
   });
 
   it('asks the credsStore helper, and reads "credentials not found" as none', async () => {
-    const env = dockerConfig({ credsStore: 'store' }, { store: 'read -r server; if [ "$server" = https://index.docker.io/v1/ ]; then echo \'{"Username":"hub","Secret":"pw"}\'; else echo "credentials not found in native keychain"; exit 1; fi' });
+    const env = dockerConfig(
+      { credsStore: 'store' },
+      { store: 'read -r server; if [ "$server" = https://index.docker.io/v1/ ]; then echo \'{"Username":"hub","Secret":"pw"}\'; else echo "credentials not found in native keychain"; exit 1; fi' },
+    );
     expect(await dockerLogin('docker.io', { env })).toMatchObject({ username: 'hub', password: 'pw' });
     expect(await dockerLogin('quay.io', { env })).toBeUndefined();
   });

@@ -54,7 +54,11 @@ function answer(scheme: 'http' | 'https') {
 
 beforeAll(async () => {
   if (!address) throw new Error('this test needs a non-loopback IPv4 address on the machine');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=hostile', '-addext', `subjectAltName=IP:${address}`], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=hostile', '-addext', `subjectAltName=IP:${address}`],
+    { stdio: 'ignore' },
+  );
   const cert = readFileSync(join(dir, 'cert.pem'));
   const tls = createHttpsServer({ key: readFileSync(join(dir, 'key.pem')), cert }, answer('https'));
   const plain = createHttpServer(answer('http'));

@@ -36,13 +36,62 @@ describe('histogramQuantile (as Prometheus interpolates)', () => {
   const b = (pairs: [number, number][]): Bucket[] => pairs.map(([le, count]) => ({ le, count }));
   it.each<[string, Bucket[], number | undefined]>([
     // 100 observations, rank 95 lies in (0.1, 0.25] holding 80..100: 0.1 + 0.15 * (95-80)/20
-    ['interpolates within the bucket', b([[0.05, 50], [0.1, 80], [0.25, 100], [Infinity, 100]]), 0.1 + 0.15 * 0.75],
-    ['first bucket starts at 0', b([[0.2, 100], [Infinity, 100]]), 0.19],
-    ['rank in +Inf answers the highest finite bound', b([[0.1, 10], [0.5, 50], [Infinity, 100]]), 0.5],
-    ['no observation', b([[0.1, 0], [Infinity, 0]]), undefined],
+    [
+      'interpolates within the bucket',
+      b([
+        [0.05, 50],
+        [0.1, 80],
+        [0.25, 100],
+        [Infinity, 100],
+      ]),
+      0.1 + 0.15 * 0.75,
+    ],
+    [
+      'first bucket starts at 0',
+      b([
+        [0.2, 100],
+        [Infinity, 100],
+      ]),
+      0.19,
+    ],
+    [
+      'rank in +Inf answers the highest finite bound',
+      b([
+        [0.1, 10],
+        [0.5, 50],
+        [Infinity, 100],
+      ]),
+      0.5,
+    ],
+    [
+      'no observation',
+      b([
+        [0.1, 0],
+        [Infinity, 0],
+      ]),
+      undefined,
+    ],
     ['no +Inf bucket', b([[0.1, 5]]), undefined],
-    ['unsorted input', b([[Infinity, 100], [0.25, 100], [0.05, 50], [0.1, 80]]), 0.1 + 0.15 * 0.75],
-    ['non-monotonic deltas are evened', b([[0.05, 60], [0.1, 50], [0.25, 100], [Infinity, 100]]), 0.1 + 0.15 * (95 - 60) / 40],
+    [
+      'unsorted input',
+      b([
+        [Infinity, 100],
+        [0.25, 100],
+        [0.05, 50],
+        [0.1, 80],
+      ]),
+      0.1 + 0.15 * 0.75,
+    ],
+    [
+      'non-monotonic deltas are evened',
+      b([
+        [0.05, 60],
+        [0.1, 50],
+        [0.25, 100],
+        [Infinity, 100],
+      ]),
+      0.1 + (0.15 * (95 - 60)) / 40,
+    ],
   ])('%s', (_what, buckets, expected) => {
     const value = histogramQuantile(0.95, buckets);
     if (expected === undefined) expect(value).toBeUndefined();
@@ -97,7 +146,12 @@ describe('prediction shift', () => {
   });
 
   it('classCounts sums the window over a version’s servers', () => {
-    const c = (o: Record<string, number>) => scrape(Object.entries(o).map(([k, v]) => `model_server_predictions_total{class="${k}"} ${v}`).join('\n'));
+    const c = (o: Record<string, number>) =>
+      scrape(
+        Object.entries(o)
+          .map(([k, v]) => `model_server_predictions_total{class="${k}"} ${v}`)
+          .join('\n'),
+      );
     const counted = classCounts([
       { before: c({ setosa: 10, virginica: 5 }), after: c({ setosa: 15, virginica: 5, versicolor: 3 }) },
       { before: c({ setosa: 100 }), after: c({ setosa: 2 }) },

@@ -78,12 +78,18 @@ describe('runFileRollout on a routing file', () => {
   it('a good canary: 10 % then 50 %, progress recorded in the routing file with the weights, figures from /metrics', async () => {
     const { result, seen, final, stableRef, canaryRef } = await run(0);
     expect(result.verdict).toBe('promoted');
-    expect(result.steps.map((s) => [s.weight, s.figures.canary.requests, s.figures.stable.requests])).toEqual([[10, 100, 900], [50, 500, 500]]);
+    expect(result.steps.map((s) => [s.weight, s.figures.canary.requests, s.figures.stable.requests])).toEqual([
+      [10, 100, 900],
+      [50, 500, 500],
+    ]);
     expect(seen.map((p) => (p as { weight: number }).weight)).toEqual([10, 50]);
     // Promotion is deploy's own write: until then the last step's record stays, so a killed run
     // resumes at 50 % (and holds it once more) instead of leaving two versions weighted unrecorded.
     expect((final!.rollout as { step: number; weight: number }).weight).toBe(50);
-    expect(final!.backends).toEqual([{ service: stableRef, weight: 50 }, { service: canaryRef, weight: 50 }]);
+    expect(final!.backends).toEqual([
+      { service: stableRef, weight: 50 },
+      { service: canaryRef, weight: 50 },
+    ]);
   }, 60_000);
 
   it('a canary answering 5xx to 20 %: rolled back after the first step, stable alone, record cleared', async () => {
@@ -91,7 +97,10 @@ describe('runFileRollout on a routing file', () => {
     expect(result.verdict).toBe('rolled-back');
     expect(result.failed?.weight).toBe(10);
     expect(result.steps[0]!.figures.canary.error_rate).toBeCloseTo(0.2, 9);
-    expect(final!.backends).toEqual([{ service: stableRef, weight: 100 }, { service: canaryRef, weight: 0 }]);
+    expect(final!.backends).toEqual([
+      { service: stableRef, weight: 100 },
+      { service: canaryRef, weight: 0 },
+    ]);
     expect(final!.rollout).toBeUndefined();
   }, 60_000);
 });

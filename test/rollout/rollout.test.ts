@@ -4,8 +4,7 @@ import { planStart, runRollout, type Clock, type Progress, type RolloutPort, typ
 import { parseProgressiveInputs, type ProgressiveInputs } from '../../src/rollout/spec';
 
 const ANALYSIS = 'error_rate <= baseline + 0.005\nlatency_p95_ms <= baseline * 1.2\nrequests >= 50\nprediction_shift <= 0.1';
-const spec = (extra: Partial<ProgressiveInputs> = {}) =>
-  parseProgressiveInputs({ strategy: 'canary', routing: 'file', 'traefik-api': 'http://traefik:8080', analysis: ANALYSIS, 'step-duration': '10s', ...extra })!;
+const spec = (extra: Partial<ProgressiveInputs> = {}) => parseProgressiveInputs({ strategy: 'canary', routing: 'file', 'traefik-api': 'http://traefik:8080', analysis: ANALYSIS, 'step-duration': '10s', ...extra })!;
 
 const GOOD: Figures = { requests: 200, error_rate: 0, latency_p95_ms: 20, prediction_shift: 0.01 };
 const STABLE: Figures = { requests: 2000, error_rate: 0, latency_p95_ms: 20 };
@@ -63,7 +62,11 @@ describe('runRollout: canary', () => {
     const result = await runRollout(spec(), 'abc', f.port, f.clock);
     expect(result.verdict).toBe('promoted');
     expect(f.calls).toEqual(['weight 5', 'open', 'sleep 10000', 'close', 'weight 25', 'open', 'sleep 10000', 'close', 'weight 50', 'open', 'sleep 10000', 'close', 'promote']);
-    expect(result.steps.map((s) => [s.weight, s.passed])).toEqual([[5, true], [25, true], [50, true]]);
+    expect(result.steps.map((s) => [s.weight, s.passed])).toEqual([
+      [5, true],
+      [25, true],
+      [50, true],
+    ]);
     expect(f.records.map((r) => r?.step)).toEqual([0, 1, 2, 3, undefined]);
   });
 

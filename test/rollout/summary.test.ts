@@ -34,6 +34,9 @@ describe('rollout summary and outputs', () => {
     expect(out.verdict).toBe('rolled-back');
     expect(out['failed-rule']).toBe('error_rate <= baseline + 0.005');
     const figures = JSON.parse(out['rollout-figures']!) as { weight: number; canary: { error_rate: number }; rules: { outcome: string }[] }[];
-    expect(figures.map((f) => [f.weight, f.canary.error_rate, f.rules[0]!.outcome])).toEqual([[5, 0, 'pass'], [25, 0.2, 'fail']]);
+    expect(figures.map((f) => [f.weight, f.canary.error_rate, f.rules[0]!.outcome])).toEqual([
+      [5, 0, 'pass'],
+      [25, 0.2, 'fail'],
+    ]);
   });
 });

@@ -17,17 +17,24 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 async function buildProject(name: string, shared: string, withExtra = false) {
   const root = join(scratch, name);
   mkdirSync(join(root, 'src'), { recursive: true });
-  const source = withExtra
-    ? `import { extra } from './extra.mjs';\nexport const shared = () => extra() + ${JSON.stringify(shared)};\n`
-    : `export const shared = () => ${JSON.stringify(shared)};\n`;
+  const source = withExtra ? `import { extra } from './extra.mjs';\nexport const shared = () => extra() + ${JSON.stringify(shared)};\n` : `export const shared = () => ${JSON.stringify(shared)};\n`;
   writeFileSync(join(root, 'src/shared.mjs'), source);
   writeFileSync(join(root, 'src/extra.mjs'), 'export const extra = () => "extra";\n');
   for (const entry of ['a', 'b']) writeFileSync(join(root, `src/${entry}.mjs`), `import { shared } from './shared.mjs';\nconsole.log('${entry}', shared());\n`);
   const dist = join(root, 'dist');
   const result = await build({
     entryPoints: { 'a/index': join(root, 'src/a.mjs'), 'b/index': join(root, 'src/b.mjs') },
-    bundle: true, platform: 'node', format: 'esm', outExtension: { '.js': '.mjs' }, outdir: dist,
-    splitting: true, chunkNames: 'chunks/chunk-[hash]', absWorkingDir: root, metafile: true, write: false, logLevel: 'silent',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outExtension: { '.js': '.mjs' },
+    outdir: dist,
+    splitting: true,
+    chunkNames: 'chunks/chunk-[hash]',
+    absWorkingDir: root,
+    metafile: true,
+    write: false,
+    logLevel: 'silent',
   });
   const files = stableChunkNames(result, { root, dist });
   for (const file of files) {
@@ -102,14 +109,10 @@ describe('third-party licences', () => {
     expect(checkLicenses(repo, fakeDist('complete', dirs, renderLicenses(repo, dirs)))).toEqual([]);
 
     const partial = renderLicenses(repo, ['node_modules/yaml', 'node_modules/split-ca']);
-    expect(checkLicenses(repo, fakeDist('partial', dirs, partial))).toEqual([
-      'dockerode 5.0.1 (Apache-2.0), bundled from node_modules/dockerode, has no section in dist/licenses.txt',
-    ]);
+    expect(checkLicenses(repo, fakeDist('partial', dirs, partial))).toEqual(['dockerode 5.0.1 (Apache-2.0), bundled from node_modules/dockerode, has no section in dist/licenses.txt']);
 
     const emptied = renderLicenses(repo, dirs).replace(licenseOf(repo, 'node_modules/yaml').text, 'text removed');
-    expect(checkLicenses(repo, fakeDist('emptied', dirs, emptied))).toEqual([
-      expect.stringMatching(/^yaml \S+ \(ISC\): dist\/licenses.txt does not hold its licence text/),
-    ]);
+    expect(checkLicenses(repo, fakeDist('emptied', dirs, emptied))).toEqual([expect.stringMatching(/^yaml \S+ \(ISC\): dist\/licenses.txt does not hold its licence text/)]);
 
     expect(checkLicenses(repo, fakeDist('missing', dirs))[0]).toMatch(/licenses\.txt is missing/);
     expect(checkLicenses(repo, fakeDist('no-comments', [], ''))[0]).toMatch(/no bundled package found/);

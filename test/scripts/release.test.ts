@@ -93,8 +93,7 @@ const step = (job: string, id: string) => {
   if (!found?.run) throw new Error(`release.yml: job ${job} has no run step with id ${id}`);
   return found.run;
 };
-const runStep = (script: string, cwd: string, env: Record<string, string>) =>
-  spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], { cwd, env: { PATH: process.env.PATH, HOME: scratch, ...env }, encoding: 'utf8' });
+const runStep = (script: string, cwd: string, env: Record<string, string>) => spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', script], { cwd, env: { PATH: process.env.PATH, HOME: scratch, ...env }, encoding: 'utf8' });
 const outputs = (file: string) => readFileSync(file, 'utf8');
 
 describe('release.yml steps', () => {
@@ -131,16 +130,15 @@ describe('release.yml steps', () => {
       expect(result.status, result.stderr).toBe(0);
       return outputs(output);
     };
-    expect(names('1.2.0', 'false')).toBe(
-      'image=ghcr.io/acme/train-to-serve/prediction-server\ntags<<EOF\nghcr.io/acme/train-to-serve/prediction-server:1.2.0\nghcr.io/acme/train-to-serve/prediction-server:1\nEOF\n',
-    );
+    expect(names('1.2.0', 'false')).toBe('image=ghcr.io/acme/train-to-serve/prediction-server\ntags<<EOF\nghcr.io/acme/train-to-serve/prediction-server:1.2.0\nghcr.io/acme/train-to-serve/prediction-server:1\nEOF\n');
     expect(names('1.2.0-rc.1', 'true')).toBe('image=ghcr.io/acme/train-to-serve/prediction-server\ntags<<EOF\nghcr.io/acme/train-to-serve/prediction-server:1.2.0-rc.1\nEOF\n');
   });
 
   it('the major-tag step moves v1 on the remote to each new release', () => {
     const remote = join(scratch, 'remote.git');
     const work = join(scratch, 'work');
-    const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: scratch, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' } }).trim();
+    const git = (cwd: string, ...args: string[]) =>
+      execFileSync('git', args, { cwd, encoding: 'utf8', env: { PATH: process.env.PATH, HOME: scratch, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' } }).trim();
     execFileSync('git', ['init', '--quiet', '--bare', remote]);
     mkdirSync(work);
     git(work, 'init', '--quiet');

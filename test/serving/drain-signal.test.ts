@@ -35,7 +35,9 @@ describe('serverArgv', () => {
 
 describe('checkDrainSignal', () => {
   it('refuses SIGUSR2 to a gunicorn master that label routing would signal', () => {
-    expect(() => checkDrainSignal(spec(), image())).toThrow(/^Input "drain-signal": the server runs gunicorn \(\/opt\/venv\/bin\/python -m gunicorn -k…\), whose master takes SIGUSR2 as a command of its own \(start a second master beside the first\), not as a drain: use routing: file/);
+    expect(() => checkDrainSignal(spec(), image())).toThrow(
+      /^Input "drain-signal": the server runs gunicorn \(\/opt\/venv\/bin\/python -m gunicorn -k…\), whose master takes SIGUSR2 as a command of its own \(start a second master beside the first\), not as a drain: use routing: file/,
+    );
     expect(() => checkDrainSignal(spec({ 'drain-signal': 'SIGHUP' }), image({ cmd: ['gunicorn', 'app:app'] }))).toThrow(/^Input "drain-signal": .*takes SIGHUP as a command of its own, not as a drain/);
     expect(() => checkDrainSignal(spec({ args: '["sh", "-c", "exec /usr/local/bin/gunicorn app:app"]' }), image({ cmd: [] }))).toThrow(/^Input "drain-signal"/);
     // Swarm sends the drain signal as the tasks' stop signal, health check or not.

@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  LABELS,
-  parseServerLabels,
-  routingDifferences,
-  routingLabels,
-  serverLabels,
-  shortDigest,
-  type RoutingSettings,
-  type ServerIdentity,
-} from '../../src/serving/labels';
+import { LABELS, parseServerLabels, routingDifferences, routingLabels, serverLabels, shortDigest, type RoutingSettings, type ServerIdentity } from '../../src/serving/labels';
 
 const routing: RoutingSettings = { service: 'iris', rule: 'Host(`iris.example.com`)', entrypoints: ['web'], port: 8080, network: 'edge' };
 const v1: ServerIdentity = {
@@ -53,10 +44,7 @@ describe('routing labels', () => {
 
   it('names each routing difference', () => {
     const changed = routingLabels({ ...routing, rule: 'Host(`new.example.com`)', entrypoints: ['web', 'websecure'] });
-    expect(routingDifferences(routingLabels(routing), changed)).toEqual([
-      'traefik.http.routers.iris.entrypoints: web → web,websecure',
-      'traefik.http.routers.iris.rule: Host(`iris.example.com`) → Host(`new.example.com`)',
-    ]);
+    expect(routingDifferences(routingLabels(routing), changed)).toEqual(['traefik.http.routers.iris.entrypoints: web → web,websecure', 'traefik.http.routers.iris.rule: Host(`iris.example.com`) → Host(`new.example.com`)']);
   });
 });
 

@@ -68,11 +68,7 @@ describe('planRetirement', () => {
 
   it('max-age overrides the label, both ways', () => {
     const result = decide(
-      [
-        server('young-but-expired-label', { deployedAt: hours(-1), expiresAt: hours(-0.5) }),
-        server('old-never', { deployedAt: hours(-48), expiresAt: null }),
-        server('newest', { deployedAt: hours(-0.1), expiresAt: null }),
-      ],
+      [server('young-but-expired-label', { deployedAt: hours(-1), expiresAt: hours(-0.5) }), server('old-never', { deployedAt: hours(-48), expiresAt: null }), server('newest', { deployedAt: hours(-0.1), expiresAt: null })],
       { maxAgeMs: 24 * 3_600_000 },
     );
     expect(result['young-but-expired-label']).toBe('keep: not expired (expires in 23h)');

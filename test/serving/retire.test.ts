@@ -96,7 +96,13 @@ describe('runRetire with routing: file', () => {
   }
 
   it('withdraws an expired version before the window; still called through its pinned router: kept and reported with the count', async () => {
-    const { dir, engine, state } = await setup([{ service: refA, weight: 1 }, { service: refB, weight: 1 }], 5);
+    const { dir, engine, state } = await setup(
+      [
+        { service: refA, weight: 1 },
+        { service: refB, weight: 1 },
+      ],
+      5,
+    );
     const result = await runRetire(engine, { ...options, keep: 0, inUseWindowMs: 60_000, sleep: async () => {}, routingDir: dir }, silentLog);
     expect(await state()).toEqual([{ service: refB, weight: 1 }]);
     expect(result.kept.find((entry) => entry.server.name === 'iris-a')!.decision.reason).toMatch(/in use: 5 requests/);
@@ -104,7 +110,13 @@ describe('runRetire with routing: file', () => {
   }, 30_000);
 
   it('an expired version nobody calls any more is removed', async () => {
-    const { dir, engine, state } = await setup([{ service: refA, weight: 1 }, { service: refB, weight: 1 }], 0);
+    const { dir, engine, state } = await setup(
+      [
+        { service: refA, weight: 1 },
+        { service: refB, weight: 1 },
+      ],
+      0,
+    );
     const result = await runRetire(engine, { ...options, keep: 0, inUseWindowMs: 60_000, sleep: async () => {}, routingDir: dir }, silentLog);
     expect(result.retired.map((entry) => entry.server.name)).toEqual(['iris-a']);
     expect(result.retired[0]!.removal?.outcome).toBe('drained');

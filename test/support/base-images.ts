@@ -59,14 +59,8 @@ export interface FixtureManifest {
 
 /** Raw registry API calls for fixtures (no-auth or basic registries). */
 export function registryApi(registry: TestRegistry) {
-  const auth: Record<string, string> =
-    registry.auth === 'basic' ? { authorization: `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}` } : {};
-  const accept = [
-    'application/vnd.oci.image.manifest.v1+json',
-    'application/vnd.oci.image.index.v1+json',
-    'application/vnd.docker.distribution.manifest.v2+json',
-    'application/vnd.docker.distribution.manifest.list.v2+json',
-  ].join(', ');
+  const auth: Record<string, string> = registry.auth === 'basic' ? { authorization: `Basic ${Buffer.from(`${registry.username}:${registry.password}`).toString('base64')}` } : {};
+  const accept = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json'].join(', ');
   return {
     async manifest(repository: string, reference: string): Promise<{ status: number; json: FixtureManifest; digest: string; mediaType: string }> {
       const response = await fetch(`${registry.url}/v2/${repository}/manifests/${reference}`, { headers: { ...auth, accept } });
@@ -155,7 +149,9 @@ export async function pushOciIndex(registry: TestRegistry, dockerBase: string, r
 
   const layer = tinyLayer('etc/arch', 'arm64\n');
   const layerDigest = await api.pushBlob(repository, layer);
-  const config = Buffer.from(JSON.stringify({ architecture: 'arm64', variant: 'v8', os: 'linux', config: { Env: ['PATH=/usr/local/bin:/usr/bin:/bin'] }, rootfs: { type: 'layers', diff_ids: [layerDigest] }, history: [{ created_by: 'fixture' }] }));
+  const config = Buffer.from(
+    JSON.stringify({ architecture: 'arm64', variant: 'v8', os: 'linux', config: { Env: ['PATH=/usr/local/bin:/usr/bin:/bin'] }, rootfs: { type: 'layers', diff_ids: [layerDigest] }, history: [{ created_by: 'fixture' }] }),
+  );
   const configDigest = await api.pushBlob(repository, config);
   const arm64Manifest = {
     schemaVersion: 2,

@@ -14,15 +14,10 @@ export const DOCKER = existsSync('/usr/bin/docker') ? '/usr/bin/docker' : 'docke
 
 export function docker(args: string[], options: { input?: Buffer | string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(
-      DOCKER,
-      args,
-      { env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 300_000 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`docker ${args.join(' ')} failed: ${stderr || error.message}`));
-        else resolve(stdout);
-      },
-    );
+    const child = execFile(DOCKER, args, { env: { ...process.env, ...options.env }, maxBuffer: 64 * 1024 * 1024, timeout: options.timeoutMs ?? 300_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`docker ${args.join(' ')} failed: ${stderr || error.message}`));
+      else resolve(stdout);
+    });
     if (options.input !== undefined) child.stdin!.end(options.input);
   });
 }

@@ -108,7 +108,12 @@ export async function startFaultProxy(upstream: string, initialRules: FaultRule[
           buffer = buffer.subarray(end + 4);
           const lines = head.toString('latin1').split('\r\n');
           const [method = '', path = ''] = lines[0]!.split(' ');
-          const headers = new Map(lines.slice(1).filter(Boolean).map((l) => [l.slice(0, l.indexOf(':')).trim().toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+          const headers = new Map(
+            lines
+              .slice(1)
+              .filter(Boolean)
+              .map((l) => [l.slice(0, l.indexOf(':')).trim().toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+          );
           const rule = pick(method, path);
           const request: ProxiedRequest = { method, path, fault: rule?.respond ? 'respond' : rule?.cutAfterBodyBytes !== undefined ? 'cut' : undefined, status: rule?.respond };
           requests.push(request);
@@ -152,7 +157,9 @@ export async function startFaultProxy(upstream: string, initialRules: FaultRule[
         if (bodyLeft > 0) return;
         if (rule?.respond) {
           const body = rule.body ?? JSON.stringify({ errors: [{ code: 'UNKNOWN', message: `fault proxy answered ${rule.respond}` }] });
-          const extra = Object.entries(rule.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+          const extra = Object.entries(rule.headers ?? {})
+            .map(([k, v]) => `${k}: ${v}\r\n`)
+            .join('');
           client.write(`HTTP/1.1 ${rule.respond} Fault\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`);
         }
         state = 'head';

@@ -145,7 +145,15 @@ export function imageClassifier(size = 28, seed = 3): Buffer {
     nodes: [
       { op: 'Conv', inputs: ['image', 'K', 'kb'], outputs: ['conv'], attributes: [{ name: 'kernel_shape', ints: [3, 3] }] },
       { op: 'Relu', inputs: ['conv'], outputs: ['relu'] },
-      { op: 'MaxPool', inputs: ['relu'], outputs: ['pool'], attributes: [{ name: 'kernel_shape', ints: [2, 2] }, { name: 'strides', ints: [2, 2] }] },
+      {
+        op: 'MaxPool',
+        inputs: ['relu'],
+        outputs: ['pool'],
+        attributes: [
+          { name: 'kernel_shape', ints: [2, 2] },
+          { name: 'strides', ints: [2, 2] },
+        ],
+      },
       { op: 'Flatten', inputs: ['pool'], outputs: ['flat'], attributes: [{ name: 'axis', int: 1 }] },
       { op: 'Gemm', inputs: ['flat', 'W', 'b'], outputs: ['logits'], attributes: [{ name: 'transB', int: 1 }] },
     ],

@@ -34,7 +34,10 @@ function run(command: string, args: string[], timeoutMs = 900_000): Promise<stri
 /** The serving venv, made once per interpreter and package list (under the system temp dir). */
 async function servingVenv(): Promise<{ dir: string; version: string }> {
   const version = (await run(PYTHON, ['-c', 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")'])).trim();
-  const key = createHash('sha256').update(`${realpathSync(PYTHON)}:${version}:${SERVING_PACKAGES.join(',')}`).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(`${realpathSync(PYTHON)}:${version}:${SERVING_PACKAGES.join(',')}`)
+    .digest('hex')
+    .slice(0, 12);
   const dir = join(tmpdir(), `tts-python-serving-${key}`);
   if (existsSync(join(dir, '.complete'))) return { dir, version };
   rmSync(dir, { recursive: true, force: true });
@@ -71,7 +74,10 @@ export async function ensurePythonBaseImage(): Promise<string> {
   const { dir: venv, version } = await servingVenv();
   const interpreter = realpathSync(PYTHON);
   const stamp = statSync(join(venv, '.complete'));
-  const reference = `localhost/train-to-serve/python-base:${createHash('sha256').update(`${interpreter}:${statSync(interpreter).mtimeMs}:${venv}:${stamp.mtimeMs}`).digest('hex').slice(0, 12)}`;
+  const reference = `localhost/train-to-serve/python-base:${createHash('sha256')
+    .update(`${interpreter}:${statSync(interpreter).mtimeMs}:${venv}:${stamp.mtimeMs}`)
+    .digest('hex')
+    .slice(0, 12)}`;
   if (await imageExists(reference)) return reference;
 
   const root = mkdtempSync(join(tmpdir(), 'tts-pyroot-'));

@@ -16,7 +16,6 @@ describe.each(['none', 'basic', 'token'] as const)('test registry with auth %s',
     if (auth === 'basic') expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
     if (auth === 'token') expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer realm="http:\/\/127\.0\.0\.1:\d+\/token",service="tts-test-registry"/);
   });
-
 });
 
 describe('basic auth registry', () => {
@@ -31,7 +30,6 @@ describe('basic auth registry', () => {
     expect((await fetch(`${registry.url}/v2/`, { headers: basic(registry.password) })).status).toBe(200);
     expect((await fetch(`${registry.url}/v2/`, { headers: basic('wrong') })).status).toBe(401);
   });
-
 });
 
 describe('token auth registry', () => {

@@ -63,11 +63,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     writeFileSync(join(dir, 'htpasswd'), `${line}\n`);
     authConfig = `auth:\n  htpasswd:\n    realm: tts-test\n    path: ${join(dir, 'htpasswd')}\n`;
   } else if (auth === 'token') {
-    execFileSync(
-      'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=tts-test-token-issuer'],
-      { stdio: 'ignore' },
-    );
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2', '-subj', '/CN=tts-test-token-issuer'], {
+      stdio: 'ignore',
+    });
     const tokenPort = await freePort();
     tokenServer = await startTokenServer(tokenPort, dir, { username, password, tokenRequests, grant: options.grant, anonymousPull: options.anonymousPull ?? [] });
     authConfig = `auth:\n  token:\n    realm: http://127.0.0.1:${tokenPort}/token\n    service: ${SERVICE}\n    issuer: ${ISSUER}\n    rootcertbundle: ${join(dir, 'cert.pem')}\n`;
@@ -160,11 +158,7 @@ function startTokenServer(port: number, dir: string, options: TokenServerOptions
       const [type, name, actions] = scope.split(':');
       if (type !== 'repository' || !name || !actions) return [];
       const requested = actions.split(',');
-      const granted = user
-        ? (options.grant ?? ((_u, _r, wanted) => wanted))(user, name, requested)
-        : options.anonymousPull.includes(name)
-          ? requested.filter((a) => a === 'pull')
-          : [];
+      const granted = user ? (options.grant ?? ((_u, _r, wanted) => wanted))(user, name, requested) : options.anonymousPull.includes(name) ? requested.filter((a) => a === 'pull') : [];
       return granted.length ? [{ type, name, actions: granted }] : [];
     });
     const now = Math.floor(Date.now() / 1000);

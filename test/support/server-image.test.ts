@@ -89,7 +89,10 @@ describe('prediction server image', { timeout: 300_000 }, () => {
     const stopped = await inspect(server.name);
     expect(stopped.State.ExitCode).toBe(0);
     const logs = await docker(['logs', server.name]);
-    const events = logs.trim().split('\n').map((line) => (JSON.parse(line) as { event: string }).event);
+    const events = logs
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { event: string }).event);
     expect(events).toEqual(['listening', 'ready', 'prediction', 'draining', 'prediction', 'signal', 'stopping', 'stopped']);
   });
 
@@ -112,10 +115,15 @@ describe('prediction server image', { timeout: 300_000 }, () => {
   it('has a "never-healthy" variant that serves but fails every probe', async () => {
     const image = await ensureModelImage(irisModel(), { behaviour: 'never-healthy' });
     const server = await run(image.reference, 'never');
-    await waitFor('two failed probes', async () => {
-      const health = (await inspect(server.name)).State.Health;
-      return (health?.Log.length ?? 0) >= 2;
-    }, ENGINE_WAIT_MS, 200);
+    await waitFor(
+      'two failed probes',
+      async () => {
+        const health = (await inspect(server.name)).State.Health;
+        return (health?.Log.length ?? 0) >= 2;
+      },
+      ENGINE_WAIT_MS,
+      200,
+    );
     const health = (await inspect(server.name)).State.Health!;
     expect(health.Status).not.toBe('healthy');
     expect(health.Log.every((entry) => entry.ExitCode === 1)).toBe(true);
@@ -132,7 +140,7 @@ describe('prediction server image', { timeout: 300_000 }, () => {
     expect((await predict(server.url)).status).toBe(200);
   });
 
-  it('builds from server/Dockerfile (users\' image) and serves, non-root, with its HEALTHCHECK', async () => {
+  it("builds from server/Dockerfile (users' image) and serves, non-root, with its HEALTHCHECK", async () => {
     // node:24-slim cannot be pulled here: the node-only base stands in for it; every other line is the user's.
     const dockerfile = readFileSync(join(repoRoot, 'server/Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:24-slim$/m);

@@ -161,7 +161,9 @@ export async function ensureModelImage(model: Record<string, unknown> | string =
   const reference = `localhost/train-to-serve/${repository}:${shortHash(dockerfile, ...Object.entries(files).flat())}`;
   if (!(await imageExists(reference))) await buildImage(reference, { Dockerfile: dockerfile, ...files });
   const id = (await docker(['image', 'inspect', '--format', '{{.Id}}', reference])).trim();
-  const modelDigest = `sha256:${createHash('sha256').update(options.onnx?.model ?? modelJson).digest('hex')}`;
+  const modelDigest = `sha256:${createHash('sha256')
+    .update(options.onnx?.model ?? modelJson)
+    .digest('hex')}`;
   return { reference, id, modelDigest };
 }
 

@@ -31,14 +31,10 @@ export async function createOverlayNetwork(name: string): Promise<void> {
 
 /** Remove the Swarm services whose names start with `prefix`, then wait until their tasks' containers are gone. */
 export async function removeServices(prefix: string): Promise<void> {
-  const names = (await docker(['service', 'ls', '--format', '{{.Name}}']).catch(() => ''))
-    .split('\n')
-    .filter((name) => name.startsWith(prefix));
+  const names = (await docker(['service', 'ls', '--format', '{{.Name}}']).catch(() => '')).split('\n').filter((name) => name.startsWith(prefix));
   if (names.length > 0) await docker(['service', 'rm', ...names]).catch(() => {});
   for (let i = 0; i < 120; i++) {
-    const left = (await docker(['ps', '-a', '--filter', 'label=com.docker.swarm.service.name', '--format', '{{.Label "com.docker.swarm.service.name"}}']).catch(() => ''))
-      .split('\n')
-      .filter((name) => name.startsWith(prefix));
+    const left = (await docker(['ps', '-a', '--filter', 'label=com.docker.swarm.service.name', '--format', '{{.Label "com.docker.swarm.service.name"}}']).catch(() => '')).split('\n').filter((name) => name.startsWith(prefix));
     if (left.length === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }

@@ -21,9 +21,7 @@ describe('TraefikApi reads its answers within a limit', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
     try {
-      await expect(new TraefikApi(url).service('iris')).rejects.toThrow(
-        `Traefik API at ${url}: GET /api/http/services/iris@docker answered more than 1 MiB, far more than it should; not read further`,
-      );
+      await expect(new TraefikApi(url).service('iris')).rejects.toThrow(`Traefik API at ${url}: GET /api/http/services/iris@docker answered more than 1 MiB, far more than it should; not read further`);
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

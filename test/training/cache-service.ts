@@ -55,9 +55,7 @@ export async function startCacheService(): Promise<CacheServiceStandIn> {
       const version = url.searchParams.get('version');
       const usable = entries.filter((e) => e.committed && e.version === version).sort((a, b) => b.created - a.created);
       const [primary, ...restoreKeys] = keys;
-      const found =
-        usable.find((e) => e.key === primary) ??
-        restoreKeys.map((k) => usable.find((e) => e.key === k) ?? usable.find((e) => e.key.startsWith(k))).find((e) => e !== undefined);
+      const found = usable.find((e) => e.key === primary) ?? restoreKeys.map((k) => usable.find((e) => e.key === k) ?? usable.find((e) => e.key.startsWith(k))).find((e) => e !== undefined);
       if (!found) return json(204);
       const address = server.address() as AddressInfo;
       return json(200, { cacheKey: found.key, scope: 'refs/heads/main', archiveLocation: `http://127.0.0.1:${address.port}/archive/${found.id}` });

@@ -53,8 +53,9 @@ describe('restore and save', () => {
     process.env.RUNNER_TEMP = mkdtempSync(join(tmpdir(), 'tts-runner-temp-'));
   });
   afterAll(() => {
-    for (const [name, value] of Object.entries(saved)) if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
+    for (const [name, value] of Object.entries(saved))
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
   });
 
   it('without a cache service: warns and carries on', async () => {

@@ -101,10 +101,7 @@ describe('container helpers', () => {
 
   it('reads the credentials docker login stored', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tts-docker-config-'));
-    writeFileSync(
-      join(dir, 'config.json'),
-      JSON.stringify({ auths: { 'ghcr.io': { auth: Buffer.from('octocat:p:a:ss').toString('base64') }, 'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw').toString('base64') } } }),
-    );
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { 'ghcr.io': { auth: Buffer.from('octocat:p:a:ss').toString('base64') }, 'https://index.docker.io/v1/': { auth: Buffer.from('hub:pw').toString('base64') } } }));
     expect(registryAuthFor(parseImageReference('ghcr.io/acme/trainer:1', 'container-image'), dir)).toEqual({ username: 'octocat', password: 'p:a:ss', serveraddress: 'ghcr.io' });
     expect(registryAuthFor(parseImageReference('pytorch/pytorch:2', 'container-image'), dir)).toEqual({ username: 'hub', password: 'pw', serveraddress: 'https://index.docker.io/v1/' });
     expect(registryAuthFor(parseImageReference('quay.io/x/y:1', 'container-image'), dir)).toBeUndefined();

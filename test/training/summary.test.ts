@@ -74,8 +74,6 @@ describe('renderSummary', () => {
 
   it('counts telemetry gaps', () => {
     const stats = [{ index: 0, uuid: 'GPU-1', name: 'X', memoryTotalMiB: 1, peakMemoryMiB: 1, meanUtilizationPercent: 1, samples: 3 }];
-    expect(renderSummary(report({ stats, telemetryFailures: 2, telemetryGaps: 1 }))).toContain(
-      '_Telemetry: 2 sample(s) failed and 1 lacked a reading; each is a gap in the series (the charts draw a gap as the value before it)._',
-    );
+    expect(renderSummary(report({ stats, telemetryFailures: 2, telemetryGaps: 1 }))).toContain('_Telemetry: 2 sample(s) failed and 1 lacked a reading; each is a gap in the series (the charts draw a gap as the value before it)._');
   });
 });

@@ -93,9 +93,7 @@ export async function placedTasks(service: string): Promise<PlacedTask[]> {
       .filter(Boolean)
       .map((line) => line.split(' ') as [string, string]),
   );
-  return tasks
-    .map((task) => ({ name: `${service}.${task.Slot}`, node: nodes.get(task.NodeID) ?? task.NodeID, state: task.Status.State, containerId: task.Status.ContainerStatus?.ContainerID }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+  return tasks.map((task) => ({ name: `${service}.${task.Slot}`, node: nodes.get(task.NodeID) ?? task.NodeID, state: task.Status.State, containerId: task.Status.ContainerStatus?.ContainerID })).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Print where each task of a service runs (the cluster suite's record of the spread). */
@@ -129,12 +127,7 @@ export async function killNode(node: ClusterNode): Promise<void> {
 /** Start a killed node again and wait until the swarm lists it ready. */
 export async function restartNode(node: ClusterNode): Promise<void> {
   await hostDocker(['start', node.container]);
-  await waitFor(
-    `${node.name} to be ready in the swarm again`,
-    async () => (await docker(['node', 'inspect', '--format', '{{.Status.State}}', node.name]).catch(() => '')).trim() === 'ready',
-    120_000,
-    500,
-  );
+  await waitFor(`${node.name} to be ready in the swarm again`, async () => (await docker(['node', 'inspect', '--format', '{{.Status.State}}', node.name]).catch(() => '')).trim() === 'ready', 120_000, 500);
 }
 
 /**

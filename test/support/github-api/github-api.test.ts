@@ -100,9 +100,7 @@ describe('startGitHubApi', () => {
     const second = await call(api, 'GET', '/repos/acme/iris/issues/6/comments?per_page=100&page=2');
     expect((second.body as unknown as { body: string }[]).map((c) => c.body)[0]).toBe('comment 100');
     const base = `${api.url}/repos/acme/iris/issues/6/comments`;
-    expect(second.headers.get('link')).toBe(
-      `<${base}?per_page=100&page=1>; rel="prev", <${base}?per_page=100&page=3>; rel="next", <${base}?per_page=100&page=3>; rel="last", <${base}?per_page=100&page=1>; rel="first"`,
-    );
+    expect(second.headers.get('link')).toBe(`<${base}?per_page=100&page=1>; rel="prev", <${base}?per_page=100&page=3>; rel="next", <${base}?per_page=100&page=3>; rel="last", <${base}?per_page=100&page=1>; rel="first"`);
     const capped = await call(api, 'GET', '/repos/acme/iris/issues/6/comments?per_page=500');
     expect((capped.body as unknown as unknown[]).length).toBe(100);
     const single = await call(api, 'GET', '/repos/acme/iris/issues/5/comments');

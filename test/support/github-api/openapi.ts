@@ -93,10 +93,7 @@ export class OpenApi {
    * Checks path and query parameters (coerced from text as a server would) and the JSON body.
    * Returns the typed query values and a list of problems (empty when the request is valid).
    */
-  validateRequest(
-    operation: Operation,
-    request: { params: Record<string, string>; query: URLSearchParams; body: unknown; hasBody: boolean },
-  ): { query: Record<string, unknown>; problems: string[] } {
+  validateRequest(operation: Operation, request: { params: Record<string, string>; query: URLSearchParams; body: unknown; hasBody: boolean }): { query: Record<string, unknown>; problems: string[] } {
     const problems: string[] = [];
     const query: Record<string, unknown> = {};
     const declared = new Set(operation.parameters.filter((p) => p.in === 'query').map((p) => p.name));
@@ -236,9 +233,7 @@ export class OpenApi {
 function rebase(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(rebase);
   if (node === null || typeof node !== 'object') return node;
-  return Object.fromEntries(
-    Object.entries(node).map(([key, value]) => [key, key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `${FIXTURE_ID}${value}` : rebase(value)]),
-  );
+  return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, key === '$ref' && typeof value === 'string' && value.startsWith('#/') ? `${FIXTURE_ID}${value}` : rebase(value)]));
 }
 
 function coerce(raw: string, schema: Schema): unknown {

@@ -284,8 +284,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
 
   const notFound = () => new HttpAnswer(404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest', status: '404' });
   // GitHub answers 422 to these even where its description lists no 422 for the operation.
-  const invalid = (message: string, errors: unknown[] = []) =>
-    new HttpAnswer(422, { message, documentation_url: 'https://docs.github.com/rest', errors, status: '422' }, {}, true);
+  const invalid = (message: string, errors: unknown[] = []) => new HttpAnswer(422, { message, documentation_url: 'https://docs.github.com/rest', errors, status: '422' }, {}, true);
 
   function serve(operation: Operation, params: Record<string, string>, query: Record<string, unknown>, body: Record<string, unknown>, rawQuery: URLSearchParams, path: string): HttpAnswer {
     const { owner = '', repo = '' } = params;
@@ -354,7 +353,11 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
         const all = statusesOf(owner, repo, ref).reverse();
         const { items, headers } = page(all, query, path, rawQuery);
         const schema = openapi.responseSchema(operation.id, 200).items as Record<string, unknown>;
-        return new HttpAnswer(200, items.map((s) => openapi.conform(schema, { ...renderStatus(s), creator: user(s.login) })), headers);
+        return new HttpAnswer(
+          200,
+          items.map((s) => openapi.conform(schema, { ...renderStatus(s), creator: user(s.login) })),
+          headers,
+        );
       }
       case 'repos/get-combined-status-for-ref': {
         const ref = params.ref!;
@@ -385,7 +388,11 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
           .filter((p) => p.headSha === sha || p.mergeCommitSha === sha || p.commits.includes(sha))
           .sort((a, b) => b.number - a.number);
         const { items, headers } = page(all, query, path, rawQuery);
-        return new HttpAnswer(200, items.map((p) => renderPull(p, 'repos/list-pull-requests-associated-with-commit')), headers);
+        return new HttpAnswer(
+          200,
+          items.map((p) => renderPull(p, 'repos/list-pull-requests-associated-with-commit')),
+          headers,
+        );
       }
       case 'pulls/get': {
         const pull = pulls.get(issueKey(owner, repo, Number(params.pull_number)));
@@ -516,10 +523,7 @@ export async function startGitHubApi(options: GitHubApiOptions = {}): Promise<Gi
       return answer(new HttpAnswer(injection.status, { message: injection.message ?? 'Server Error', documentation_url: 'https://docs.github.com/rest', status: String(injection.status) }, injection.headers));
     }
     if (forbidden.has(operation.id)) {
-      return answer(
-        new HttpAnswer(403, { message: 'Resource not accessible by integration', documentation_url: operation.docs ?? 'https://docs.github.com/rest', status: '403' }),
-        operation.responses['403'] ? operation : undefined,
-      );
+      return answer(new HttpAnswer(403, { message: 'Resource not accessible by integration', documentation_url: operation.docs ?? 'https://docs.github.com/rest', status: '403' }), operation.responses['403'] ? operation : undefined);
     }
     await hooks.get(operation.id)?.(record);
     answer(serve(operation, params, checked.query, (body ?? {}) as Record<string, unknown>, url.searchParams, record.path), operation);

@@ -69,8 +69,7 @@ export function handleApi(context: ApiContext, req: IncomingMessage, res: Server
     return true;
   }
   if (path === '/api/rawdata') {
-    const map = <T extends { name: string; provider: string }>(items: Record<string, T>) =>
-      Object.fromEntries(Object.entries(items).map(([name, value]) => [name, withoutIdentity(value)]));
+    const map = <T extends { name: string; provider: string }>(items: Record<string, T>) => Object.fromEntries(Object.entries(items).map(([name, value]) => [name, withoutIdentity(value)]));
     json(res, 200, { routers: map(runtime.routers), middlewares: map(runtime.middlewares), services: map(runtime.services) });
     return true;
   }

@@ -78,7 +78,11 @@ describe('server URLs', () => {
     ['the network label', { labels: { ...routing, 'traefik.docker.network': 'bridge' } }, 'http://172.17.0.X:8080'],
     ['the provider network when no label', { labels: { ...routing, 'traefik.docker.network': undefined as unknown as string } }, 'http://172.20.0.X:8080'],
     ['the port label over exposed ports', { ports: ['9000/tcp', '8080/tcp'] }, 'http://172.20.0.X:8080'],
-    ['the lowest exposed port without a port label', { labels: { ...routing, 'traefik.http.services.iris.loadbalancer.server.port': undefined as unknown as string, 'traefik.http.services.iris.loadbalancer.passhostheader': 'true' }, ports: ['9000/tcp', '8081/tcp', '10000/tcp'] }, 'http://172.20.0.X:8081'],
+    [
+      'the lowest exposed port without a port label',
+      { labels: { ...routing, 'traefik.http.services.iris.loadbalancer.server.port': undefined as unknown as string, 'traefik.http.services.iris.loadbalancer.passhostheader': 'true' }, ports: ['9000/tcp', '8081/tcp', '10000/tcp'] },
+      'http://172.20.0.X:8081',
+    ],
     ['the scheme label', { labels: { ...routing, 'traefik.http.services.iris.loadbalancer.server.scheme': 'https' } }, 'https://172.20.0.X:8080'],
   ])('uses %s', (_case, over, expected) => {
     const facts = container(over);

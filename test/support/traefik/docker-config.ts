@@ -41,9 +41,7 @@ export interface BuildResult extends MergeResult {
 
 /** The only template functions default rules use in practice: `.Name`, `.ContainerName`, `normalize`. */
 export function renderDefaultRule(template: string, model: { Name: string; ContainerName: string; Labels: Record<string, string> }): string {
-  return template.replace(/\{\{\s*(normalize\s+)?\.(Name|ContainerName)\s*\}\}/g, (_match, normalizeFn: string | undefined, field: 'Name' | 'ContainerName') =>
-    normalizeFn ? normalize(model[field]) : model[field],
-  );
+  return template.replace(/\{\{\s*(normalize\s+)?\.(Name|ContainerName)\s*\}\}/g, (_match, normalizeFn: string | undefined, field: 'Name' | 'ContainerName') => (normalizeFn ? normalize(model[field]) : model[field]));
 }
 
 function lowestPort(ports: string[]): string | undefined {

@@ -96,7 +96,7 @@ export async function startDockerProvider(endpoint: string | undefined, options:
   const watch = async (): Promise<void> => {
     if (stopped) return;
     try {
-      stream = (await engine.docker.getEvents({ filters: { type: ['container'] } }));
+      stream = await engine.docker.getEvents({ filters: { type: ['container'] } });
     } catch (error) {
       events.log('error', `Provider error, retrying in 1s: ${(error as Error).message}`, { providerName: 'docker' });
       retry = setTimeout(() => void watch(), 1000);

@@ -4,10 +4,7 @@
  * backquoted or double-quoted string arguments, combined with `&&`, `||`, `!` and parentheses
  * (`&&` binds tighter than `||`).
  */
-export type Expression =
-  | { kind: 'call'; name: string; args: string[] }
-  | { kind: 'not'; operand: Expression }
-  | { kind: 'and' | 'or'; left: Expression; right: Expression };
+export type Expression = { kind: 'call'; name: string; args: string[] } | { kind: 'not'; operand: Expression } | { kind: 'and' | 'or'; left: Expression; right: Expression };
 
 export class ExpressionError extends Error {
   override readonly name = 'ExpressionError';
@@ -106,10 +103,7 @@ export function parseExpression(text: string): Expression {
 }
 
 /** Evaluate with one predicate per call; `check` validates each call once, before evaluation. */
-export function compileExpression<T>(
-  expression: Expression,
-  matchers: Record<string, { arity: number[]; build: (args: string[]) => (input: T) => boolean }>,
-): (input: T) => boolean {
+export function compileExpression<T>(expression: Expression, matchers: Record<string, { arity: number[]; build: (args: string[]) => (input: T) => boolean }>): (input: T) => boolean {
   switch (expression.kind) {
     case 'not': {
       const operand = compileExpression(expression.operand, matchers);
@@ -159,15 +153,69 @@ function headerValues(facts: RequestFacts, name: string): string[] {
 }
 
 const ruleMatchers: Record<string, { arity: number[]; build: (args: string[]) => (facts: RequestFacts) => boolean }> = {
-  Host: { arity: [1], build: ([host]) => (facts) => facts.host.toLowerCase() === host!.toLowerCase() },
-  HostRegexp: { arity: [1], build: ([source]) => { const re = regex(source!, 'i'); return (facts) => re.test(facts.host); } },
-  Path: { arity: [1], build: ([path]) => (facts) => facts.path === path },
-  PathPrefix: { arity: [1], build: ([prefix]) => (facts) => facts.path.startsWith(prefix!) },
-  PathRegexp: { arity: [1], build: ([source]) => { const re = regex(source!); return (facts) => re.test(facts.path); } },
-  Method: { arity: [1], build: ([method]) => (facts) => facts.method.toUpperCase() === method!.toUpperCase() },
-  Header: { arity: [2], build: ([name, value]) => (facts) => headerValues(facts, name!).includes(value!) },
-  HeaderRegexp: { arity: [2], build: ([name, source]) => { const re = regex(source!); return (facts) => headerValues(facts, name!).some((v) => re.test(v)); } },
-  Query: { arity: [1, 2], build: ([name, value]) => (facts) => (value === undefined ? facts.query.has(name!) : facts.query.getAll(name!).includes(value)) },
+  Host: {
+    arity: [1],
+    build:
+      ([host]) =>
+      (facts) =>
+        facts.host.toLowerCase() === host!.toLowerCase(),
+  },
+  HostRegexp: {
+    arity: [1],
+    build: ([source]) => {
+      const re = regex(source!, 'i');
+      return (facts) => re.test(facts.host);
+    },
+  },
+  Path: {
+    arity: [1],
+    build:
+      ([path]) =>
+      (facts) =>
+        facts.path === path,
+  },
+  PathPrefix: {
+    arity: [1],
+    build:
+      ([prefix]) =>
+      (facts) =>
+        facts.path.startsWith(prefix!),
+  },
+  PathRegexp: {
+    arity: [1],
+    build: ([source]) => {
+      const re = regex(source!);
+      return (facts) => re.test(facts.path);
+    },
+  },
+  Method: {
+    arity: [1],
+    build:
+      ([method]) =>
+      (facts) =>
+        facts.method.toUpperCase() === method!.toUpperCase(),
+  },
+  Header: {
+    arity: [2],
+    build:
+      ([name, value]) =>
+      (facts) =>
+        headerValues(facts, name!).includes(value!),
+  },
+  HeaderRegexp: {
+    arity: [2],
+    build: ([name, source]) => {
+      const re = regex(source!);
+      return (facts) => headerValues(facts, name!).some((v) => re.test(v));
+    },
+  },
+  Query: {
+    arity: [1, 2],
+    build:
+      ([name, value]) =>
+      (facts) =>
+        value === undefined ? facts.query.has(name!) : facts.query.getAll(name!).includes(value),
+  },
 };
 
 export interface CompiledRule {
@@ -182,7 +230,19 @@ export function compileRule(rule: string): CompiledRule {
 /** A provider `constraints` expression over a container's (or Swarm service's) labels. */
 export function compileConstraints(constraints: string): (labels: Record<string, string>) => boolean {
   return compileExpression<Record<string, string>>(parseExpression(constraints), {
-    Label: { arity: [2], build: ([key, value]) => (labels) => labels[key!] === value },
-    LabelRegex: { arity: [2], build: ([key, source]) => { const re = regex(source!); return (labels) => labels[key!] !== undefined && re.test(labels[key!]!); } },
+    Label: {
+      arity: [2],
+      build:
+        ([key, value]) =>
+        (labels) =>
+          labels[key!] === value,
+    },
+    LabelRegex: {
+      arity: [2],
+      build: ([key, source]) => {
+        const re = regex(source!);
+        return (labels) => labels[key!] !== undefined && re.test(labels[key!]!);
+      },
+    },
   });
 }

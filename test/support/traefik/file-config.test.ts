@@ -42,7 +42,13 @@ describe('decoding a file (pkg/provider/file/file.go decodeConfiguration, paerse
     const config = decodeFileConfig('iris.yml', WEIGHTED.replace('entryPoints: [web]', 'ENTRYPOINTS: [web]'));
     expect(config.routers.iris).toEqual({ rule: 'Host(`iris.example.com`)', service: 'iris', entryPoints: ['web'], middlewares: [], options: {} });
     expect(config.services.iris).toEqual({
-      weighted: { services: [{ name: 'iris-3f2a9c1d0b7e@docker', weight: 90 }, { name: 'iris-8b1e77a0c4d2@docker', weight: 10 }], healthCheck: false },
+      weighted: {
+        services: [
+          { name: 'iris-3f2a9c1d0b7e@docker', weight: 90 },
+          { name: 'iris-8b1e77a0c4d2@docker', weight: 10 },
+        ],
+        healthCheck: false,
+      },
     });
   });
 
@@ -83,7 +89,13 @@ describe('a directory of files (file.go collectFileConfigs + provider.Merge with
     const a = decodeFileConfig('a.yml', 'http:\n  services:\n    s: { loadBalancer: { servers: [{ url: "http://10.0.0.1" }] } }\n');
     const b = decodeFileConfig('b.yml', 'http:\n  services:\n    s: { loadBalancer: { servers: [{ url: "http://10.0.0.2" }] } }\n    t: { loadBalancer: { servers: [{ url: "http://10.0.0.3" }] } }\n');
     const logs: ProviderLog[] = [];
-    const merged = mergeSkippingDuplicates([{ name: 'a.yml', config: a }, { name: 'b.yml', config: b }], logs);
+    const merged = mergeSkippingDuplicates(
+      [
+        { name: 'a.yml', config: a },
+        { name: 'b.yml', config: b },
+      ],
+      logs,
+    );
     expect(merged.services.s!.loadBalancer!.servers).toEqual([{ url: 'http://10.0.0.1' }]);
     expect(Object.keys(merged.services)).toEqual(['s', 't']);
     expect(logs).toEqual([{ level: 'warn', msg: 'HTTP service already configured, skipping: s (origin b.yml)' }]);
@@ -97,7 +109,12 @@ describe('services referencing other providers (service.go BuildHTTP, getWRRServ
     expect(runtime.routers['iris@file']).toMatchObject({ status: 'enabled', service: 'iris', using: ['web'] });
     // handler_http.go serviceRepresentation: the dynamic service, then status, usedBy, name, provider, type.
     expect(runtime.services['iris@file']).toEqual({
-      weighted: { services: [{ name: 'iris-3f2a9c1d0b7e@docker', weight: 90 }, { name: 'iris-8b1e77a0c4d2@docker', weight: 10 }] },
+      weighted: {
+        services: [
+          { name: 'iris-3f2a9c1d0b7e@docker', weight: 90 },
+          { name: 'iris-8b1e77a0c4d2@docker', weight: 10 },
+        ],
+      },
       status: 'enabled',
       usedBy: ['iris@file'],
       name: 'iris@file',
@@ -140,9 +157,7 @@ describe('services referencing other providers (service.go BuildHTTP, getWRRServ
     m: { mirroring: { service: main, mirrors: [{ name: main, percent: 10 }]${mirrorCheck} } }
     main: { loadBalancer: { servers: [{ url: "http://10.0.0.1" }], healthCheck: { path: /health } } }
 `;
-    expect(buildRuntime({ file: decodeFileConfig('x.yml', yaml('')) }, ['web'], ['web']).routers['r@file']!.error).toEqual([
-      'cannot register m as updater for w@file: healthCheck not enabled in config for this mirroring service',
-    ]);
+    expect(buildRuntime({ file: decodeFileConfig('x.yml', yaml('')) }, ['web'], ['web']).routers['r@file']!.error).toEqual(['cannot register m as updater for w@file: healthCheck not enabled in config for this mirroring service']);
     expect(buildRuntime({ file: decodeFileConfig('x.yml', yaml(', healthCheck: {}')) }, ['web'], ['web']).routers['r@file']!.status).toBe('enabled');
   });
 

@@ -72,7 +72,11 @@ function list(value: unknown, path: string): unknown[] {
 
 function strings(value: unknown, path: string): string[] {
   // paerser also accepts a comma-separated string for a list of strings.
-  if (typeof value === 'string') return value.split(',').map((entry) => entry.trim()).filter(Boolean);
+  if (typeof value === 'string')
+    return value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean);
   return list(value, path).map((entry, index) => text(entry, `${path}[${index}]`) ?? '');
 }
 

@@ -61,7 +61,12 @@ ${lb('iris-a', a.url)}${lb('iris-b', b.url)}`,
     );
     await waitFor('iris@file in the API', async () => (await traefik.service('iris@file')) !== undefined, 15_000, 50);
     expect(await traefik.service('iris@file')).toEqual({
-      weighted: { services: [{ name: 'iris-a', weight: 90 }, { name: 'iris-b@file', weight: 10 }] },
+      weighted: {
+        services: [
+          { name: 'iris-a', weight: 90 },
+          { name: 'iris-b@file', weight: 10 },
+        ],
+      },
       status: 'enabled',
       usedBy: ['iris@file'],
       name: 'iris@file',
@@ -82,7 +87,16 @@ ${lb('iris-a', a.url)}${lb('iris-b', b.url)}`,
     await waitFor('iris routed', async () => (await traefik.send('iris.example.com')).text === 'a', 15_000, 50);
     const before = traefik.logs().length;
     writeFileSync(join(directory, 'broken.yml'), 'http:\n  routers:\n    r: [\n');
-    await waitFor('the parse error logged', async () => traefik.logs().slice(before).some((line) => line.msg === 'Error occurred during watcher callback' && String(line.error).includes('broken.yml')), 15_000, 50);
+    await waitFor(
+      'the parse error logged',
+      async () =>
+        traefik
+          .logs()
+          .slice(before)
+          .some((line) => line.msg === 'Error occurred during watcher callback' && String(line.error).includes('broken.yml')),
+      15_000,
+      50,
+    );
     // The other file's router still routes: nothing was sent, so nothing changed.
     expect((await traefik.send('iris.example.com')).text).toBe('a');
     writeAtomically(directory, 'broken.yml', `http:\n  routers:\n    fixed: { rule: "Host(\`fixed.example.com\`)", service: iris-a }\n`);
@@ -133,7 +147,16 @@ describe('the provider throttle applies to the file provider too (aggregator.go 
       await waitFor('iris routed', async () => (await slow.send('iris.example.com')).text === 'a', 15_000, 50);
       const before = slow.logs().length;
       writeAtomically(dir, 'iris.yml', `http:\n  routers:\n    iris: { rule: "Host(\`iris.example.com\`)", service: iris-b }\n  services:\n${lb('iris-b', b.url)}`);
-      await waitFor('the change received by the throttle', async () => slow.logs().slice(before).some((line) => line.msg === 'Provider event received'), 15_000, 50);
+      await waitFor(
+        'the change received by the throttle',
+        async () =>
+          slow
+            .logs()
+            .slice(before)
+            .some((line) => line.msg === 'Provider event received'),
+        15_000,
+        50,
+      );
       expect((await slow.send('iris.example.com')).text).toBe('a');
       expect((await slow.router('iris@file'))?.service).toBe('iris-a');
     } finally {

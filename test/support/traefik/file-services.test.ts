@@ -62,7 +62,11 @@ describe('Prometheus service metrics (observability/metrics/prometheus.go; servi
 describe('active health checks and their propagation (healthcheck.go; wrr.go SetStatus; service.go getWRRServiceHandler)', { timeout: 90_000 }, () => {
   it('marks a failing server DOWN in the API and in traefik_service_server_up, and the weighted parent stops sending to that child', async () => {
     const check = '        healthCheck:\n          path: /health\n          interval: 100ms\n          timeout: 2s\n';
-    await route('healthy', 'healthy.example.com', `    healthy:\n      weighted:\n        healthCheck: {}\n        services:\n          - { name: healthy-a, weight: 1 }\n          - { name: healthy-b, weight: 1 }\n${lb('healthy-a', a.url, check)}${lb('healthy-b', b.url, check)}`);
+    await route(
+      'healthy',
+      'healthy.example.com',
+      `    healthy:\n      weighted:\n        healthCheck: {}\n        services:\n          - { name: healthy-a, weight: 1 }\n          - { name: healthy-b, weight: 1 }\n${lb('healthy-a', a.url, check)}${lb('healthy-b', b.url, check)}`,
+    );
     // Servers start UP (runtime.UpdateServerStatus when the balancer is built).
     expect((await traefik.service('healthy-a@file'))?.serverStatus).toEqual({ [a.url]: 'UP' });
     await waitFor('server_up 1 for healthy-a', async () => (await metrics()).includes(`traefik_service_server_up{service="healthy-a@file",url="${a.url}"} 1`), 30_000, 50);
@@ -107,7 +111,11 @@ describe('mirroring (loadbalancer/mirror/mirror.go)', { timeout: 90_000 }, () =>
   });
 
   it('does not mirror a request whose body is over maxBodySize, and sends copies without a body when mirrorBody is false', async () => {
-    await route('capped', 'capped.example.com', `    capped:\n      mirroring:\n        service: capped-main\n        maxBodySize: 8\n        mirrors:\n          - { name: capped-copy, percent: 100 }\n${lb('capped-main', a.url)}${lb('capped-copy', b.url)}`);
+    await route(
+      'capped',
+      'capped.example.com',
+      `    capped:\n      mirroring:\n        service: capped-main\n        maxBodySize: 8\n        mirrors:\n          - { name: capped-copy, percent: 100 }\n${lb('capped-main', a.url)}${lb('capped-copy', b.url)}`,
+    );
     const before = b.seen.length;
     expect((await traefik.send('capped.example.com', '/big', { body: 'x'.repeat(100) })).text).toBe('a');
     expect((await traefik.send('capped.example.com', '/small', { body: 'tiny' })).text).toBe('a');
@@ -115,7 +123,11 @@ describe('mirroring (loadbalancer/mirror/mirror.go)', { timeout: 90_000 }, () =>
     expect(b.seen.slice(before).map((seen) => [seen.path, seen.body])).toEqual([['/small', 'tiny']]);
     expect(a.seen.filter((seen) => seen.path === '/big').at(-1)?.body).toBe('x'.repeat(100));
 
-    await route('bodiless', 'bodiless.example.com', `    bodiless:\n      mirroring:\n        service: bodiless-main\n        mirrorBody: false\n        mirrors:\n          - { name: bodiless-copy, percent: 100 }\n${lb('bodiless-main', a.url)}${lb('bodiless-copy', b.url)}`);
+    await route(
+      'bodiless',
+      'bodiless.example.com',
+      `    bodiless:\n      mirroring:\n        service: bodiless-main\n        mirrorBody: false\n        mirrors:\n          - { name: bodiless-copy, percent: 100 }\n${lb('bodiless-main', a.url)}${lb('bodiless-copy', b.url)}`,
+    );
     expect((await traefik.send('bodiless.example.com', '/nobody', { body: 'payload' })).text).toBe('a');
     await waitFor('the copy without body', async () => b.seen.some((seen) => seen.path === '/nobody'), 30_000, 50);
     expect(b.seen.find((seen) => seen.path === '/nobody')!.body).toBe('');

@@ -103,13 +103,7 @@ export function traefikArgs(options: TraefikStandInOptions, addresses: { web: st
   const provider = `--providers.${options.provider ?? 'docker'}`;
   const file = options.file;
   if (options.provider === 'file' && !file) throw new Error("provider 'file' needs the file option");
-  const fileArgs = file
-    ? [
-        ...(file.directory ? [`--providers.file.directory=${file.directory}`] : []),
-        ...(file.filename ? [`--providers.file.filename=${file.filename}`] : []),
-        `--providers.file.watch=${file.watch ?? true}`,
-      ]
-    : [];
+  const fileArgs = file ? [...(file.directory ? [`--providers.file.directory=${file.directory}`] : []), ...(file.filename ? [`--providers.file.filename=${file.filename}`] : []), `--providers.file.watch=${file.watch ?? true}`] : [];
   if (options.provider === 'file') {
     return [
       `--entryPoints.web.address=${addresses.web}`,
@@ -154,14 +148,35 @@ async function containerCommand(name: string, network: string, options: TraefikS
   const socket = options.dockerHost?.startsWith('unix://') ? options.dockerHost.slice('unix://'.length) : '/var/run/docker.sock';
   const bind = options.container?.address ? '0.0.0.0' : '127.0.0.1';
   return [
-    'run', '--rm', '-i', '--name', name, '--network', network,
-    '--publish', `${bind}::${CONTAINER_PORTS.web}`, '--publish', `${bind}::${CONTAINER_PORTS.traefik}`,
-    '--volume', `${socket}:/var/run/docker.sock`, '--volume', `${repoRoot}:${repoRoot}:ro`, '--workdir', repoRoot,
+    'run',
+    '--rm',
+    '-i',
+    '--name',
+    name,
+    '--network',
+    network,
+    '--publish',
+    `${bind}::${CONTAINER_PORTS.web}`,
+    '--publish',
+    `${bind}::${CONTAINER_PORTS.traefik}`,
+    '--volume',
+    `${socket}:/var/run/docker.sock`,
+    '--volume',
+    `${repoRoot}:${repoRoot}:ro`,
+    '--workdir',
+    repoRoot,
     ...(fileMount ? ['--volume', `${fileMount}:${fileMount}:ro`] : []),
     // A worktree whose node_modules is a link to another checkout's: mount that one too.
     ...(modules !== join(repoRoot, 'node_modules') ? ['--volume', `${modules}:${modules}:ro`] : []),
-    '--env', 'TRAEFIK_STANDIN_EXIT_WITH_PARENT=1', '--label', 'train-to-serve.test-support=traefik-stand-in',
-    image, 'node', '--import', 'tsx', MAIN,
+    '--env',
+    'TRAEFIK_STANDIN_EXIT_WITH_PARENT=1',
+    '--label',
+    'train-to-serve.test-support=traefik-stand-in',
+    image,
+    'node',
+    '--import',
+    'tsx',
+    MAIN,
     ...traefikArgs({ ...options, dockerHost: undefined }, { web: `0.0.0.0:${CONTAINER_PORTS.web}`, traefik: `0.0.0.0:${CONTAINER_PORTS.traefik}` }),
   ];
 }
@@ -172,9 +187,7 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
   const provider = options.provider ?? 'docker';
   if (options.container && options.detached) throw new Error('a stand-in in a container cannot be detached');
   const containerName = options.container ? `tts-traefik-standin-${process.pid}-${Date.now().toString(36)}` : undefined;
-  const [command, args] = options.container
-    ? [DOCKER, await containerCommand(containerName!, options.container.network, options)]
-    : [process.execPath, ['--import', 'tsx', MAIN, ...traefikArgs(options)]];
+  const [command, args] = options.container ? [DOCKER, await containerCommand(containerName!, options.container.network, options)] : [process.execPath, ['--import', 'tsx', MAIN, ...traefikArgs(options)]];
   const child: ChildProcess = spawn(command, args, {
     env: { ...process.env, ...(options.detached ? {} : { TRAEFIK_STANDIN_EXIT_WITH_PARENT: '1' }) },
     stdio: logFd !== undefined ? ['ignore', logFd, logFd] : ['pipe', 'pipe', 'pipe'],
@@ -278,13 +291,17 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
       const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
       const method = options.method ?? (body === undefined ? 'GET' : 'POST');
       return new Promise((resolve, reject) => {
-        const req = httpRequest(new URL(path, entryPoints.web), { method, headers: { host: hostname, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...options.headers } }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
-          res.on('error', reject);
-        });
+        const req = httpRequest(
+          new URL(path, entryPoints.web),
+          { method, headers: { host: hostname, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}), ...options.headers } },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (chunk: string) => (text += chunk));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text, headers: res.headers }));
+            res.on('error', reject);
+          },
+        );
         req.on('error', reject);
         req.end(body);
       });

@@ -63,27 +63,23 @@ export function startLoad(options: LoadOptions): RunningLoad {
         }
         resolve();
       };
-      const req = request(
-        target,
-        { method: 'POST', agent, headers: { host: options.host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: 30_000 },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => {
-            if (res.statusCode === 200) {
-              try {
-                const digest = (JSON.parse(text) as { model?: { digest?: string } }).model?.digest ?? 'unknown';
-                result.digests[digest] = (result.digests[digest] ?? 0) + 1;
-              } catch {
-                // a 200 that is not the server's JSON still counts as answered
-              }
+      const req = request(target, { method: 'POST', agent, headers: { host: options.host, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: 30_000 }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => {
+          if (res.statusCode === 200) {
+            try {
+              const digest = (JSON.parse(text) as { model?: { digest?: string } }).model?.digest ?? 'unknown';
+              result.digests[digest] = (result.digests[digest] ?? 0) + 1;
+            } catch {
+              // a 200 that is not the server's JSON still counts as answered
             }
-            count(String(res.statusCode), res.statusCode === 200, res.statusCode === 200 ? undefined : text.slice(0, 100));
-          });
-          res.on('error', (error: NodeJS.ErrnoException) => count(error.code ?? 'response-error', false, error.message));
-        },
-      );
+          }
+          count(String(res.statusCode), res.statusCode === 200, res.statusCode === 200 ? undefined : text.slice(0, 100));
+        });
+        res.on('error', (error: NodeJS.ErrnoException) => count(error.code ?? 'response-error', false, error.message));
+      });
       const handle = { abort: () => count('UNANSWERED', false, 'no answer when the load stopped') };
       pending.add(handle);
       req.on('timeout', () => req.destroy(Object.assign(new Error('no answer in 30 s'), { code: 'TIMEOUT' })));

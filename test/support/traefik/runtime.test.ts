@@ -43,7 +43,11 @@ describe('runtime statuses, as the API reports them', () => {
   });
 
   it('attaches routers without entry points to the default ones, higher priority (longer rule) first', () => {
-    const runtime = buildRuntime({ docker: config({ short: router({ rule: 'Host(`a`)', entryPoints: [] }), long: router({ rule: 'Host(`a`) && PathPrefix(`/v1`)', entryPoints: [] }), pinned: router({ rule: 'Host(`b`)', priority: 1000 }) }) }, ['web', 'other', 'traefik'], ['web', 'other']);
+    const runtime = buildRuntime(
+      { docker: config({ short: router({ rule: 'Host(`a`)', entryPoints: [] }), long: router({ rule: 'Host(`a`) && PathPrefix(`/v1`)', entryPoints: [] }), pinned: router({ rule: 'Host(`b`)', priority: 1000 }) }) },
+      ['web', 'other', 'traefik'],
+      ['web', 'other'],
+    );
     expect(runtime.routing.web!.map((t) => t.router)).toEqual(['pinned@docker', 'long@docker', 'short@docker']);
     expect(runtime.routing.other!.map((t) => t.router)).toEqual(['long@docker', 'short@docker']);
   });
@@ -75,7 +79,11 @@ describe('weighted round robin', () => {
   it('alternates equal servers and honours weights', () => {
     const equal = new Balancer([{ url: 'a' }, { url: 'b' }]);
     expect(Array.from({ length: 4 }, () => equal.next()!.url)).toEqual(['a', 'b', 'a', 'b']);
-    const weighted = new Balancer([{ url: 'a', weight: 3 }, { url: 'b', weight: 1 }, { url: 'z', weight: 0 }]);
+    const weighted = new Balancer([
+      { url: 'a', weight: 3 },
+      { url: 'b', weight: 1 },
+      { url: 'z', weight: 0 },
+    ]);
     const picks = Array.from({ length: 8 }, () => weighted.next()!.url);
     expect(picks.filter((u) => u === 'a')).toHaveLength(6);
     expect(picks).not.toContain('z');
@@ -153,11 +161,14 @@ describe('static configuration (Traefik flags and file)', () => {
     expect(defaults.api).toBe(false);
   });
 
-  it('reads v3 providers.swarm with Traefik\'s defaults: exposed by default, polled every 15 s', () => {
+  it("reads v3 providers.swarm with Traefik's defaults: exposed by default, polled every 15 s", () => {
     const defaults = readStaticConfig(['--providers.swarm=true'], read);
     expect(defaults.swarm).toEqual({ endpoint: undefined, watch: true, exposedByDefault: true, constraints: undefined, network: undefined, allowEmptyServices: false, defaultRule: 'Host(`{{ normalize .Name }}`)', refreshMs: 15_000 });
     expect(defaults.docker).toBeUndefined();
-    const set = readStaticConfig(['--providers.swarm.exposedByDefault=false', '--providers.swarm.network=edge', '--providers.swarm.refreshSeconds=2', '--providers.swarm.allowEmptyServices=true', '--providers.swarm.endpoint=unix:///var/run/docker.sock'], read);
+    const set = readStaticConfig(
+      ['--providers.swarm.exposedByDefault=false', '--providers.swarm.network=edge', '--providers.swarm.refreshSeconds=2', '--providers.swarm.allowEmptyServices=true', '--providers.swarm.endpoint=unix:///var/run/docker.sock'],
+      read,
+    );
     expect(set.swarm).toMatchObject({ exposedByDefault: false, network: 'edge', refreshMs: 2000, allowEmptyServices: true, endpoint: 'unix:///var/run/docker.sock' });
     expect(readStaticConfig(['--providers.swarm.refreshSeconds=500ms'], read).swarm?.refreshMs).toBe(500);
   });

@@ -76,9 +76,7 @@ async function barrier(standIn: TraefikStandIn, label: string): Promise<void> {
 }
 
 function send(standIn: TraefikStandIn, hostname: string, path = '/predict'): Promise<{ status: number; text: string }> {
-  return standIn
-    .send(hostname, path, path === '/predict' ? { body: { instances: [[5.1, 3.5, 1.4, 0.2]] } } : {})
-    .then(({ status, text }) => ({ status, text }));
+  return standIn.send(hostname, path, path === '/predict' ? { body: { instances: [[5.1, 3.5, 1.4, 0.2]] } } : {}).then(({ status, text }) => ({ status, text }));
 }
 
 beforeAll(async () => {
@@ -86,10 +84,7 @@ beforeAll(async () => {
   await docker(['network', 'create', otherNetwork]);
   v1 = await ensureModelImage(irisModel());
   v2 = await ensureModelImage({ ...irisModel(), name: 'iris-v2' });
-  [lenient, strict] = await Promise.all([
-    startTraefikStandIn({ network, constraints, allowEmptyServices: true }),
-    startTraefikStandIn({ network, constraints, allowEmptyServices: false, logLevel: 'debug' }),
-  ]);
+  [lenient, strict] = await Promise.all([startTraefikStandIn({ network, constraints, allowEmptyServices: true }), startTraefikStandIn({ network, constraints, allowEmptyServices: false, logLevel: 'debug' })]);
 });
 
 // Each test's containers go with it: each probes its health every second, and a file's worth of
@@ -276,8 +271,14 @@ describe('Traefik stand-in: events and timing', { timeout: 300_000 }, () => {
     // Over everything this stand-in did: every publish (applied, or skipped as unchanged) of the
     // throttle, and every configuration the provider pushed into it.
     const at = (line: Record<string, unknown>) => Date.parse(line.time as string);
-    const publishes = strict.logs().filter((line) => line.msg === 'Configuration applied' || line.msg === 'Skipping unchanged configuration').map(at);
-    const pushes = strict.logs().filter((line) => line.msg === 'Provider event received').map(at);
+    const publishes = strict
+      .logs()
+      .filter((line) => line.msg === 'Configuration applied' || line.msg === 'Skipping unchanged configuration')
+      .map(at);
+    const pushes = strict
+      .logs()
+      .filter((line) => line.msg === 'Provider event received')
+      .map(at);
     expect(publishes.length).toBeGreaterThan(1);
     const gaps = publishes.slice(1).map((time, i) => time - publishes[i]!);
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(1990);
@@ -328,7 +329,13 @@ describe('Traefik stand-in: a file provider beside the Docker provider', { timeo
     const both = await startTraefikStandIn({ network, constraints, file: { directory } });
     try {
       const version = (digest: string) => `xp-${digest}-${suffix}`;
-      const labels = (name: string) => ({ [runLabel]: suffix, 'traefik.enable': 'true', 'traefik.docker.network': network, [`traefik.http.services.${name}.loadbalancer.server.port`]: '8080', [`traefik.http.routers.${name}.rule`]: `Host(\`${host(name)}\`)` });
+      const labels = (name: string) => ({
+        [runLabel]: suffix,
+        'traefik.enable': 'true',
+        'traefik.docker.network': network,
+        [`traefik.http.services.${name}.loadbalancer.server.port`]: '8080',
+        [`traefik.http.routers.${name}.rule`]: `Host(\`${host(name)}\`)`,
+      });
       const old = await run('xp-old', labels(version('old')), { image: v1.reference });
       writeFileSync(
         join(directory, 'xp.yml'),

@@ -64,10 +64,32 @@ export async function startStandIn(config: StaticConfig, log: Logger): Promise<S
   const registry = new Registry();
   const labels = ['code', 'method', 'protocol'] as const;
   const metrics = {
-    serviceRequests: new Counter({ name: 'traefik_service_requests_total', help: 'How many HTTP requests processed on a service, partitioned by status code, protocol, and method.', labelNames: [...labels, 'service'], registers: [registry] }),
-    serviceDuration: new Histogram({ name: 'traefik_service_request_duration_seconds', help: 'How long it took to process the request on a service, partitioned by status code, protocol, and method.', labelNames: [...labels, 'service'], buckets: [0.1, 0.3, 1.2, 5], registers: [registry] }),
-    entryPointRequests: new Counter({ name: 'traefik_entrypoint_requests_total', help: 'How many HTTP requests processed on an entrypoint, partitioned by status code, protocol, and method.', labelNames: [...labels, 'entrypoint'], registers: [registry] }),
-    entryPointDuration: new Histogram({ name: 'traefik_entrypoint_request_duration_seconds', help: 'How long it took to process the request on an entrypoint, partitioned by status code, protocol, and method.', labelNames: [...labels, 'entrypoint'], buckets: [0.1, 0.3, 1.2, 5], registers: [registry] }),
+    serviceRequests: new Counter({
+      name: 'traefik_service_requests_total',
+      help: 'How many HTTP requests processed on a service, partitioned by status code, protocol, and method.',
+      labelNames: [...labels, 'service'],
+      registers: [registry],
+    }),
+    serviceDuration: new Histogram({
+      name: 'traefik_service_request_duration_seconds',
+      help: 'How long it took to process the request on a service, partitioned by status code, protocol, and method.',
+      labelNames: [...labels, 'service'],
+      buckets: [0.1, 0.3, 1.2, 5],
+      registers: [registry],
+    }),
+    entryPointRequests: new Counter({
+      name: 'traefik_entrypoint_requests_total',
+      help: 'How many HTTP requests processed on an entrypoint, partitioned by status code, protocol, and method.',
+      labelNames: [...labels, 'entrypoint'],
+      registers: [registry],
+    }),
+    entryPointDuration: new Histogram({
+      name: 'traefik_entrypoint_request_duration_seconds',
+      help: 'How long it took to process the request on an entrypoint, partitioned by status code, protocol, and method.',
+      labelNames: [...labels, 'entrypoint'],
+      buckets: [0.1, 0.3, 1.2, 5],
+      registers: [registry],
+    }),
     // The service metrics of pkg/observability/metrics/prometheus.go (addServicesLabels, on by default).
     serviceRetries: new Counter({ name: 'traefik_service_retries_total', help: 'How many request retries happened on a service.', labelNames: ['service'], registers: [registry] }),
     serviceServerUp: new Gauge({ name: 'traefik_service_server_up', help: 'service server is up, described by gauge value of 0 or 1.', labelNames: ['service', 'url'], registers: [registry] }),
@@ -126,7 +148,13 @@ export async function startStandIn(config: StaticConfig, log: Logger): Promise<S
   const startDate = new Date().toISOString();
   for (const name of entryPointNames) {
     let port = 0;
-    const proxy = createEntryPointHandler(name, () => port, () => state, record, recordService);
+    const proxy = createEntryPointHandler(
+      name,
+      () => port,
+      () => state,
+      record,
+      recordService,
+    );
     agents.push(proxy.agent);
     const server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];

@@ -152,7 +152,7 @@ export function readStaticConfig(args: string[], readFile: (path: string) => str
   }
   const dockerTree = child(providers, 'docker');
   if (dockerTree && bool(dockerTree.swarmmode, 'providers.docker.swarmMode', false)) {
-    throw new StaticConfigError('providers.docker.swarmMode: Traefik v2 spelling, not implemented by the stand-in; use v3\'s providers.swarm');
+    throw new StaticConfigError("providers.docker.swarmMode: Traefik v2 spelling, not implemented by the stand-in; use v3's providers.swarm");
   }
   let docker: StaticConfig['docker'];
   if (dockerTree) {

@@ -65,11 +65,7 @@ export async function listSwarmServices(docker: Docker): Promise<SwarmServiceFac
   });
 }
 
-export async function startSwarmProvider(
-  endpoint: string | undefined,
-  options: SwarmProviderOptions & { watch: boolean; refreshMs: number },
-  events: ProviderEvents,
-): Promise<RunningProvider> {
+export async function startSwarmProvider(endpoint: string | undefined, options: SwarmProviderOptions & { watch: boolean; refreshMs: number }, events: ProviderEvents): Promise<RunningProvider> {
   const engine = await connectEngine(endpoint, 'providers.swarm.endpoint');
   events.log('info', `Provider connection established with docker ${engine.engineVersion} (API ${engine.apiVersion})`, { providerName: 'swarm' });
   let stopped = false;

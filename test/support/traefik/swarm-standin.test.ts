@@ -141,7 +141,7 @@ describe('Traefik stand-in: Swarm provider rules on a real swarm', { timeout: 24
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
 
     await traefik.waitForServers('netpick', await runningUrls(twoNetworks, 1, otherNetwork));
-    const vipAddress = ((await docker(['service', 'inspect', '--format', '{{json .Endpoint.VirtualIPs}}', vip])).trim());
+    const vipAddress = (await docker(['service', 'inspect', '--format', '{{json .Endpoint.VirtualIPs}}', vip])).trim();
     const networkId = (await docker(['network', 'inspect', '--format', '{{.Id}}', network])).trim();
     const virtualIp = (JSON.parse(vipAddress) as { NetworkID: string; Addr: string }[]).find((entry) => entry.NetworkID === networkId)!.Addr.split('/')[0];
     await runningUrls(vip, 2);
