@@ -710,6 +710,9 @@ function parseDeployInputs(inputs, provenance) {
   if (nodeUsername && engine !== "swarm") throw new InputError("node-registry-username", "applies to engine swarm only (with engine docker, nothing pulls after deploy)");
   const progressive = parseProgressiveInputs(inputs);
   if (progressive && options.rollback) throw new InputError("rollback", `flips weights back to a kept version; it cannot run as a ${progressive.strategy}`);
+  if (progressive && engine === "swarm") {
+    throw new InputError("strategy", `${progressive.strategy} runs on engine docker only for now: its analysis has not been tested against Swarm services (\`\u2026@swarm\`) whose tasks move between nodes; use engine: docker, or strategy: replace with routing: file and keep-previous on the swarm`);
+  }
   const prepare = parsePrepare(inputs, options.rollback);
   const serverProcess = parseServerProcess(inputs);
   const metrics = parseMetricsSource(inputs);

@@ -239,6 +239,12 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
   if (nodeUsername && engine !== 'swarm') throw new InputError('node-registry-username', 'applies to engine swarm only (with engine docker, nothing pulls after deploy)');
   const progressive = parseProgressiveInputs(inputs);
   if (progressive && options.rollback) throw new InputError('rollback', `flips weights back to a kept version; it cannot run as a ${progressive.strategy}`);
+  if (progressive && engine === 'swarm') {
+    // The rollout reads each version's figures from its own servers and Traefik's `…@docker`
+    // services; with Swarm the versions are `…@swarm` services whose tasks move between nodes, and
+    // that path has not run against a real swarm yet. Refused rather than shipped untested.
+    throw new InputError('strategy', `${progressive.strategy} runs on engine docker only for now: its analysis has not been tested against Swarm services (\`…@swarm\`) whose tasks move between nodes; use engine: docker, or strategy: replace with routing: file and keep-previous on the swarm`);
+  }
   const prepare = parsePrepare(inputs, options.rollback);
   const serverProcess = parseServerProcess(inputs);
   const metrics = parseMetricsSource(inputs);
