@@ -711,7 +711,10 @@ function parseDeployInputs(inputs, provenance) {
   const progressive = parseProgressiveInputs(inputs);
   if (progressive && options.rollback) throw new InputError("rollback", `flips weights back to a kept version; it cannot run as a ${progressive.strategy}`);
   if (progressive && engine === "swarm") {
-    throw new InputError("strategy", `${progressive.strategy} runs on engine docker only for now: its analysis has not been tested against Swarm services (\`\u2026@swarm\`) whose tasks move between nodes; use engine: docker, or strategy: replace with routing: file and keep-previous on the swarm`);
+    throw new InputError(
+      "strategy",
+      `${progressive.strategy} runs on engine docker only for now: its analysis has not been tested against Swarm services (\`\u2026@swarm\`) whose tasks move between nodes; use engine: docker, or strategy: replace with routing: file and keep-previous on the swarm`
+    );
   }
   const prepare = parsePrepare(inputs, options.rollback);
   const serverProcess = parseServerProcess(inputs);

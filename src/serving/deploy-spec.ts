@@ -243,7 +243,10 @@ export function parseDeployInputs(inputs: DeployInputs, provenance: Provenance):
     // The rollout reads each version's figures from its own servers and Traefik's `…@docker`
     // services; with Swarm the versions are `…@swarm` services whose tasks move between nodes, and
     // that path has not run against a real swarm yet. Refused rather than shipped untested.
-    throw new InputError('strategy', `${progressive.strategy} runs on engine docker only for now: its analysis has not been tested against Swarm services (\`…@swarm\`) whose tasks move between nodes; use engine: docker, or strategy: replace with routing: file and keep-previous on the swarm`);
+    throw new InputError(
+      'strategy',
+      `${progressive.strategy} runs on engine docker only for now: its analysis has not been tested against Swarm services (\`…@swarm\`) whose tasks move between nodes; use engine: docker, or strategy: replace with routing: file and keep-previous on the swarm`,
+    );
   }
   const prepare = parsePrepare(inputs, options.rollback);
   const serverProcess = parseServerProcess(inputs);

@@ -92,7 +92,10 @@ describe('parseDeployInputs', () => {
     [{ gpus: '0' }, /^Input "gpus": a count of 0 GPUs/],
     [{ 'traefik-api': 'localhost:8080' }, /^Input "traefik-api": expected an http\(s\) URL/],
     [{ engine: 'kubernetes' }, /^Input "engine": expected one of docker, swarm/],
-    [{ engine: 'swarm', strategy: 'canary', routing: 'file', 'routing-dir': '/srv/traefik/dynamic', 'traefik-api': 'http://127.0.0.1:8080' }, /^Input "strategy": canary runs on engine docker only for now: its analysis has not been tested against Swarm services/],
+    [
+      { engine: 'swarm', strategy: 'canary', routing: 'file', 'routing-dir': '/srv/traefik/dynamic', 'traefik-api': 'http://127.0.0.1:8080' },
+      /^Input "strategy": canary runs on engine docker only for now: its analysis has not been tested against Swarm services/,
+    ],
     [{ engine: 'swarm', gpus: 'all' }, /^Input "gpus": engine swarm cannot give GPUs to a service: Swarm has no device requests.* engine: docker/],
     [{ engine: 'swarm', gpus: '2' }, /^Input "gpus": engine swarm cannot give GPUs/],
     [{ engine: 'swarm', service: 'a'.repeat(51) }, /^Input "service": with engine swarm, at most 50 characters .*, got 51$/],
