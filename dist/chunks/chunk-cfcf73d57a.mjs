@@ -198,17 +198,21 @@ import { randomBytes } from "node:crypto";
 
 // src/serving/server-inputs.ts
 var SHELL_SYNTAX = /[|;&<>$`(){}*?]/;
+function parseJsonArgv(inputName, text) {
+  let argv;
+  try {
+    argv = JSON.parse(text);
+  } catch {
+    throw new InputError(inputName, `starts with [ but is not a JSON array of strings: ${quote(text)}`);
+  }
+  if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === "string")) throw new InputError(inputName, `expected a non-empty JSON array of strings, got ${quote(text)}`);
+  return argv;
+}
 function parseArgv(inputName, raw) {
   const text = raw?.trim();
   if (!text) return void 0;
   if (text.startsWith("[")) {
-    let argv;
-    try {
-      argv = JSON.parse(text);
-    } catch {
-      throw new InputError(inputName, `starts with [ but is not a JSON array of strings: ${quote(text)}`);
-    }
-    if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === "string")) throw new InputError(inputName, `expected a non-empty JSON array of strings, got ${quote(text)}`);
+    const argv = parseJsonArgv(inputName, text);
     if (argv[0] === "") throw new InputError(inputName, `the first word is empty in ${quote(text)}`);
     return argv;
   }
@@ -605,15 +609,8 @@ function parseHealthCmd(inputName, raw) {
   const text = raw?.trim();
   if (!text) return void 0;
   if (text.startsWith("[")) {
-    let argv;
-    try {
-      argv = JSON.parse(text);
-    } catch {
-      throw new InputError(inputName, `starts with [ but is not a JSON array of strings: ${quote(text)}`);
-    }
-    if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === "string" && a !== "")) {
-      throw new InputError(inputName, `expected a non-empty JSON array of strings, got ${quote(text)}`);
-    }
+    const argv = parseJsonArgv(inputName, text);
+    if (argv.includes("")) throw new InputError(inputName, `expected a non-empty JSON array of strings, got ${quote(text)}`);
     return ["CMD", ...argv];
   }
   if (text.toUpperCase() === "NONE") throw new InputError(inputName, "a readiness check is what keeps Traefik away from a loading server; it cannot be turned off here");

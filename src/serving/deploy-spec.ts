@@ -8,7 +8,7 @@ import { parseDockerHost } from '../engine/connection';
 import type { Provenance, RoutingSettings, ServerIdentity } from './labels';
 import { parseServiceName, SWARM_SERVICE_NAME_MAX } from './names';
 import { parsePrepare } from './prepare-spec';
-import { parseMetricsSource, parseServerProcess, type MetricsSource, type ServerInputs, type ServerProcess } from './server-inputs';
+import { parseJsonArgv, parseMetricsSource, parseServerProcess, type MetricsSource, type ServerInputs, type ServerProcess } from './server-inputs';
 import { parseFileDeployOptions, parseRoutingChoice, type FileDeployOptions, type RoutingChoice } from './routing-spec';
 import { parseProgressiveInputs, PROGRESSIVE_STRATEGIES, type ProgressiveInputs, type ProgressiveSpec } from '../rollout/spec';
 
@@ -116,16 +116,9 @@ export function parseHealthCmd(inputName: string, raw: string | undefined): stri
   const text = raw?.trim();
   if (!text) return undefined;
   if (text.startsWith('[')) {
-    let argv: unknown;
-    try {
-      argv = JSON.parse(text);
-    } catch {
-      throw new InputError(inputName, `starts with [ but is not a JSON array of strings: ${quote(text)}`);
-    }
-    if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string' && a !== '')) {
-      throw new InputError(inputName, `expected a non-empty JSON array of strings, got ${quote(text)}`);
-    }
-    return ['CMD', ...(argv as string[])];
+    const argv = parseJsonArgv(inputName, text);
+    if (argv.includes('')) throw new InputError(inputName, `expected a non-empty JSON array of strings, got ${quote(text)}`);
+    return ['CMD', ...argv];
   }
   if (text.toUpperCase() === 'NONE') throw new InputError(inputName, 'a readiness check is what keeps Traefik away from a loading server; it cannot be turned off here');
   return ['CMD-SHELL', text];

@@ -58,17 +58,23 @@ const SHELL_SYNTAX = /[|;&<>$`(){}*?]/;
  * `command` / `args`: a JSON array of strings, or one line split into words at spaces, where
  * single or double quotes keep spaces inside a word. No shell runs either way.
  */
+/** An input given as a JSON array of strings (`["tritonserver", "--model-repository=/model"]`), not empty. */
+export function parseJsonArgv(inputName: string, text: string): string[] {
+  let argv: unknown;
+  try {
+    argv = JSON.parse(text);
+  } catch {
+    throw new InputError(inputName, `starts with [ but is not a JSON array of strings: ${quote(text)}`);
+  }
+  if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) throw new InputError(inputName, `expected a non-empty JSON array of strings, got ${quote(text)}`);
+  return argv;
+}
+
 export function parseArgv(inputName: string, raw: string | undefined): string[] | undefined {
   const text = raw?.trim();
   if (!text) return undefined;
   if (text.startsWith('[')) {
-    let argv: unknown;
-    try {
-      argv = JSON.parse(text);
-    } catch {
-      throw new InputError(inputName, `starts with [ but is not a JSON array of strings: ${quote(text)}`);
-    }
-    if (!Array.isArray(argv) || argv.length === 0 || !argv.every((a) => typeof a === 'string')) throw new InputError(inputName, `expected a non-empty JSON array of strings, got ${quote(text)}`);
+    const argv = parseJsonArgv(inputName, text);
     if (argv[0] === '') throw new InputError(inputName, `the first word is empty in ${quote(text)}`);
     return argv;
   }
