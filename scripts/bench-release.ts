@@ -200,7 +200,7 @@ async function main(): Promise<void> {
     const all = (pick: (row: (typeof rows)[number]) => number) => rows.map((r) => s(pick(r))).join(', ');
     console.log('');
     console.log(
-      `${MODEL_MIB} MiB model, label routing through the Traefik stand-in, ${ROUNDS} rounds, medians; load average ${loadavg()
+      `${MODEL_MIB} MiB model, ${ROUTING === 'file' ? 'file' : 'label'} routing through the Traefik stand-in, ${ROUNDS} rounds, medians; load average ${loadavg()
         .map((l) => l.toFixed(1))
         .join(' ')}`,
     );
