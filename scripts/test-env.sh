@@ -42,11 +42,12 @@ if ! "$docker_cli" info >/dev/null 2>&1; then
 fi
 
 # What an earlier run left behind (a run killed halfway skips its cleanup): every test names its
-# containers, Swarm services, configs and networks `tts…`. Left running, their health probes alone
+# containers, Swarm services, configs and networks `tts…` (a deploy lock on the engine is the
+# container `train-to-serve-lock-<service>`). Left running, their health probes alone
 # kept two cores saturated and the next run's waits timed out. Only the tests use that prefix, so
 # run one test suite at a time on an engine.
 "$docker_cli" service ls --format '{{.Name}}' | grep '^tts' | xargs -r "$docker_cli" service rm >/dev/null 2>&1 || true
-"$docker_cli" ps -a --format '{{.Names}}' | grep '^tts' | xargs -r "$docker_cli" rm -f -v >/dev/null 2>&1 || true
+"$docker_cli" ps -a --format '{{.Names}}' | grep -E '^(tts|train-to-serve-lock-tts)' | xargs -r "$docker_cli" rm -f -v >/dev/null 2>&1 || true
 "$docker_cli" config ls --format '{{.Name}}' 2>/dev/null | grep '^tts' | xargs -r "$docker_cli" config rm >/dev/null 2>&1 || true
 "$docker_cli" network ls --format '{{.Name}}' | grep '^tts' | xargs -r "$docker_cli" network rm >/dev/null 2>&1 || true
 
