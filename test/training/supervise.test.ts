@@ -88,9 +88,14 @@ describe('superviseCommand (real processes)', () => {
     const outcome = await supervised.outcome;
     expect(Date.now() - stopAt).toBeGreaterThanOrEqual(800);
     expect(outcome.stoppedBy).toEqual({ reason: 'cancelled', signal: 'SIGTERM' });
-    // The shell ignored SIGTERM too: it ended by SIGKILL (or saw its child killed first and exited 137).
-    expect(outcome.signal === 'SIGKILL' || outcome.exitCode === 137).toBe(true);
+    // Every process the script started was found and signalled, and none survived. How the shell
+    // itself ended depends on which of its processes the group's SIGKILL reached first (SIGKILL,
+    // or 137 when its foreground child went first; CI once saw neither), so only "not a success" is
+    // asserted of it.
+    const signalled = new Set(outcome.stopped.map((p) => p.pid));
+    expect(pidsIn(pidFile).filter((pid) => !signalled.has(pid))).toEqual([]);
     expect(pidsIn(pidFile).filter(isAlive)).toEqual([]);
+    expect({ exitCode: outcome.exitCode, signal: outcome.signal }).not.toEqual({ exitCode: 0, signal: null });
   });
 
   it('kill() stops everything at once', async () => {
