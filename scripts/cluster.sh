@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 DOCKER=/usr/bin/docker
 [ -x "$DOCKER" ] || DOCKER=docker
 NAME=${TTS_CLUSTER_NAME:-tts-cluster}
-IMAGE=localhost/train-to-serve/cluster-node:1
+IMAGE=localhost/train-to-serve/cluster-node:2
 STATE=.tmp/cluster
 NODES=(node1 node2 node3)
 REGISTRY_USER=cluster
@@ -68,6 +68,10 @@ while IFS=: read -r _ controllers _; do
   mount -t cgroup -o "$controllers" cgroup "/sys/fs/cgroup/$dir"
   case $controllers in *,*) old=$IFS; IFS=,; for one in $controllers; do [ -e "/sys/fs/cgroup/$one" ] || ln -s "$dir" "/sys/fs/cgroup/$one"; done; IFS=$old ;; esac
 done </proc/self/cgroup
+# A node killed and started again (a machine that died and came back) keeps its container file
+# system: the dead engine's pid file would make dockerd refuse to start ("pid file found"), since
+# it is PID 1 again. Nothing of the old run is alive, so its runtime state goes.
+rm -rf /var/run/docker.pid /var/run/docker.sock /var/run/docker
 # dockerd with the flags the cluster needs; its log goes to the container's output.
 exec dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 \
   --insecure-registry="$TTS_REGISTRY" --storage-driver=overlay2 "$@"
@@ -77,14 +81,26 @@ EOF
   rm -rf "$root"
 }
 
+# A loopback port nothing listens on now.
+free_port() {
+  node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"
+}
+
 up() {
   local started=$SECONDS
   down quiet
   mkdir -p "$STATE"
   build_image
-  "$DOCKER" network create --label train-to-serve.test-support=cluster "$NAME" >/dev/null
-  local subnet
-  subnet=$("$DOCKER" network inspect -f '{{(index .IPAM.Config 0).Subnet}}' "$NAME")
+  # A subnet of our own choice, so each node keeps its address when it is killed and started
+  # again (the swarm knows a manager by the address it advertised).
+  local subnet="" prefix=""
+  for third in $(seq 80 120); do
+    if "$DOCKER" network create --label train-to-serve.test-support=cluster --subnet "172.31.$third.0/24" "$NAME" >/dev/null 2>&1; then
+      subnet="172.31.$third.0/24" prefix="172.31.$third"
+      break
+    fi
+  done
+  [ -n "$subnet" ] || { log "no free /24 in 172.31.80.0–172.31.120.0 for the cluster network"; exit 1; }
 
   # The registry, with basic auth; its data on a volume.
   local password
@@ -123,10 +139,13 @@ EOF
   local privileges=(--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined
     --security-opt apparmor=unconfined --security-opt systempaths=unconfined
     --device-cgroup-rule 'a *:* rwm' --cgroupns private)
+  # Fixed addresses and host ports too: a restarted node answers where cluster.env says it does.
+  local index=0
   for node in "${NODES[@]}"; do
+    index=$((index + 1))
     "$DOCKER" run -d "${privileges[@]}" --name "$NAME-$node" --hostname "$node" --network "$NAME" \
-      --label train-to-serve.test-support=cluster --env TTS_REGISTRY="$registry_ip:5000" \
-      --volume "$NAME-$node:/var/lib/docker" "${mounts[@]}" --publish 127.0.0.1::2375 \
+      --ip "$prefix.$((10 + index))" --label train-to-serve.test-support=cluster --env TTS_REGISTRY="$registry_ip:5000" \
+      --volume "$NAME-$node:/var/lib/docker" "${mounts[@]}" --publish "127.0.0.1:$(free_port):2375" \
       --entrypoint /entrypoint.sh "$IMAGE" >/dev/null
   done
 

@@ -21,21 +21,25 @@ let node2: ClusterNode;
 let node3: ClusterNode;
 const short = (image: string) => image.slice(image.indexOf('@sha256:') + 8, image.indexOf('@sha256:') + 20);
 const versionName = (service: string, image: string) => `${service}-${short(image)}`;
-const digestOf = (image: string) => image.slice(image.indexOf('@') + 1);
 
 async function versionsOf(service: string): Promise<string[]> {
   return (await docker(['service', 'ls', '--filter', `label=train-to-serve.service=${service}`, '--format', '{{.Name}}'])).split('\n').filter(Boolean).sort();
 }
 
-/** The digests answering `/predict` through the proxy, over a few requests. */
-async function answeringDigests(service: string, requests = 12): Promise<Set<string>> {
-  const digests = new Set<string>();
+/**
+ * The models answering `/predict` through the proxy, over a few requests. The server names its
+ * model (`model.name`; `model.digest` is the sha256 of model.json, not the image's digest), and
+ * each published version has a model of its own, `iris-cluster-<version>` (support/setup.ts).
+ */
+async function answeringModels(service: string, requests = 12): Promise<Set<string>> {
+  const models = new Set<string>();
   for (let i = 0; i < requests; i++) {
     const answer = await run.traefik.send(`${service}.test`, '/predict', { body: { instances: [[5.1, 3.5, 1.4, 0.2]] } });
-    digests.add(answer.status === 200 ? (JSON.parse(answer.text) as { model: { digest: string } }).model.digest : `status ${answer.status}`);
+    models.add(answer.status === 200 ? (JSON.parse(answer.text) as { model: { name: string } }).model.name : `status ${answer.status}`);
   }
-  return digests;
+  return models;
 }
+const model = (version: string) => `iris-cluster-${version}`;
 
 beforeAll(async () => {
   run = await startClusterRun('nd');
@@ -91,7 +95,7 @@ describe('engine swarm on three nodes: managers, drains, pruning, a lost node', 
     expect(await versionsOf(service)).toEqual([versionName(service, run.images.v2!)]);
     await waitFor('v2 to run on the active nodes only', async () => (await placedTasks(versionName(service, run.images.v2!))).every((task) => task.node !== 'node3' && task.state === 'running'), ENGINE_WAIT_MS, 500);
     await printPlacement('v2 after node3 drained', versionName(service, run.images.v2!));
-    expect(await answeringDigests(service)).toEqual(new Set([digestOf(run.images.v2!)]));
+    expect(await answeringModels(service)).toEqual(new Set([model('v2')]));
 
     // v1's image went from node1 (pruned by the runner) and node2 (by the job); node3 was drained, so it keeps it, and the log says so.
     expect(await nodeHasImage(node1, run.images.v1!), retired.log).toBe(false);
@@ -169,17 +173,17 @@ describe('engine swarm on three nodes: managers, drains, pruning, a lost node', 
       const result = await deploying.result;
       const message = failureMessage(result);
       const versions = await versionsOf(service);
-      const served = await answeringDigests(service);
+      const served = await answeringModels(service);
       console.log(`deploy with node3 killed: ${message === undefined ? 'converged' : `failed: ${message.split('\n')[0]}`}; versions ${versions.join(', ')}; answering ${[...served].join(', ')}`);
       await printPlacement('after the node was lost', versions[0]!);
       if (message === undefined) {
         expect(versions).toEqual([slowName]);
-        expect(served).toEqual(new Set([digestOf(run.images.slow!)]));
+        expect(served).toEqual(new Set([model('slow')]));
         expect((await placedTasks(slowName)).every((task) => task.node !== 'node3')).toBe(true);
       } else {
         expect(message).toMatch(/the older versions were not touched and keep serving/);
         expect(versions).toEqual([versionName(service, run.images.v1!)]);
-        expect(served).toEqual(new Set([digestOf(run.images.v1!)]));
+        expect(served).toEqual(new Set([model('v1')]));
       }
       expect(await lockExists(node1, service)).toBe(false);
     } finally {

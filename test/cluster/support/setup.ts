@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { failureMessage, startAction, type ActionRunResult, type StartedAction } from '../../support/action-runner';
 import { docker } from '../../support/docker-cli';
+import { waitFor } from '../../support/ports';
 import { ensureModelImage, irisModel, type ModelImageOptions } from '../../support/server-image';
 import { removeOverlayNetwork, removeServices } from '../../support/swarm';
 import { startTraefikStandIn, type TraefikStandIn } from '../../support/traefik';
@@ -33,6 +34,13 @@ export interface ClusterRun {
 export async function startClusterRun(tag: string): Promise<ClusterRun> {
   const cluster = readCluster();
   useCluster(cluster);
+  // A file that runs after one that killed and restarted a node starts with every node back.
+  await waitFor(
+    `all ${cluster.nodes.length} nodes ready and active in the swarm`,
+    async () => (await docker(['node', 'ls', '--format', '{{.Status}} {{.Availability}}']).catch(() => '')).split('\n').filter((line) => line === 'Ready Active').length === cluster.nodes.length,
+    120_000,
+    500,
+  );
   const run = randomBytes(3).toString('hex');
   const prefix = `tts${tag}${run}`;
   const network = `tts-cl-${tag}-${run}`;
