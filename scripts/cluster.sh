@@ -34,7 +34,7 @@ build_image() {
   root=$(mktemp -d)
   local bins=(/usr/sbin/dockerd /usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/bin/runc
     /usr/sbin/docker-proxy /usr/sbin/xtables-nft-multi /usr/bin/docker-registry /bin/dash /usr/bin/docker
-    /usr/bin/mount /usr/bin/mkdir /usr/bin/ln)
+    /usr/bin/mount /usr/bin/mkdir /usr/bin/ln /usr/bin/rm)
   place() { mkdir -p "$root$(dirname "$2")"; cp -L "$1" "$root$2"; }
   for bin in "${bins[@]}"; do place "$bin" "$bin"; done
   place /usr/bin/docker-init /usr/bin/docker-init
