@@ -45,11 +45,13 @@ fi
 # containers, Swarm services, configs and networks `tts…` (a deploy lock on the engine is the
 # container `train-to-serve-lock-<service>`). Left running, their health probes alone
 # kept two cores saturated and the next run's waits timed out. Only the tests use that prefix, so
-# run one test suite at a time on an engine.
+# run one test suite at a time on an engine. The three-node cluster (`tts-cluster…`, made and
+# removed by scripts/cluster.sh) is left alone: `npm run test:cluster` calls this script too,
+# and a cluster that is up is in use.
 "$docker_cli" service ls --format '{{.Name}}' | grep '^tts' | xargs -r "$docker_cli" service rm >/dev/null 2>&1 || true
-"$docker_cli" ps -a --format '{{.Names}}' | grep -E '^(tts|train-to-serve-lock-tts)' | xargs -r "$docker_cli" rm -f -v >/dev/null 2>&1 || true
+"$docker_cli" ps -a --format '{{.Names}}' | grep -E '^(tts|train-to-serve-lock-tts)' | grep -v '^tts-cluster' | xargs -r "$docker_cli" rm -f -v >/dev/null 2>&1 || true
 "$docker_cli" config ls --format '{{.Name}}' 2>/dev/null | grep '^tts' | xargs -r "$docker_cli" config rm >/dev/null 2>&1 || true
-"$docker_cli" network ls --format '{{.Name}}' | grep '^tts' | xargs -r "$docker_cli" network rm >/dev/null 2>&1 || true
+"$docker_cli" network ls --format '{{.Name}}' | grep '^tts' | grep -v '^tts-cluster' | xargs -r "$docker_cli" network rm >/dev/null 2>&1 || true
 
 # PyTorch, scikit-learn and ONNX Runtime for Python (the ONNX and PyTorch example tests).
 bash "$(dirname "$0")/python-env.sh"
