@@ -2219,7 +2219,25 @@ function swarmLockStore(docker, service) {
 import { randomBytes as randomBytes2 } from "node:crypto";
 var TERMINAL = /* @__PURE__ */ new Set(["complete", "failed", "rejected", "shutdown", "orphaned", "remove"]);
 var JOB_WAIT_MS = 18e4;
-async function pruneOnEveryNode(docker, pruneImage, references, log) {
+var IN_USE = /is using its referenced image|image is being used by/;
+var PRUNE_ROUNDS = 3;
+var PRUNE_RETRY_MS = 3e3;
+async function pruneUntilSettled(runJob, references, wait, rounds = PRUNE_ROUNDS) {
+  const byNode = /* @__PURE__ */ new Map();
+  let pending = [...references];
+  for (let round = 1; pending.length > 0; round++) {
+    for (const result of await runJob(pending, round)) {
+      const earlier = byNode.get(result.node);
+      byNode.set(result.node, { node: result.node, removed: [...earlier?.removed ?? [], ...result.removed], refused: result.refused });
+    }
+    const blocked = [...byNode.values()].flatMap((result) => result.refused.filter((line) => IN_USE.test(line)));
+    pending = pending.filter((reference) => blocked.some((line) => line.includes(reference)));
+    if (pending.length === 0 || round >= rounds) break;
+    await wait(PRUNE_RETRY_MS);
+  }
+  return [...byNode.values()].sort((a, b) => a.node.localeCompare(b.node));
+}
+async function pruneOnEveryNode(docker, pruneImage, references, log, { warnSkipped = true } = {}) {
   if (references.length === 0) return [];
   const name = `tts-prune-${randomBytes2(4).toString("hex")}`;
   const spec = {
@@ -2243,7 +2261,7 @@ async function pruneOnEveryNode(docker, pruneImage, references, log) {
     const hostnames = new Map(nodes.map((node) => [node.ID, node.Description?.Hostname ?? node.ID]));
     const eligible = nodes.filter((node) => node.Status?.State === "ready" && node.Spec?.Availability === "active").map((node) => node.ID);
     const skipped = nodes.filter((node) => !eligible.includes(node.ID));
-    if (skipped.length > 0) {
+    if (skipped.length > 0 && warnSkipped) {
       log.warning(
         `Images were not pruned on ${skipped.map((node) => `${hostnames.get(node.ID)} (${node.Status?.State === "ready" ? node.Spec?.Availability : node.Status?.State})`).join(", ")}: Swarm runs no task there; the next retire prunes them`
       );
@@ -2300,7 +2318,9 @@ async function pruneSwarmImages(context, seen, retired, log) {
     log.warning(`Images of the retired versions were pruned on this node only; the other ${nodes - 1} node(s) of the swarm keep them: give retire a node-prune-image (an image with a Docker CLI) to prune every node`);
     return pruned;
   }
-  for (const result of await pruneOnEveryNode(docker, context.nodePruneImage, references, log)) {
+  const image = context.nodePruneImage;
+  const runJob = (pending, round) => pruneOnEveryNode(docker, image, pending, log, { warnSkipped: round === 1 });
+  for (const result of await pruneUntilSettled(runJob, references, (ms2) => new Promise((resolve) => setTimeout(resolve, ms2)))) {
     const refused = result.refused.filter((line) => !/No such image/i.test(line));
     log.info(`Node ${result.node}: ${result.removed.length > 0 ? `removed ${result.removed.join(", ")}` : "nothing to remove"}${refused.length > 0 ? `; kept: ${refused.join("; ")}` : ""}`);
     for (const reference of result.removed) pruned.push({ id: reference.slice(reference.indexOf("@") + 1), references: [reference], node: result.node });

@@ -35,7 +35,37 @@ interface SwarmNode {
 const TERMINAL = new Set(['complete', 'failed', 'rejected', 'shutdown', 'orphaned', 'remove']);
 const JOB_WAIT_MS = 180_000;
 
-export async function pruneOnEveryNode(docker: Docker, pruneImage: string, references: readonly string[], log: Log): Promise<NodePrune[]> {
+/** A node's refusal because a container there still uses the image. */
+const IN_USE = /is using its referenced image|image is being used by/;
+const PRUNE_ROUNDS = 3;
+const PRUNE_RETRY_MS = 3_000;
+
+/**
+ * Prune jobs until no node refuses because a container still uses an image, at most `rounds`
+ * jobs, each for the references still refused. Swarm deletes the tasks of a removed service from
+ * the managers' store before every node's agent has removed their containers (seen on three
+ * nodes: a task container of the retired version, ended earlier when its node was drained, was
+ * still on its node when the job ran), so a first refusal is often a container about to go. One
+ * that stays (a container outside the toolkit) is still refused after the last round, and its
+ * image kept. Per node: every reference removed in any round, the refusals of its last round.
+ */
+export async function pruneUntilSettled(runJob: (references: readonly string[], round: number) => Promise<NodePrune[]>, references: readonly string[], wait: (ms: number) => Promise<void>, rounds = PRUNE_ROUNDS): Promise<NodePrune[]> {
+  const byNode = new Map<string, NodePrune>();
+  let pending = [...references];
+  for (let round = 1; pending.length > 0; round++) {
+    for (const result of await runJob(pending, round)) {
+      const earlier = byNode.get(result.node);
+      byNode.set(result.node, { node: result.node, removed: [...(earlier?.removed ?? []), ...result.removed], refused: result.refused });
+    }
+    const blocked = [...byNode.values()].flatMap((result) => result.refused.filter((line) => IN_USE.test(line)));
+    pending = pending.filter((reference) => blocked.some((line) => line.includes(reference)));
+    if (pending.length === 0 || round >= rounds) break;
+    await wait(PRUNE_RETRY_MS);
+  }
+  return [...byNode.values()].sort((a, b) => a.node.localeCompare(b.node));
+}
+
+export async function pruneOnEveryNode(docker: Docker, pruneImage: string, references: readonly string[], log: Log, { warnSkipped = true }: { warnSkipped?: boolean } = {}): Promise<NodePrune[]> {
   if (references.length === 0) return [];
   const name = `tts-prune-${randomBytes(4).toString('hex')}`;
   const spec = {
@@ -60,7 +90,7 @@ export async function pruneOnEveryNode(docker: Docker, pruneImage: string, refer
     // A job runs only where Swarm may schedule: ready nodes whose availability is active.
     const eligible = nodes.filter((node) => node.Status?.State === 'ready' && node.Spec?.Availability === 'active').map((node) => node.ID);
     const skipped = nodes.filter((node) => !eligible.includes(node.ID));
-    if (skipped.length > 0) {
+    if (skipped.length > 0 && warnSkipped) {
       log.warning(
         `Images were not pruned on ${skipped.map((node) => `${hostnames.get(node.ID)} (${node.Status?.State === 'ready' ? node.Spec?.Availability : node.Status?.State})`).join(', ')}: Swarm runs no task there; the next retire prunes them`,
       );
@@ -133,7 +163,9 @@ export async function pruneSwarmImages(context: { docker: Docker; node: DockerEn
     log.warning(`Images of the retired versions were pruned on this node only; the other ${nodes - 1} node(s) of the swarm keep them: give retire a node-prune-image (an image with a Docker CLI) to prune every node`);
     return pruned;
   }
-  for (const result of await pruneOnEveryNode(docker, context.nodePruneImage, references, log)) {
+  const image = context.nodePruneImage;
+  const runJob = (pending: readonly string[], round: number) => pruneOnEveryNode(docker, image, pending, log, { warnSkipped: round === 1 });
+  for (const result of await pruneUntilSettled(runJob, references, (ms) => new Promise((resolve) => setTimeout(resolve, ms)))) {
     const refused = result.refused.filter((line) => !/No such image/i.test(line));
     log.info(`Node ${result.node}: ${result.removed.length > 0 ? `removed ${result.removed.join(', ')}` : 'nothing to remove'}${refused.length > 0 ? `; kept: ${refused.join('; ')}` : ''}`);
     for (const reference of result.removed) pruned.push({ id: reference.slice(reference.indexOf('@') + 1), references: [reference], node: result.node });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serviceDigests } from '../../src/engine/swarm-prune';
+import { pruneUntilSettled, serviceDigests, type NodePrune } from '../../src/engine/swarm-prune';
 import { versionServiceSpec } from '../../src/engine/swarm-spec';
 import { parseDeployInputs, type DeployInputs } from '../../src/serving/deploy-spec';
 import { parseRetireInputs, type RetireInputs } from '../../src/serving/retire-spec';
@@ -61,5 +61,73 @@ describe('serviceDigests: images a swarm still names', () => {
     const service = (image: string) => ({ Spec: { Name: 'x', TaskTemplate: { ContainerSpec: { Image: image } } } }) as unknown as SwarmService;
     const other = 'sha256:' + 'c'.repeat(64);
     expect(serviceDigests([service(`ghcr.io/acme/iris@${digest}`), service(`traefik:v3@${other}`), service('nginx:1')])).toEqual(new Set([digest, other]));
+  });
+});
+
+describe('pruneUntilSettled: prune jobs again while a container about to go still uses an image', () => {
+  const a = 'registry.example/acme/iris@sha256:' + 'a'.repeat(64);
+  const b = 'registry.example/acme/iris@sha256:' + 'd'.repeat(64);
+  const inUse = (reference: string) => `Error response from daemon: conflict: unable to remove repository reference "${reference}" (must force) - container 7f77e0d21422 is using its referenced image 06c94c0a`;
+  const noSuch = (reference: string) => `Error: No such image: ${reference}`;
+
+  it('runs a second job for what a node refused while a container used it, and merges what each node removed', async () => {
+    const jobs: string[][] = [];
+    const waits: number[] = [];
+    const answers: NodePrune[][] = [
+      [
+        { node: 'node1', removed: [a, b], refused: [] },
+        { node: 'node2', removed: [b], refused: [inUse(a)] },
+      ],
+      [
+        { node: 'node1', removed: [], refused: [noSuch(a)] },
+        { node: 'node2', removed: [a], refused: [] },
+      ],
+    ];
+    const results = await pruneUntilSettled(
+      (references) => {
+        jobs.push([...references]);
+        return Promise.resolve(answers[jobs.length - 1]!);
+      },
+      [a, b],
+      (ms) => {
+        waits.push(ms);
+        return Promise.resolve();
+      },
+    );
+    expect(jobs).toEqual([[a, b], [a]]);
+    expect(waits).toHaveLength(1);
+    expect(results).toEqual([
+      { node: 'node1', removed: [a, b], refused: [noSuch(a)] },
+      { node: 'node2', removed: [b, a], refused: [] },
+    ]);
+  });
+
+  it('stops after the last round when a container keeps using the image (it is kept), and never retries a missing image', async () => {
+    let jobs = 0;
+    const results = await pruneUntilSettled(
+      () => {
+        jobs++;
+        return Promise.resolve([
+          { node: 'node1', removed: [], refused: [inUse(a)] },
+          { node: 'node3', removed: [], refused: [noSuch(b)] },
+        ]);
+      },
+      [a, b],
+      () => Promise.resolve(),
+      3,
+    );
+    expect(jobs).toBe(3);
+    expect(results.find((result) => result.node === 'node1')!.refused).toEqual([inUse(a)]);
+
+    let single = 0;
+    await pruneUntilSettled(
+      () => {
+        single++;
+        return Promise.resolve([{ node: 'node3', removed: [], refused: [noSuch(a)] }]);
+      },
+      [a],
+      () => Promise.resolve(),
+    );
+    expect(single).toBe(1);
   });
 });
