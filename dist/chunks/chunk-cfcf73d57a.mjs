@@ -2121,6 +2121,7 @@ async function drainVersion(context, server, options) {
       if (statusOf(error) === 404) throw new VanishedService();
       throw new Error(engineMessage(error));
     }
+    context.onRemoved?.(stopGraceMsOf(service));
     const deadline = Date.now() + stopGraceMsOf(service) + 1e4;
     await stopLocalContainers(docker, local, deadline - Date.now());
     const left = await waitForTasksGone(docker, service.ID, deadline - Date.now());
@@ -2222,7 +2223,7 @@ var JOB_WAIT_MS = 18e4;
 var IN_USE = /is using its referenced image|image is being used by/;
 var PRUNE_ROUNDS = 3;
 var PRUNE_RETRY_MS = 3e3;
-async function pruneUntilSettled(runJob, references, wait, rounds = PRUNE_ROUNDS) {
+async function pruneUntilSettled(runJob, references, clock, tasksEndBy = 0) {
   const byNode = /* @__PURE__ */ new Map();
   let pending = [...references];
   for (let round = 1; pending.length > 0; round++) {
@@ -2232,8 +2233,8 @@ async function pruneUntilSettled(runJob, references, wait, rounds = PRUNE_ROUNDS
     }
     const blocked = [...byNode.values()].flatMap((result) => result.refused.filter((line) => IN_USE.test(line)));
     pending = pending.filter((reference) => blocked.some((line) => line.includes(reference)));
-    if (pending.length === 0 || round >= rounds) break;
-    await wait(PRUNE_RETRY_MS);
+    if (pending.length === 0 || round >= PRUNE_ROUNDS) break;
+    await clock.wait(round === 1 ? Math.max(PRUNE_RETRY_MS, tasksEndBy - clock.now()) : PRUNE_RETRY_MS);
   }
   return [...byNode.values()].sort((a, b) => a.node.localeCompare(b.node));
 }
@@ -2320,7 +2321,8 @@ async function pruneSwarmImages(context, seen, retired, log) {
   }
   const image = context.nodePruneImage;
   const runJob = (pending, round) => pruneOnEveryNode(docker, image, pending, log, { warnSkipped: round === 1 });
-  for (const result of await pruneUntilSettled(runJob, references, (ms2) => new Promise((resolve) => setTimeout(resolve, ms2)))) {
+  const clock = { now: () => Date.now(), wait: (ms2) => new Promise((resolve) => setTimeout(resolve, ms2)) };
+  for (const result of await pruneUntilSettled(runJob, references, clock, context.tasksEndBy)) {
     const refused = result.refused.filter((line) => !/No such image/i.test(line));
     log.info(`Node ${result.node}: ${result.removed.length > 0 ? `removed ${result.removed.join(", ")}` : "nothing to remove"}${refused.length > 0 ? `; kept: ${refused.join("; ")}` : ""}`);
     for (const reference of result.removed) pruned.push({ id: reference.slice(reference.indexOf("@") + 1), references: [reference], node: result.node });
@@ -2353,6 +2355,8 @@ var SwarmEngine = class _SwarmEngine {
   node;
   networks = /* @__PURE__ */ new Map();
   localNodeId;
+  /** When the tasks of the versions this engine removed have ended on every node at the latest (removal + stop grace period). */
+  tasksEndBy = 0;
   static async connect(dockerHost, nodePruneImage) {
     const engine = new _SwarmEngine(await connectEngine(dockerHost), nodePruneImage);
     await engine.requireManager();
@@ -2619,14 +2623,17 @@ ${logs || "(no output)"}` : "")
   }
   async drainAndRemove(server, options, log) {
     const localNodeId = await this.requireManager();
-    const report = await drainVersion({ docker: this.docker, localNodeId, canReach: (network) => this.canReach(network) }, server, options);
+    const onRemoved = (graceMs) => {
+      this.tasksEndBy = Math.max(this.tasksEndBy, Date.now() + graceMs);
+    };
+    const report = await drainVersion({ docker: this.docker, localNodeId, canReach: (network) => this.canReach(network), onRemoved }, server, options);
     if (report.warning) log.warning(report.warning);
     log.info(`${report.outcome === "vanished" ? "Already gone" : "Removed"}: ${server.name} (${report.outcome}, ${report.seconds}s)`);
     return report;
   }
   /** This node's images, then with `node-prune-image` every node's (src/engine/swarm-prune.ts). */
   pruneImages(seen, retired, log) {
-    return pruneSwarmImages({ docker: this.docker, node: this.node, nodePruneImage: this.nodePruneImage }, seen, retired, log);
+    return pruneSwarmImages({ docker: this.docker, node: this.node, nodePruneImage: this.nodePruneImage, tasksEndBy: this.tasksEndBy }, seen, retired, log);
   }
   /**
    * Prepared on the node this runner talks to (a manager), like the pull that learns a deploy's

@@ -57,6 +57,8 @@ export interface SwarmDrainContext {
   /** Whether this process can reach the tasks' addresses on a network (it is attached to it). */
   canReach(network: string): Promise<boolean>;
   sleep?: (ms: number) => Promise<void>;
+  /** Told the stop grace period when the service is removed: its tasks on other nodes may run that long. */
+  onRemoved?: (stopGraceMs: number) => void;
 }
 
 /**
@@ -121,6 +123,7 @@ export async function drainVersion(context: SwarmDrainContext, server: ManagedSe
       if (statusOf(error) === 404) throw new VanishedService();
       throw new Error(engineMessage(error));
     }
+    context.onRemoved?.(stopGraceMsOf(service));
     const deadline = Date.now() + stopGraceMsOf(service) + 10_000;
     await stopLocalContainers(docker, local, deadline - Date.now());
     const left = await waitForTasksGone(docker, service.ID, deadline - Date.now());
@@ -166,11 +169,13 @@ async function stopLocalContainers(docker: Docker, ids: string[], timeoutMs: num
 }
 
 /**
- * After the service is gone, until Swarm has removed its tasks on every node: each node's agent
- * stops its task (the stop signal, SIGKILL after the grace period) and reports it, and only then
- * does the task leave the managers' store. Tasks on a node that is down are not waited for (Swarm
- * cannot reach it; it removes them when the node comes back). Returns the hostnames of the nodes
- * still holding a task when the time was up.
+ * After the service is gone, until the managers no longer list its tasks on ready nodes. Tasks on
+ * a node that is down are not waited for (Swarm cannot reach it). The managers may drop a task
+ * before its node's agent has stopped the container: seen on three nodes, retired tasks ran on
+ * (unhealthy, after the drain signal) until their stop grace period ended, 38 s after their
+ * service had gone. Nothing routes to them by then; image pruning on other nodes waits for that
+ * grace (src/engine/swarm-prune.ts). Returns the hostnames of the nodes still holding a task when
+ * the time was up.
  */
 export async function waitForTasksGone(docker: Docker, serviceId: string, timeoutMs: number): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;

@@ -70,6 +70,8 @@ export class SwarmEngine implements ServingEngine {
   private readonly node: DockerEngine;
   private readonly networks = new Map<string, Promise<NetworkFacts | undefined>>();
   private localNodeId?: string;
+  /** When the tasks of the versions this engine removed have ended on every node at the latest (removal + stop grace period). */
+  private tasksEndBy = 0;
 
   /**
    * @param nodePruneImage retire's `node-prune-image`: an image with a Docker CLI that prunes
@@ -386,7 +388,10 @@ export class SwarmEngine implements ServingEngine {
 
   async drainAndRemove(server: ManagedServer, options: DrainOptions, log: Log): Promise<RemovalReport> {
     const localNodeId = await this.requireManager();
-    const report = await drainVersion({ docker: this.docker, localNodeId, canReach: (network) => this.canReach(network) }, server, options);
+    const onRemoved = (graceMs: number) => {
+      this.tasksEndBy = Math.max(this.tasksEndBy, Date.now() + graceMs);
+    };
+    const report = await drainVersion({ docker: this.docker, localNodeId, canReach: (network) => this.canReach(network), onRemoved }, server, options);
     if (report.warning) log.warning(report.warning);
     log.info(`${report.outcome === 'vanished' ? 'Already gone' : 'Removed'}: ${server.name} (${report.outcome}, ${report.seconds}s)`);
     return report;
@@ -394,7 +399,7 @@ export class SwarmEngine implements ServingEngine {
 
   /** This node's images, then with `node-prune-image` every node's (src/engine/swarm-prune.ts). */
   pruneImages(seen: readonly ManagedServer[], retired: readonly ManagedServer[], log: Log): Promise<PrunedImage[]> {
-    return pruneSwarmImages({ docker: this.docker, node: this.node, nodePruneImage: this.nodePruneImage }, seen, retired, log);
+    return pruneSwarmImages({ docker: this.docker, node: this.node, nodePruneImage: this.nodePruneImage, tasksEndBy: this.tasksEndBy }, seen, retired, log);
   }
 
   /**

@@ -41,15 +41,23 @@ const PRUNE_ROUNDS = 3;
 const PRUNE_RETRY_MS = 3_000;
 
 /**
- * Prune jobs until no node refuses because a container still uses an image, at most `rounds`
- * jobs, each for the references still refused. Swarm deletes the tasks of a removed service from
- * the managers' store before every node's agent has removed their containers (seen on three
- * nodes: a task container of the retired version, ended earlier when its node was drained, was
- * still on its node when the job ran), so a first refusal is often a container about to go. One
- * that stays (a container outside the toolkit) is still refused after the last round, and its
- * image kept. Per node: every reference removed in any round, the refusals of its last round.
+ * Prune jobs until no node refuses because a container still uses an image: at most three jobs,
+ * each for the references still refused. When a service is removed, Swarm deletes its tasks from
+ * the managers' store at once, while each node's agent sends the stop signal (the drain signal)
+ * and kills the container only after the stop grace period (seen on three nodes: retired tasks
+ * still running, unhealthy, 38 s after the service had gone). So a refusal on the first job is
+ * usually a retired task about to end: the second job runs once `tasksEndBy` has passed (the
+ * latest removal plus its grace period; at least PRUNE_RETRY_MS later), the third PRUNE_RETRY_MS
+ * after that for an agent slow to remove the container. A container that keeps using the image
+ * (one outside the toolkit) is still refused then, and its image kept. Per node: every reference
+ * removed in any job, the refusals of its last job.
  */
-export async function pruneUntilSettled(runJob: (references: readonly string[], round: number) => Promise<NodePrune[]>, references: readonly string[], wait: (ms: number) => Promise<void>, rounds = PRUNE_ROUNDS): Promise<NodePrune[]> {
+export async function pruneUntilSettled(
+  runJob: (references: readonly string[], round: number) => Promise<NodePrune[]>,
+  references: readonly string[],
+  clock: { now(): number; wait(ms: number): Promise<void> },
+  tasksEndBy = 0,
+): Promise<NodePrune[]> {
   const byNode = new Map<string, NodePrune>();
   let pending = [...references];
   for (let round = 1; pending.length > 0; round++) {
@@ -59,8 +67,8 @@ export async function pruneUntilSettled(runJob: (references: readonly string[], 
     }
     const blocked = [...byNode.values()].flatMap((result) => result.refused.filter((line) => IN_USE.test(line)));
     pending = pending.filter((reference) => blocked.some((line) => line.includes(reference)));
-    if (pending.length === 0 || round >= rounds) break;
-    await wait(PRUNE_RETRY_MS);
+    if (pending.length === 0 || round >= PRUNE_ROUNDS) break;
+    await clock.wait(round === 1 ? Math.max(PRUNE_RETRY_MS, tasksEndBy - clock.now()) : PRUNE_RETRY_MS);
   }
   return [...byNode.values()].sort((a, b) => a.node.localeCompare(b.node));
 }
@@ -152,7 +160,7 @@ export function serviceDigests(services: readonly Pick<SwarmService, 'Spec'>[]):
  * for that pull may have expired); then, with `node-prune-image`, the retired versions' images
  * on every node, through a global job.
  */
-export async function pruneSwarmImages(context: { docker: Docker; node: DockerEngine; nodePruneImage?: string }, seen: readonly ManagedServer[], retired: readonly ManagedServer[], log: Log): Promise<PrunedImage[]> {
+export async function pruneSwarmImages(context: { docker: Docker; node: DockerEngine; nodePruneImage?: string; tasksEndBy?: number }, seen: readonly ManagedServer[], retired: readonly ManagedServer[], log: Log): Promise<PrunedImage[]> {
   const { docker } = context;
   const used = serviceDigests((await docker.listServices()) as unknown as SwarmService[]);
   const pruned = await context.node.pruneImages(seen, retired, log, used);
@@ -165,7 +173,8 @@ export async function pruneSwarmImages(context: { docker: Docker; node: DockerEn
   }
   const image = context.nodePruneImage;
   const runJob = (pending: readonly string[], round: number) => pruneOnEveryNode(docker, image, pending, log, { warnSkipped: round === 1 });
-  for (const result of await pruneUntilSettled(runJob, references, (ms) => new Promise((resolve) => setTimeout(resolve, ms)))) {
+  const clock = { now: () => Date.now(), wait: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
+  for (const result of await pruneUntilSettled(runJob, references, clock, context.tasksEndBy)) {
     const refused = result.refused.filter((line) => !/No such image/i.test(line));
     log.info(`Node ${result.node}: ${result.removed.length > 0 ? `removed ${result.removed.join(', ')}` : 'nothing to remove'}${refused.length > 0 ? `; kept: ${refused.join('; ')}` : ''}`);
     for (const reference of result.removed) pruned.push({ id: reference.slice(reference.indexOf('@') + 1), references: [reference], node: result.node });

@@ -7,7 +7,7 @@ import { failureMessage, repoRoot } from '../support/action-runner';
 import { docker } from '../support/docker-cli';
 import { waitFor } from '../support/ports';
 import { ENGINE_WAIT_MS } from '../support/server-image';
-import { ensureDockerCliImage, killNode, lockExists, nodeHasImage, placedTasks, printPlacement, restartNode, setAvailability, type ClusterNode } from './support/cluster';
+import { ensureDockerCliImage, killNode, onNode, lockExists, nodeHasImage, placedTasks, printPlacement, restartNode, setAvailability, type ClusterNode } from './support/cluster';
 import { expectDeployed, startClusterRun, type ClusterRun } from './support/setup';
 
 /**
@@ -97,6 +97,8 @@ describe('engine swarm on three nodes: managers, drains, pruning, a lost node', 
     await printPlacement('v2 after node3 drained', versionName(service, run.images.v2!));
     expect(await answeringModels(service)).toEqual(new Set([model('v2')]));
 
+    // What each node still runs or keeps, for the record (and to tell which container kept an image).
+    for (const node of run.cluster.nodes) console.log(`${node.name} containers after retire:\n${await onNode(node, ['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.Image}} {{.Status}} {{.Names}}'])}`);
     // v1's image went from node1 (pruned by the runner) and node2 (by the job); node3 was drained, so it keeps it, and the log says so.
     expect(await nodeHasImage(node1, run.images.v1!), retired.log).toBe(false);
     expect(await nodeHasImage(node2, run.images.v1!), retired.log).toBe(false);

@@ -64,15 +64,29 @@ describe('serviceDigests: images a swarm still names', () => {
   });
 });
 
-describe('pruneUntilSettled: prune jobs again while a container about to go still uses an image', () => {
+describe('pruneUntilSettled: prune jobs again while a retired task still uses an image', () => {
   const a = 'registry.example/acme/iris@sha256:' + 'a'.repeat(64);
   const b = 'registry.example/acme/iris@sha256:' + 'd'.repeat(64);
   const inUse = (reference: string) => `Error response from daemon: conflict: unable to remove repository reference "${reference}" (must force) - container 7f77e0d21422 is using its referenced image 06c94c0a`;
   const noSuch = (reference: string) => `Error: No such image: ${reference}`;
+  /** A clock whose waits only move its time on. */
+  const fakeClock = () => {
+    const clock = {
+      time: 1_000_000,
+      waits: [] as number[],
+      now: () => clock.time,
+      wait: (ms: number) => {
+        clock.waits.push(ms);
+        clock.time += ms;
+        return Promise.resolve();
+      },
+    };
+    return clock;
+  };
 
-  it('runs a second job for what a node refused while a container used it, and merges what each node removed', async () => {
+  it('runs the second job once the retired tasks’ stop grace period is over, for what a node refused while a container used it, and merges what each node removed', async () => {
     const jobs: string[][] = [];
-    const waits: number[] = [];
+    const clock = fakeClock();
     const answers: NodePrune[][] = [
       [
         { node: 'node1', removed: [a, b], refused: [] },
@@ -89,21 +103,20 @@ describe('pruneUntilSettled: prune jobs again while a container about to go stil
         return Promise.resolve(answers[jobs.length - 1]!);
       },
       [a, b],
-      (ms) => {
-        waits.push(ms);
-        return Promise.resolve();
-      },
+      clock,
+      clock.time + 20_000,
     );
     expect(jobs).toEqual([[a, b], [a]]);
-    expect(waits).toHaveLength(1);
+    expect(clock.waits).toEqual([20_000]);
     expect(results).toEqual([
       { node: 'node1', removed: [a, b], refused: [noSuch(a)] },
       { node: 'node2', removed: [b, a], refused: [] },
     ]);
   });
 
-  it('stops after the last round when a container keeps using the image (it is kept), and never retries a missing image', async () => {
+  it('stops after three jobs when a container keeps using the image (it is kept), and never runs again for a missing image', async () => {
     let jobs = 0;
+    const clock = fakeClock();
     const results = await pruneUntilSettled(
       () => {
         jobs++;
@@ -113,10 +126,10 @@ describe('pruneUntilSettled: prune jobs again while a container about to go stil
         ]);
       },
       [a, b],
-      () => Promise.resolve(),
-      3,
+      clock,
     );
     expect(jobs).toBe(3);
+    expect(clock.waits).toEqual([3_000, 3_000]);
     expect(results.find((result) => result.node === 'node1')!.refused).toEqual([inUse(a)]);
 
     let single = 0;
@@ -126,7 +139,7 @@ describe('pruneUntilSettled: prune jobs again while a container about to go stil
         return Promise.resolve([{ node: 'node3', removed: [], refused: [noSuch(a)] }]);
       },
       [a],
-      () => Promise.resolve(),
+      fakeClock(),
     );
     expect(single).toBe(1);
   });
