@@ -2270,22 +2270,26 @@ async function pruneOnEveryNode(docker, pruneImage, references, log, { warnSkipp
     for (; ; ) {
       tasks = await docker.listTasks({ filters: { service: [handle.id] } });
       const done = tasks.filter((task) => TERMINAL.has(task.Status.State));
-      if (eligible.every((id) => done.some((task) => task.NodeID === id))) break;
+      if (eligible.every((id) => done.some((task) => task.NodeID === id)) && done.length === tasks.length) break;
       if (Date.now() >= deadline) {
         log.warning(`The image prune job ${name} had not finished on every node after ${JOB_WAIT_MS / 1e3}s; images stay on the nodes it did not reach`);
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    const results = [];
+    const byNode = /* @__PURE__ */ new Map();
     for (const task of tasks.filter((candidate) => TERMINAL.has(candidate.Status.State))) {
       const output = await taskOutput(docker, task.ID);
-      const removed = references.filter((reference) => output.includes(`Untagged: ${reference}`));
+      const node = hostnames.get(task.NodeID ?? "") ?? task.NodeID ?? "?";
+      const result = byNode.get(node) ?? { node, removed: [], refused: [] };
+      result.removed.push(...references.filter((reference) => output.includes(`Untagged: ${reference}`) && !result.removed.includes(reference)));
       const refused = output.split("\n").filter((line) => /^Error/.test(line.trim())).map((line) => line.trim());
       if (task.Status.State !== "complete" && refused.length === 0) refused.push(`${task.Status.State}: ${task.Status.Err ?? task.Status.Message ?? ""}`.trim());
-      results.push({ node: hostnames.get(task.NodeID ?? "") ?? task.NodeID ?? "?", removed, refused });
+      result.refused.push(...refused);
+      byNode.set(node, result);
     }
-    return results.sort((a, b) => a.node.localeCompare(b.node));
+    for (const result of byNode.values()) result.refused = [...new Set(result.refused.filter((line) => !result.removed.some((reference) => line.includes(reference))))];
+    return [...byNode.values()].sort((a, b) => a.node.localeCompare(b.node));
   } finally {
     await docker.getService(handle.id).remove().catch((error) => {
       if (statusOf(error) !== 404) log.warning(`Could not remove the image prune job ${name}: ${engineMessage(error)}`);
