@@ -1,10 +1,9 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { failureMessage, runAction, type ActionRunResult } from '../support/action-runner';
 import { docker, ensureNodeBaseImage } from '../support/docker-cli';
-import { fileRoutingNames, publishPlain, type FileRoutingBed } from '../support/file-routing-bed';
+import { fileRoutingNames, predictVersion, publishPlain, type FileRoutingBed } from '../support/file-routing-bed';
 import { waitFor } from '../support/ports';
 import { startRegistry } from '../support/registry';
 import { createOverlayNetwork, ensureSwarm, removeOverlayNetwork, removeServices } from '../support/swarm';
@@ -48,23 +47,7 @@ function deploy(service: string, version: string, inputs: Record<string, string>
 
 /** One prediction through the stand-in's `web` entry point; `version` is the plain server's. */
 function predict(service: string, headers: Record<string, string> = {}): Promise<{ status: number; version?: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${bed.traefik.webUrl}/predict`, { method: 'POST', headers: { host: `${service}.test`, ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        let version: string | undefined;
-        try {
-          version = (JSON.parse(text) as { model?: { version?: string } }).model?.version;
-        } catch {
-          // not the server's JSON
-        }
-        resolve({ status: res.statusCode ?? 0, version });
-      });
-    });
-    req.on('error', reject);
-    req.end('{}');
-  });
+  return predictVersion(bed.traefik.webUrl, service, headers);
 }
 
 /** The Swarm services (model versions) of a service, with their ids. */
