@@ -70,7 +70,9 @@ export interface SwarmDrainContext {
  * 15 s poll, its 2 s throttle, a margin); then for the tasks' in-flight requests when this runner
  * can reach them; then the service is removed. Swarm then sends each task its stop signal (the
  * drain signal) and kills it after the stop grace period; the tasks on this node get SIGTERM at
- * once, which the reference server takes as a graceful stop, and are waited for.
+ * once, which the reference server takes as a graceful stop, and are waited for. Under file
+ * routing (`options.withdrawn`) the withdrawal and both waits were done by the caller: the
+ * service is removed at once.
  */
 export async function drainVersion(context: SwarmDrainContext, server: ManagedServer, options: DrainOptions): Promise<RemovalReport> {
   const { docker } = context;
@@ -88,6 +90,11 @@ export async function drainVersion(context: SwarmDrainContext, server: ManagedSe
 
     if (version.running.length === 0) {
       outcome = 'not-running';
+    } else if (options.withdrawn) {
+      // File routing: the caller took the version out of the weighted service, saw Traefik apply
+      // it and waited for its requests to finish. Its labels stay: its pinned router and service
+      // `<service>-<version>@swarm` go with it when Traefik's next poll finds it removed.
+      outcome = 'withdrawn';
     } else {
       const earlier = Date.parse(labels[LABELS.draining] ?? '');
       let withdrawnAt = earlier;

@@ -58,8 +58,10 @@ interface NetworkFacts {
  * Docker Swarm: each model version of a service is one Swarm service, `<service>-<12 hex of the
  * digest>`, with `replicas` tasks, Traefik's labels (Swarm provider) and the toolkit's on the
  * service. Versions sit side by side exactly as containers do in docker mode, so `strategy: add`,
- * the drain of older versions and retire keep their meaning; Traefik merges the versions' tasks
- * into one load balancer because their routing labels are identical. See README "engine: swarm".
+ * the drain of older versions and retire keep their meaning. Under `routing: labels` Traefik merges
+ * the versions' tasks into one load balancer because their routing labels are identical; under
+ * `routing: file` each version is Traefik's service `<service>-<version>@swarm` with a pinned
+ * router, weighted by the routing file (docs/routing.md). See README "engine: swarm".
  */
 export class SwarmEngine implements ServingEngine {
   readonly kind = 'swarm' as const;
@@ -151,6 +153,12 @@ export class SwarmEngine implements ServingEngine {
     const { network, service } = spec.routing;
     if (!(await this.network(network))) {
       throw new InputError('network', `no Swarm network ${quote(network)} on the engine at ${this.endpoint} (create it with docker network create --driver overlay --attachable ${network}, and attach Traefik to it)`);
+    }
+    if (spec.options.healthPath && !spec.options.rollback && !(await this.canReach(network))) {
+      throw new InputError(
+        'health-path',
+        `engine swarm: this runner is not attached to network ${quote(network)}, so it cannot probe the tasks' ${spec.options.healthPath} (their addresses are on that overlay network); run the runner as a container attached to it (docker run --network ${network} …, or docker network connect ${network} <runner>), or drop health-path and give health-cmd so Swarm checks readiness itself`,
+      );
     }
     if (spec.traefikApi) await new TraefikApi(spec.traefikApi, 'swarm').check();
     const routed = (await this.listVersions(service)).map((version) => version.server).filter((server) => !server.labels[LABELS.draining]);

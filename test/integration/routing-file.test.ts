@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureMessage, runAction, type ActionRunResult } from '../support/action-runner';
 import { docker } from '../support/docker-cli';
 import { waitFor } from '../support/ports';
-import { bedDeployInputs, fileRoutingNames, publishPlain, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
+import { bedDeployInputs, fileRoutingNames, predictVersion, publishPlain, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
 import { startLoad, type LoadResult } from '../support/traefik/load';
 
 /**
@@ -35,23 +34,7 @@ function deploy(service: string, image: string, inputs: Record<string, string> =
 const fileInputs = { routing: 'file', 'routing-dir': routingDir, 'health-path': '/ready' };
 
 function get(service: string, headers: Record<string, string> = {}): Promise<{ status: number; version?: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${bed.traefik.webUrl}/predict`, { method: 'POST', headers: { host: `${service}.test`, ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        let version: string | undefined;
-        try {
-          version = (JSON.parse(text) as { model?: { version?: string } }).model?.version;
-        } catch {
-          // not the server's JSON
-        }
-        resolve({ status: res.statusCode ?? 0, version });
-      });
-    });
-    req.on('error', reject);
-    req.end('{}');
-  });
+  return predictVersion(bed.traefik.webUrl, service, headers);
 }
 
 /** Replace v1 by v2 under 8 clients; the traffic seen from the first to the last request. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { runnerContainerCommand, type RunnerContainer } from './runner-container';
 
 /**
  * Starts an action's committed bundle the way the GitHub runner does: `node <runs.main>` with each
@@ -25,6 +26,13 @@ export interface ActionRunOptions {
   /** GITHUB_WORKSPACE and the working directory; a fresh temp folder by default. */
   workspace?: string;
   timeoutMs?: number;
+  /**
+   * Run the bundle in a container instead of on the host, as a self-hosted runner in a container
+   * runs it (runner-container.ts): attached to `network`, with the engine's socket, this checkout
+   * (read-only), the runner's files and workspace, and `volumes` (host paths, mounted read-write
+   * at the same path).
+   */
+  container?: RunnerContainer;
 }
 
 export interface Annotation {
@@ -130,11 +138,11 @@ export function startAction(name: string, options: ActionRunOptions = {}): Start
     env[`INPUT_${key.replace(/ /g, '_').toUpperCase()}`] = value;
   }
 
-  const child = spawn(process.execPath, [main], {
-    cwd: workspace,
-    env: Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined)),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const definedEnv = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const container = options.container ? runnerContainerCommand(options.container, { main, workspace, files, env: definedEnv }) : undefined;
+  const child = container
+    ? spawn(container.command, container.args, { env: { ...process.env, ...definedEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [main], { cwd: workspace, env: definedEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let raw = '';
   child.stdout.on('data', (chunk: Buffer) => (raw += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (raw += chunk.toString()));
@@ -142,6 +150,7 @@ export function startAction(name: string, options: ActionRunOptions = {}): Start
   const result = new Promise<ActionRunResult>((resolvePromise, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
+      container?.remove();
       reject(new Error(`action ${name} did not finish within ${options.timeoutMs ?? 120_000} ms; log so far:\n${raw}`));
     }, options.timeoutMs ?? 120_000);
     child.on('error', reject);

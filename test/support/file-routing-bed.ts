@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { docker } from './docker-cli';
 import { buildPlainServer, type PlainServerBehaviour } from './plain-server';
@@ -93,4 +94,29 @@ export async function stopFileRoutingBed(bed: FileRoutingBed | undefined, names:
   await docker(['network', 'rm', names.network]).catch(() => {});
   await bed?.registry.stop();
   if (bed && Object.keys(bed.images).length > 0) await docker(['rmi', ...Object.values(bed.images)]).catch(() => {});
+}
+
+/**
+ * One prediction through a Traefik entry point (`webUrl`) for `<service>.test`: the status and the
+ * plain server's version (undefined when the answer is not the server's JSON). `headers`, e.g.
+ * `X-Model-Version`, to call one version through its pinned router.
+ */
+export function predictVersion(webUrl: string, service: string, headers: Record<string, string> = {}): Promise<{ status: number; version?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${webUrl}/predict`, { method: 'POST', headers: { host: `${service}.test`, ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        let version: string | undefined;
+        try {
+          version = (JSON.parse(text) as { model?: { version?: string } }).model?.version;
+        } catch {
+          // not the server's JSON
+        }
+        resolve({ status: res.statusCode ?? 0, version });
+      });
+    });
+    req.on('error', reject);
+    req.end('{}');
+  });
 }

@@ -71,6 +71,11 @@ export interface TraefikStandIn {
   apiUrl: string;
   /** The `web` entry point that routes to the servers. */
   webUrl: string;
+  /**
+   * A stand-in in a container (`container` option): its API and `web` entry point as another
+   * container on the same network reaches them (by container name), e.g. a runner container.
+   */
+  inNetwork?: { apiUrl: string; webUrl: string };
   /** Every entry point by name, as http URLs. */
   entryPoints: Record<string, string>;
   /** The stand-in's JSON log lines so far (from its log file when detached). */
@@ -263,6 +268,7 @@ export async function startTraefikStandIn(options: TraefikStandInOptions = {}): 
     provider,
     apiUrl,
     webUrl: entryPoints.web!,
+    ...(containerName ? { inNetwork: { apiUrl: `http://${containerName}:${CONTAINER_PORTS.traefik}`, webUrl: `http://${containerName}:${CONTAINER_PORTS.web}` } } : {}),
     entryPoints,
     logs: () => {
       readLogFile();
