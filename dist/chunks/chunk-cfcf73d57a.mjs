@@ -2092,6 +2092,8 @@ async function drainVersion(context, server, options) {
     let warning;
     if (version.running.length === 0) {
       outcome = "not-running";
+    } else if (options.withdrawn) {
+      outcome = "withdrawn";
     } else {
       const earlier = Date.parse(labels[LABELS.draining] ?? "");
       let withdrawnAt = earlier;
@@ -2419,6 +2421,12 @@ var SwarmEngine = class _SwarmEngine {
     const { network, service } = spec.routing;
     if (!await this.network(network)) {
       throw new InputError("network", `no Swarm network ${quote(network)} on the engine at ${this.endpoint} (create it with docker network create --driver overlay --attachable ${network}, and attach Traefik to it)`);
+    }
+    if (spec.options.healthPath && !spec.options.rollback && !await this.canReach(network)) {
+      throw new InputError(
+        "health-path",
+        `engine swarm: this runner is not attached to network ${quote(network)}, so it cannot probe the tasks' ${spec.options.healthPath} (their addresses are on that overlay network); run the runner as a container attached to it (docker run --network ${network} \u2026, or docker network connect ${network} <runner>), or drop health-path and give health-cmd so Swarm checks readiness itself`
+      );
     }
     if (spec.traefikApi) await new TraefikApi(spec.traefikApi, "swarm").check();
     const routed = (await this.listVersions(service)).map((version) => version.server).filter((server) => !server.labels[LABELS.draining]);
