@@ -1,0 +1,100 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readRoutingState } from '../../src/traefik/routing-file';
+import { failureMessage, startAction, type ActionRunResult, type StartedAction } from '../support/action-runner';
+import { docker } from '../support/docker-cli';
+import { bedDeployInputs, fileRoutingNames, publishPlain, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
+import { waitFor } from '../support/ports';
+import { startLoad } from '../support/traefik/load';
+
+/**
+ * A `routing: file` replace whose runner dies (SIGKILL) partway, then runs again, on the real
+ * Docker Engine, a real registry and the Traefik stand-in (file provider and Docker provider, the
+ * 2 s throttle), under 8 clients. The kill points are found from the outside, as they would be
+ * seen on a host: the new version's container started but not yet weighted, and the new version
+ * weighted while the old one still runs (its drain). Every state in between is covered against a
+ * fake engine in test/serving/deploy-file.test.ts; this file shows the real parts converge too.
+ */
+const names = fileRoutingNames('kill');
+const { prefix, routingDir } = names;
+let bed: FileRoutingBed;
+const digestOf = (image: string) => image.slice(image.indexOf('@') + 1);
+const short = (image: string) => digestOf(image).slice(7, 19);
+const ref = (service: string, image: string) => `${service}-${short(image)}@docker`;
+const table = (service: string) => readRoutingState(join(routingDir, `${service}.yml`));
+
+function startDeploy(service: string, image: string): StartedAction {
+  return startAction('deploy', { inputs: bedDeployInputs(bed, service, image), timeoutMs: 400_000 });
+}
+
+/** The digests a service's containers run (running ones only). */
+async function runningDigests(service: string): Promise<string[]> {
+  const out = await docker(['ps', '--filter', `label=train-to-serve.service=${service}`, '--format', '{{.Label "train-to-serve.image-digest"}}']);
+  return out.split('\n').filter(Boolean).sort();
+}
+
+beforeAll(async () => {
+  bed = await startFileRoutingBed(names);
+  await publishPlain(bed, 'v1', { thinkMs: 20 });
+  await publishPlain(bed, 'v2', { thinkMs: 20 });
+}, 300_000);
+
+afterAll(() => stopFileRoutingBed(bed, names));
+
+const killPoints: { point: string; reached: (service: string) => Promise<boolean> }[] = [
+  {
+    point: 'the new version started, not yet weighted',
+    reached: async (service) => (await runningDigests(service)).includes(digestOf(bed.images.v2!)) && !(await table(service))!.backends.some((b) => b.service === ref(service, bed.images.v2!) && b.weight > 0),
+  },
+  {
+    point: 'the new version weighted, the old one still running (its drain)',
+    reached: async (service) => (await table(service))!.backends.some((b) => b.service === ref(service, bed.images.v2!) && b.weight > 0) && (await runningDigests(service)).includes(digestOf(bed.images.v1!)),
+  },
+];
+
+describe('a routing-file replace whose runner is killed, then run again (engine, stand-in, 8 clients)', () => {
+  for (const { point, reached } of killPoints) {
+    it(`killed at: ${point}; the rerun converges on the new version alone with no failed request`, async () => {
+      const service = `${prefix}-${killPoints.findIndex((k) => k.point === point)}`;
+      const first: ActionRunResult = await startDeploy(service, bed.images.v1!).result;
+      expect(failureMessage(first), first.log).toBeUndefined();
+      const load = startLoad({ url: bed.traefik.webUrl, host: `${service}.test`, concurrency: 8 });
+      await waitFor('requests to flow', async () => load.current().ok > 40, 60_000);
+      // The routing file is read all along: it must always parse, and always weight something.
+      const badStates: string[] = [];
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const state = await table(service).catch((error: Error) => {
+            badStates.push(`unreadable: ${error.message}`);
+            return undefined;
+          });
+          if (state && !state.backends.some((b) => b.weight > 0)) badStates.push(`nothing weighted: ${JSON.stringify(state)}`);
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+      try {
+        const doomed = startDeploy(service, bed.images.v2!);
+        await waitFor(point, () => reached(service), 300_000, 50);
+        doomed.child.kill('SIGKILL');
+        expect((await doomed.result).signal).toBe('SIGKILL');
+
+        const again = await startDeploy(service, bed.images.v2!).result;
+        expect(failureMessage(again), again.log).toBeUndefined();
+        expect(again.log).toMatch(/Taking over the deploy lock/);
+        await waitFor('the old version to be removed', async () => (await runningDigests(service)).join() === digestOf(bed.images.v2!), 60_000);
+        const state = (await table(service))!;
+        expect(state.backends.filter((b) => b.weight > 0).map((b) => b.service)).toEqual([ref(service, bed.images.v2!)]);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      } finally {
+        sampling = false;
+        await sampler;
+      }
+      const traffic = await load.stop();
+      console.log(`[kill] ${point}: ${traffic.ok} ok, ${traffic.failed} failed ${JSON.stringify(traffic.outcomes)}`);
+      expect(traffic.failed, JSON.stringify(traffic)).toBe(0);
+      expect(badStates).toEqual([]);
+      expect(Object.keys(traffic.digests).sort()).toEqual([digestOf(bed.images.v1!), digestOf(bed.images.v2!)].sort());
+    }, 600_000);
+  }
+});
