@@ -41,6 +41,8 @@ function getInputs(): DeployInputs {
     'node-registry-password': secretInput('node-registry-password'),
     steps: input('steps'),
     'step-duration': input('step-duration'),
+    'analysis-interval': input('analysis-interval'),
+    'failure-limit': input('failure-limit'),
     analysis: input('analysis'),
     'mirror-percent': input('mirror-percent'),
     'shadow-duration': input('shadow-duration'),

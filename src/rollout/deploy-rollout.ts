@@ -68,11 +68,13 @@ export async function runFileRollout(args: FileRolloutArgs): Promise<RolloutResu
     log,
   });
   const start = planStart(recorded, args.version, progressive.canary.steps);
-  if (start.kind === 'resume') log.info(`Resuming the ${progressive.strategy} of ${args.version} at its recorded ${start.phase} step ${start.step + 1}`);
+  if (start.kind === 'resume') log.info(`Resuming the ${progressive.strategy} of ${args.version} at its recorded ${start.phase} step ${start.step + 1}${start.failures > 0 ? ` with ${start.failures} failed window(s) counted` : ''}`);
   if (start.kind === 'restore-stable') log.warning(`An interrupted rollout of ${start.recorded.version} was recorded: its traffic goes back to ${stableRef} first`);
   const result = await runRollout(progressive, args.version, port, args.clock ?? systemClock, start);
-  for (const step of result.steps) {
-    log.info(`${step.phase} at ${step.weight}%: ${step.passed ? 'passed' : 'failed'} (canary ${JSON.stringify(step.figures.canary)}, stable ${JSON.stringify(step.figures.stable)})`);
+  for (const w of result.windows) {
+    log.info(
+      `${w.phase} at ${w.weight}%, window ${w.window + 1} of ${w.windows}: ${w.passed ? 'passed' : `failed (${w.failures} failed of ${result.failureLimit} allowed)`} (canary ${JSON.stringify(w.figures.canary)}, stable ${JSON.stringify(w.figures.stable)})`,
+    );
   }
   return result;
 }

@@ -75,26 +75,34 @@ export class FileRolloutPort implements RolloutPort {
   }
 
   async record(progress: Progress | undefined): Promise<void> {
-    // Written with the next weight change, in the same rename; only the end is written on its own.
-    // After a promotion the record stays until deploy's own write moves all weight (a run killed in
-    // between resumes at the promotion); after a rollback the stable-only table is already written.
+    // A new step is written with its weight change, in the same rename; the end, and a failed
+    // window counted within a step already routed, are written on their own (the weights stay).
+    // After a promotion the record of the last held step stays until deploy's own write moves all
+    // weight (a run killed in between resumes at that step and holds it once more); after a
+    // rollback the stable-only table is already written.
     if (!progress && this.promoted) return;
-    const changed = this.progress !== undefined && !progress && (this.weights.canary > 0 || this.weights.mirror > 0);
+    const before = this.progress;
+    const routed = this.weights.canary > 0 || this.weights.mirror > 0;
+    const ended = before !== undefined && !progress && routed;
+    const sameStep = before !== undefined && progress !== undefined && before.phase === progress.phase && before.step === progress.step && routed;
     this.progress = progress;
-    if (changed) await this.publish();
+    if (ended || sameStep) await this.publish();
   }
 
-  async openWindow(): Promise<() => Promise<WindowFigures>> {
+  async measure(): Promise<() => Promise<WindowFigures>> {
     const { metricsUrl, stableUrls, canaryUrls } = this.options;
-    const before = await Promise.all([scrape(metricsUrl), Promise.all(stableUrls.map(scrapeServer)), Promise.all(canaryUrls.map(scrapeServer))]);
+    const read = () => Promise.all([scrape(metricsUrl), Promise.all(stableUrls.map(scrapeServer)), Promise.all(canaryUrls.map(scrapeServer))]);
+    let before = await read();
     return async () => {
-      const after = await Promise.all([scrape(metricsUrl), Promise.all(stableUrls.map(scrapeServer)), Promise.all(canaryUrls.map(scrapeServer))]);
+      const after = await read();
       const stableClasses = classCounts(before[1].map((b, i) => ({ before: b, after: after[1][i]! })));
       const canaryClasses = classCounts(before[2].map((b, i) => ({ before: b, after: after[2][i]! })));
       const stable: Figures = { ...trafficFigures(before[0], after[0], this.options.stableRef) };
       const canary: Figures = { ...trafficFigures(before[0], after[0], this.options.canaryRef) };
       const shift = jensenShannon(canaryClasses, stableClasses);
       if (shift !== undefined) canary.prediction_shift = shift;
+      // Tumbling windows: this scrape ends one window and starts the next.
+      before = after;
       return { stable, canary };
     };
   }

@@ -1,5 +1,5 @@
 import { InputError, quote } from '../inputs/errors';
-import { parseDuration, parseEnum, parseInteger, parseList } from '../inputs/parse';
+import { formatDuration, parseDuration, parseEnum, parseInteger, parseList } from '../inputs/parse';
 import { parseRules, type Rule } from '../metrics/rules';
 
 /**
@@ -29,6 +29,8 @@ export interface ProgressiveInputs {
   routing?: string;
   steps?: string;
   'step-duration'?: string;
+  'analysis-interval'?: string;
+  'failure-limit'?: string;
   analysis?: string;
   'mirror-percent'?: string;
   'shadow-duration'?: string;
@@ -43,9 +45,21 @@ export interface CanarySettings {
   stepDurationMs: number;
 }
 
+/**
+ * How often a hold is judged and how many failed windows a rollout survives (Argo Rollouts'
+ * `interval` and `failureLimit`, Flagger's `analysis.interval` and `threshold`).
+ */
+export interface AnalysisSettings {
+  /** Window length; undefined: each hold is one window. Divides every hold it applies to. */
+  intervalMs?: number;
+  /** Failed windows tolerated over the whole rollout (shadow and canary together); one more rolls back. */
+  failureLimit: number;
+}
+
 export interface ProgressiveSpec {
   strategy: ProgressiveStrategy;
   rules: Rule[];
+  analysis: AnalysisSettings;
   /** Where Traefik's Prometheus metrics are read: `traefik-metrics`, or `<traefik-api>/metrics`. */
   metricsUrl: string;
   canary: CanarySettings;
@@ -54,7 +68,7 @@ export interface ProgressiveSpec {
 }
 
 /** Inputs that mean nothing without `strategy: canary` or `shadow`. */
-const PROGRESSIVE_ONLY = ['steps', 'step-duration', 'analysis', 'mirror-percent', 'shadow-duration', 'after-shadow', 'traefik-metrics'] as const;
+const PROGRESSIVE_ONLY = ['steps', 'step-duration', 'analysis-interval', 'failure-limit', 'analysis', 'mirror-percent', 'shadow-duration', 'after-shadow', 'traefik-metrics'] as const;
 const SHADOW_ONLY = ['mirror-percent', 'shadow-duration', 'after-shadow'] as const;
 
 function given(inputs: ProgressiveInputs, name: keyof ProgressiveInputs): string | undefined {
@@ -130,14 +144,54 @@ export function parseProgressiveInputs(inputs: ProgressiveInputs): ProgressiveSp
   const api = given(inputs, 'traefik-api');
   if (!explicit && !api) throw new InputError('traefik-metrics', `${strategy} reads Traefik's per-service metrics: give traefik-metrics, or traefik-api (its /metrics is read)`);
   const metricsUrl = explicit ? parseMetricsUrl('traefik-metrics', explicit) : parseMetricsUrl('traefik-api', `${api!.replace(/\/+$/, '')}/metrics`);
-  const spec: ProgressiveSpec = { strategy, rules, metricsUrl, canary: { steps, stepDurationMs } };
+  const spec: ProgressiveSpec = { strategy, rules, analysis: { failureLimit: 0 }, metricsUrl, canary: { steps, stepDurationMs } };
   if (strategy === 'shadow') {
     const mirrorPercent = parseInteger('mirror-percent', given(inputs, 'mirror-percent') ?? DEFAULT_MIRROR_PERCENT, { min: 1, max: 100 });
     const durationMs = parseDuration('shadow-duration', given(inputs, 'shadow-duration') ?? DEFAULT_SHADOW_DURATION);
     const after = parseEnum('after-shadow', given(inputs, 'after-shadow') ?? 'replace', AFTER_SHADOW);
     spec.shadow = { mirrorPercent, durationMs, after };
   }
+  spec.analysis = parseAnalysisSettings(inputs, spec);
   return spec;
+}
+
+/** The holds an analysis interval applies to: the shadow's, and the steps' unless a shadow replaces at once. */
+function holds(spec: ProgressiveSpec): [string, number][] {
+  const shadow: [string, number][] = spec.shadow ? [['shadow-duration', spec.shadow.durationMs]] : [];
+  const steps: [string, number][] = spec.shadow?.after === 'replace' ? [] : [['step-duration', spec.canary.stepDurationMs]];
+  return [...shadow, ...steps];
+}
+
+/**
+ * `analysis-interval` must cut every hold into whole windows of equal length, so a rule such as
+ * `requests >= 50` means the same in every window; `failure-limit` is a count of failed windows.
+ */
+function parseAnalysisSettings(inputs: ProgressiveInputs, spec: ProgressiveSpec): AnalysisSettings {
+  const failureLimit = parseInteger('failure-limit', given(inputs, 'failure-limit') ?? '0', { min: 0 });
+  const raw = given(inputs, 'analysis-interval');
+  if (raw === undefined) return { failureLimit };
+  const intervalMs = parseDuration('analysis-interval', raw);
+  for (const [name, holdMs] of holds(spec)) {
+    if (intervalMs > holdMs) throw new InputError('analysis-interval', `${quote(raw)} is longer than ${name} (${formatDuration(holdMs)}): a window cannot outlast the hold it judges`);
+    if (holdMs % intervalMs !== 0) {
+      const nearest = dividingInterval(holdMs, intervalMs);
+      throw new InputError('analysis-interval', `${quote(raw)} does not cut ${name} (${formatDuration(holdMs)}) into whole windows${nearest ? `; ${formatDuration(nearest)} does` : ''}`);
+    }
+  }
+  return { intervalMs, failureLimit };
+}
+
+/** The longest whole-second interval below `intervalMs` that divides `holdMs`, for the error message. */
+function dividingInterval(holdMs: number, intervalMs: number): number | undefined {
+  for (let windows = Math.ceil(holdMs / intervalMs); windows <= holdMs / 1000; windows++) {
+    if (holdMs % windows === 0 && (holdMs / windows) % 1000 === 0) return holdMs / windows;
+  }
+  return undefined;
+}
+
+/** How many windows judge a hold of `holdMs`. */
+export function windowsPerHold(analysis: AnalysisSettings, holdMs: number): number {
+  return analysis.intervalMs === undefined ? 1 : Math.round(holdMs / analysis.intervalMs);
 }
 
 /** How long a rollout holds at most: the deploy lock's lease must outlast it. */

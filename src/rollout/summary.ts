@@ -1,20 +1,14 @@
 import { code, escapeCell, fenced, table } from '../markdown/markdown';
 import type { RuleResult } from '../metrics/rules';
 import type { Figures } from './figures';
-import type { RolloutResult, StepReport } from './rollout';
+import type { RolloutResult, WindowReport } from './rollout';
 
 /**
- * The job summary of a rollout: one table per step (both versions' figures in the step's window
- * and each rule's verdict), Mermaid line charts of error rate and p95 latency per version over the
- * steps, and the outputs (verdict, failed rule, figures as JSON).
+ * The job summary of a rollout: one table per step with a row per analysis window (both
+ * versions' figures in the window and each rule's verdict, failed windows counted), Mermaid line
+ * charts of error rate and p95 latency per version over the windows, and the outputs (verdict,
+ * failed rule, figures as JSON, one entry per window).
  */
-
-const FIGURE_ROWS: [keyof Figures, string][] = [
-  ['requests', 'requests'],
-  ['error_rate', 'error rate'],
-  ['latency_p95_ms', 'p95 latency (ms)'],
-  ['prediction_shift', 'prediction shift (JS)'],
-];
 
 function show(value: number | undefined): string {
   if (value === undefined || !Number.isFinite(value)) return '–';
@@ -27,45 +21,77 @@ function verdict(result: RuleResult): string {
   return `${mark}${detail}`;
 }
 
-function stepLabel(step: StepReport): string {
-  return step.phase === 'shadow' ? `shadow, ${step.weight}% mirrored` : `canary at ${step.weight}%`;
+function holdLabel(window: WindowReport): string {
+  return window.phase === 'shadow' ? `shadow, ${window.weight}% mirrored` : `canary at ${window.weight}%`;
 }
 
-export function renderStep(step: StepReport, index: number): string {
-  const figures = table(
-    ['figure', { header: 'stable', align: 'right' }, { header: step.phase === 'shadow' ? 'shadow' : 'canary', align: 'right' }],
-    FIGURE_ROWS.map(([key, label]) => [label, show(key === 'prediction_shift' ? 0 : step.figures.stable[key]), show(step.figures.canary[key])]),
-  );
-  const rules = table(
-    ['rule', 'verdict'],
-    step.results.map((result) => [code(result.rule.text), verdict(result)]),
-  );
-  return [`#### Step ${index + 1}: ${stepLabel(step)} ${step.passed ? '✅' : '❌'}`, '', `${step.startedAt} → ${step.endedAt}`, '', figures, '', rules].join('\n');
+/** Where a rollback happened, when the hold was cut into windows or failures were tolerated; '' otherwise. */
+export function windowNote(result: RolloutResult): string {
+  const failed = result.failed;
+  if (!failed || (failed.windows === 1 && result.failureLimit === 0)) return '';
+  const failures = result.windows.at(-1)?.failures ?? 0;
+  return ` in window ${failed.window + 1} of ${failed.windows} (${failures} failed windows, failure-limit ${result.failureLimit})`;
 }
 
-/** A Mermaid line chart of one figure per version over the steps; undefined when nothing was measured. */
-export function renderFigureChart(steps: readonly StepReport[], key: 'error_rate' | 'latency_p95_ms', title: string): string | undefined {
-  if (steps.length === 0) return undefined;
-  const series = (side: 'stable' | 'canary') => steps.map((step) => step.figures[side][key] ?? 0);
+/** The rollout's windows, one group per hold (a step or the shadow), in order. */
+export function holdsOf(windows: readonly WindowReport[]): WindowReport[][] {
+  const groups: WindowReport[][] = [];
+  for (const window of windows) {
+    const last = groups.at(-1)?.at(-1);
+    if (last && last.phase === window.phase && last.step === window.step && window.window > last.window) groups.at(-1)!.push(window);
+    else groups.push([window]);
+  }
+  return groups;
+}
+
+const time = (iso: string) => iso.slice(11, 19);
+const pair = (window: WindowReport, key: keyof Figures) => `${show(window.figures.stable[key])} / ${show(window.figures.canary[key])}`;
+
+export function renderHold(windows: readonly WindowReport[], index: number, failureLimit: number): string {
+  const first = windows[0]!;
+  const rolledBack = windows.some((w) => !w.passed && w.failures > failureLimit);
+  const newSide = first.phase === 'shadow' ? 'shadow' : 'canary';
+  const rows = windows.map((w) => [
+    `${w.window + 1} of ${w.windows}`,
+    `${time(w.startedAt)}–${time(w.endedAt)}`,
+    pair(w, 'requests'),
+    pair(w, 'error_rate'),
+    pair(w, 'latency_p95_ms'),
+    show(w.figures.canary.prediction_shift),
+    ...w.results.map(verdict),
+    w.passed ? '✅' : `❌ failure ${w.failures}, limit ${failureLimit}`,
+  ]);
+  const columns = [
+    'window',
+    'time (UTC)',
+    { header: `requests (stable / ${newSide})`, align: 'right' as const },
+    { header: `error rate (stable / ${newSide})`, align: 'right' as const },
+    { header: `p95 latency ms (stable / ${newSide})`, align: 'right' as const },
+    { header: 'prediction shift (JS)', align: 'right' as const },
+    ...first.results.map((result) => code(result.rule.text)),
+    'window verdict',
+  ];
+  return [`#### Step ${index + 1}: ${holdLabel(first)} ${rolledBack ? '❌' : '✅'}`, '', table(columns, rows)].join('\n');
+}
+
+/** A Mermaid line chart of one figure per version over the windows; undefined when nothing was measured. */
+export function renderFigureChart(windows: readonly WindowReport[], key: 'error_rate' | 'latency_p95_ms', title: string): string | undefined {
+  if (windows.length === 0) return undefined;
+  const series = (side: 'stable' | 'canary') => windows.map((w) => w.figures[side][key] ?? 0);
   const stable = series('stable');
   const canary = series('canary');
   const top = Math.max(...stable, ...canary);
-  const labels = steps.map((step, i) => `"${i + 1}: ${step.phase === 'shadow' ? 'shadow' : `${step.weight}%`}"`);
+  const labels = holdsOf(windows).flatMap((hold, index) => hold.map((w) => `"${index + 1}${w.windows > 1 ? `.${w.window + 1}` : ''}: ${w.phase === 'shadow' ? 'shadow' : `${w.weight}%`}"`));
+  const line = (values: number[]) => `  line [${values.map((v) => (show(v) === '–' ? '0' : show(v))).join(', ')}]`;
   return fenced(
     'mermaid',
     [
       'xychart-beta',
-      `  title "${title} per step (first line: stable, second: new version)"`,
+      `  title "${title} per window (first line: stable, second: new version)"`,
       `  x-axis [${labels.join(', ')}]`,
       `  y-axis "${title}" 0 --> ${top > 0 ? Number((top * 1.2).toPrecision(3)) : 1}`,
-      `  line [${stable
-        .map(show)
-        .map((v) => (v === '–' ? '0' : v))
-        .join(', ')}]`,
-      `  line [${canary
-        .map(show)
-        .map((v) => (v === '–' ? '0' : v))
-        .join(', ')}]`,
+      line(stable),
+      line(canary),
     ].join('\n'),
   );
 }
@@ -74,24 +100,32 @@ export function renderRolloutSummary(result: RolloutResult): string {
   const lines = [`### Rollout: ${result.verdict === 'promoted' ? 'promoted ✅' : 'rolled back ❌'}`, ''];
   if (result.failed) {
     const { phase, weight, result: rule } = result.failed;
-    lines.push(`Rule ${code(rule.rule.text)} failed ${phase === 'shadow' ? `in the shadow phase (${weight}% mirrored)` : `at ${weight}%`}: ${verdict(rule)}. All traffic went back to the stable version.`, '');
+    lines.push(`Rule ${code(rule.rule.text)} failed ${phase === 'shadow' ? `in the shadow phase (${weight}% mirrored)` : `at ${weight}%`}${windowNote(result)}: ${verdict(rule)}. All traffic went back to the stable version.`, '');
   }
-  result.steps.forEach((step, index) => lines.push(renderStep(step, index), ''));
-  for (const chart of [renderFigureChart(result.steps, 'error_rate', 'error rate'), renderFigureChart(result.steps, 'latency_p95_ms', 'p95 latency ms')]) {
+  const failures = result.windows.at(-1)?.failures ?? 0;
+  lines.push(`Failed windows: ${failures} of ${result.windows.length}; failure-limit ${result.failureLimit}, counted over the whole rollout.`, '');
+  holdsOf(result.windows).forEach((hold, index) => lines.push(renderHold(hold, index, result.failureLimit), ''));
+  for (const chart of [renderFigureChart(result.windows, 'error_rate', 'error rate'), renderFigureChart(result.windows, 'latency_p95_ms', 'p95 latency ms')]) {
     if (chart) lines.push(chart, '');
   }
   return lines.join('\n');
 }
 
-/** deploy's rollout outputs: `verdict`, `failed-rule`, `rollout-figures` (JSON, one entry per step). */
+/** deploy's rollout outputs: `verdict`, `failed-rule`, `rollout-figures` (JSON, one entry per analysis window). */
 export function rolloutOutputs(result: RolloutResult): Record<string, string> {
-  const figures = result.steps.map((step) => ({
-    phase: step.phase,
-    weight: step.weight,
-    stable: step.figures.stable,
-    canary: step.figures.canary,
-    passed: step.passed,
-    rules: step.results.map((r) => ({ rule: r.rule.text, outcome: r.outcome, value: r.value ?? null, threshold: r.threshold ?? null, ...(r.reason ? { reason: r.reason } : {}) })),
+  const figures = result.windows.map((w) => ({
+    phase: w.phase,
+    step: w.step + 1,
+    weight: w.weight,
+    window: w.window + 1,
+    windows: w.windows,
+    startedAt: w.startedAt,
+    endedAt: w.endedAt,
+    stable: w.figures.stable,
+    canary: w.figures.canary,
+    passed: w.passed,
+    failures: w.failures,
+    rules: w.results.map((r) => ({ rule: r.rule.text, outcome: r.outcome, value: r.value ?? null, threshold: r.threshold ?? null, ...(r.reason ? { reason: r.reason } : {}) })),
   }));
   return { verdict: result.verdict, 'failed-rule': result.failed?.result.rule.text ?? '', 'rollout-figures': JSON.stringify(figures) };
 }

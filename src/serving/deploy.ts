@@ -12,6 +12,7 @@ import { waitReady } from './readiness';
 import { checkDrainSignal } from './drain-signal';
 import { isServing, type ManagedServer } from './server';
 import { runFileRollout } from '../rollout/deploy-rollout';
+import { windowNote } from '../rollout/summary';
 import type { RolloutResult } from '../rollout/rollout';
 
 /** What a caller learns during a deploy: a canary's or shadow's result, before the deploy fails or goes on. */
@@ -170,7 +171,7 @@ export async function runDeploy(engine: ServingEngine, spec: DeploySpec, log: Lo
     if (!(await lock.stillHeld())) throw lostLock(spec.routing.service);
     if (outcome.verdict === 'promoted') return;
     const failed = outcome.failed!;
-    const problem = `failed the ${spec.progressive!.strategy} analysis ${failed.phase === 'shadow' ? 'while shadowing' : `at ${failed.weight}%`}: ${failed.result.rule.text} (${failed.result.reason ?? `${failed.result.value} against ${failed.result.threshold}`}); all traffic is back on the stable version`;
+    const problem = `failed the ${spec.progressive!.strategy} analysis ${failed.phase === 'shadow' ? 'while shadowing' : `at ${failed.weight}%`}: ${failed.result.rule.text} (${failed.result.reason ?? `${failed.result.value} against ${failed.result.threshold}`})${windowNote(outcome)}; all traffic is back on the stable version`;
     if (started) throw await engine.discardStarted(started, image, { problem });
     const leftovers = all.filter((server) => server.digest === image.digest);
     await mapLimit(leftovers, PARALLEL_REMOVALS, (server) => engine.drainAndRemove(server, { drainTimeoutMs: spec.drainTimeoutMs, traefikApi: spec.traefikApi, withdrawn: true }, log));

@@ -43,6 +43,9 @@ const good: Record<Exclude<Action, 'server'>, () => Record<string, string>> = {
   retire: () => ({ service }),
 };
 
+/** deploy's inputs for a canary on routing: file (valid, and never reached: each row breaks one). */
+const canary = () => ({ strategy: 'canary', routing: 'file', 'routing-dir': '/srv/traefik/dynamic', 'traefik-api': 'http://127.0.0.1:9' });
+
 const rows: Row[] = [
   // train
   ['train', 'no run command', () => ({ run: '' }), /^Input "run": is required/],
@@ -149,6 +152,19 @@ const rows: Row[] = [
   ['deploy', 'an unknown ulimit', () => ({ ulimits: 'files=1024' }), /^Input "ulimits": unknown limit "files"/],
   ['deploy', 'a metrics port out of range', () => ({ 'metrics-port': '70000' }), /^Input "metrics-port": must be at most 65535, got 70000$/],
   ['deploy', 'a metrics path without /', () => ({ 'metrics-path': 'metrics' }), /^Input "metrics-path": expected a URL path starting with \//],
+  [
+    'deploy',
+    'an analysis-interval longer than the step',
+    () => ({ ...canary(), 'step-duration': '10s', 'analysis-interval': '20s' }),
+    /^Input "analysis-interval": "20s" is longer than step-duration \(10s\): a window cannot outlast the hold it judges$/,
+  ],
+  [
+    'deploy',
+    'an analysis-interval that does not divide the step',
+    () => ({ ...canary(), 'step-duration': '1m', 'analysis-interval': '25s' }),
+    /^Input "analysis-interval": "25s" does not cut step-duration \(1m\) into whole windows; 20s does$/,
+  ],
+  ['deploy', 'a negative failure-limit', () => ({ ...canary(), 'failure-limit': '-1' }), /^Input "failure-limit": must be at least 0, got -1$/],
   ['deploy', 'a request metric that is not a metric name', () => ({ 'request-metric': 'requests-total' }), /^Input "request-metric": expected a Prometheus metric name/],
   // retire
   ['retire', 'a negative keep', () => ({ keep: '-1' }), /^Input "keep": must be at least 0, got -1$/],

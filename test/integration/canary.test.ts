@@ -27,6 +27,8 @@ const behaviours: Record<string, PlainServerBehaviour> = {
   good: { thinkMs: 40 },
   'good-again': { thinkMs: 40 },
   errors: { thinkMs: 40, failEvery: 5 },
+  // The same faults in its first analysis window only, then none.
+  flaky: { thinkMs: 40, failEvery: 5, failInWindow: 1 },
   slow: { thinkMs: 120 },
   'shadow-fails': { thinkMs: 40, failEvery: 1 },
 };
@@ -49,7 +51,7 @@ async function deploy(service: string, image: string, inputs: Record<string, str
   const started = Date.now();
   const result = await startDeploy(service, image, inputs).result;
   if (inputs.strategy) {
-    const steps = figuresOf(result).map((s) => `${s.phase} ${s.weight}%: canary ${JSON.stringify(s.canary)} stable ${JSON.stringify(s.stable)} ${s.passed ? 'passed' : 'failed'}`);
+    const steps = figuresOf(result).map((s) => `${s.phase} ${s.weight}% window ${s.window}/${s.windows}: canary ${JSON.stringify(s.canary)} stable ${JSON.stringify(s.stable)} ${s.passed ? 'passed' : 'failed'}`);
     console.log(`[canary] ${service} ${inputs.strategy}: ${result.outputs.verdict ?? 'no verdict'} in ${((Date.now() - started) / 1000).toFixed(1)} s\n  ${steps.join('\n  ')}`);
   }
   return result;
@@ -57,8 +59,14 @@ async function deploy(service: string, image: string, inputs: Record<string, str
 
 interface StepFigures {
   phase: 'canary' | 'shadow';
+  step: number;
   weight: number;
+  window: number;
+  windows: number;
+  startedAt: string;
+  endedAt: string;
   passed: boolean;
+  failures: number;
   stable: Record<string, number>;
   canary: Record<string, number>;
   rules: { rule: string; outcome: string; value: number | null; threshold: number | null; reason?: string }[];
@@ -188,6 +196,49 @@ describe('deploy strategy canary under load (engine, Traefik stand-in, 8 clients
     expect(step!.rules.find((r) => r.rule.startsWith('error_rate'))!.outcome).toBe('pass');
     expect(traffic.failed, JSON.stringify(traffic)).toBe(0);
     await backOnStable(service);
+  }, 600_000);
+});
+
+describe('analysis-interval and failure-limit under load', () => {
+  it('failure-limit 1 with 2 s windows in a 6 s step: a steadily failing version is rolled back at its second window, before the step ends; one that fails its first window and recovers is promoted', async () => {
+    const service = `${prefix}-limit`;
+    const inputs = { strategy: 'canary', steps: '25,100', 'step-duration': '6s', 'analysis-interval': '2s', 'failure-limit': '1', analysis: 'error_rate <= baseline + 0.05\nrequests >= 5' };
+    const load = await stableUnderLoad(service);
+    const steady = await deploy(service, images().errors!, inputs);
+    const stableOnly = await weighted(service);
+    const flaky = await deploy(service, images().flaky!, inputs);
+    const traffic = await finish(load, 'failure-limit 1: steady 20 % 5xx, then 20 % 5xx in the first window only');
+
+    // Steady faults: windows 1 and 2 of the three fail; the second exceeds the limit and rolls back
+    // there, so window 3 is never measured and the 6 s step is left after two of its windows.
+    expect(failureMessage(steady)).toMatch(/failed the canary analysis at 25%: error_rate <= baseline \+ 0\.05 \(.*\) in window 2 of 3 \(2 failed windows, failure-limit 1\); all traffic is back on the stable version/);
+    expect(steady.outputs.verdict).toBe('rolled-back');
+    const steadyWindows = figuresOf(steady);
+    expect(steadyWindows.map((w) => [w.step, w.weight, w.window, w.windows, w.passed, w.failures])).toEqual([
+      [1, 25, 1, 3, false, 1],
+      [1, 25, 2, 3, false, 2],
+    ]);
+    expect(stableOnly).toEqual([ref(service, images().stable!)]);
+    const heldMs = Date.parse(steadyWindows.at(-1)!.endedAt) - Date.parse(steadyWindows[0]!.startedAt);
+    console.log(`[canary] failure-limit 1, 2 s windows: rolled back ${(heldMs / 1000).toFixed(1)} s into a 6 s step`);
+
+    // Faults in the first window only: one failure, within the limit; the other windows pass.
+    expect(failureMessage(flaky), flaky.log).toBeUndefined();
+    expect(flaky.outputs.verdict).toBe('promoted');
+    const flakyWindows = figuresOf(flaky);
+    expect(flakyWindows.map((w) => [w.weight, w.window, w.passed, w.failures])).toEqual([
+      [25, 1, false, 1],
+      [25, 2, true, 1],
+      [25, 3, true, 1],
+    ]);
+    expect(flakyWindows[0]!.canary.error_rate).toBeGreaterThan(0.1);
+    for (const w of flakyWindows.slice(1)) expect(w.canary.error_rate, JSON.stringify(w)).toBeLessThanOrEqual(0.05);
+    expect(flaky.summary).toContain('Failed windows: 1 of 3; failure-limit 1');
+
+    // Users saw the faulty windows' 500s and nothing else: the stable version never stopped serving.
+    expect(Object.keys(traffic.outcomes).sort()).toEqual(['200', '500']);
+    expect(await weighted(service)).toEqual([ref(service, images().flaky!)]);
+    expect((await table(service))!.rollout).toBeUndefined();
   }, 600_000);
 });
 

@@ -45,14 +45,16 @@ describe('runFileRollout on a routing file', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function run(canaryErrorRate: number) {
+  /** `canaryErrorRate`: the canary's share of 5xx, or a function of the hold's n-th sleep (from 0). */
+  async function run(canaryErrorRate: number | ((n: number) => number), extra: Record<string, string> = {}) {
     const routing = { service: 'iris', rule: 'Host(`iris.local`)', entrypoints: ['web'], port: 8080, network: 'n' };
     const file = new FileRouting(routing, dir, 'docker');
     const stableRef = file.ref(DIGEST_STABLE);
     const canaryRef = file.ref(DIGEST_NEW);
     await file.publish({ backends: [{ service: stableRef, weight: 1 }], kept: {} }, log, 10_000);
-    const progressive = parseProgressiveInputs({ strategy: 'canary', routing: 'file', 'traefik-metrics': metricsUrl, steps: '10,50', 'step-duration': '1m', analysis: 'error_rate <= baseline + 0.01\nrequests >= 50' })!;
+    const progressive = parseProgressiveInputs({ strategy: 'canary', routing: 'file', 'traefik-metrics': metricsUrl, steps: '10,50', 'step-duration': '1m', analysis: 'error_rate <= baseline + 0.01\nrequests >= 50', ...extra })!;
     const seen: unknown[] = [];
+    let sleeps = 0;
     const clock = {
       now: () => new Date(),
       // 1000 requests a hold, split by the weights the routing file holds now.
@@ -65,7 +67,8 @@ describe('runFileRollout on a routing file', () => {
         const s = counts.get(stableRef) ?? { ok: 0, err: 0 };
         counts.set(stableRef, { ok: s.ok + 1000 - toCanary, err: s.err });
         const c = counts.get(canaryRef) ?? { ok: 0, err: 0 };
-        const errors = Math.round(toCanary * canaryErrorRate);
+        const rate = typeof canaryErrorRate === 'number' ? canaryErrorRate : canaryErrorRate(sleeps++);
+        const errors = Math.round(toCanary * rate);
         counts.set(canaryRef, { ok: c.ok + toCanary - errors, err: c.err + errors });
       },
     };
@@ -78,7 +81,7 @@ describe('runFileRollout on a routing file', () => {
   it('a good canary: 10 % then 50 %, progress recorded in the routing file with the weights, figures from /metrics', async () => {
     const { result, seen, final, stableRef, canaryRef } = await run(0);
     expect(result.verdict).toBe('promoted');
-    expect(result.steps.map((s) => [s.weight, s.figures.canary.requests, s.figures.stable.requests])).toEqual([
+    expect(result.windows.map((s) => [s.weight, s.figures.canary.requests, s.figures.stable.requests])).toEqual([
       [10, 100, 900],
       [50, 500, 500],
     ]);
@@ -96,11 +99,30 @@ describe('runFileRollout on a routing file', () => {
     const { result, final, stableRef, canaryRef } = await run(0.2);
     expect(result.verdict).toBe('rolled-back');
     expect(result.failed?.weight).toBe(10);
-    expect(result.steps[0]!.figures.canary.error_rate).toBeCloseTo(0.2, 9);
+    expect(result.windows[0]!.figures.canary.error_rate).toBeCloseTo(0.2, 9);
     expect(final!.backends).toEqual([
       { service: stableRef, weight: 100 },
       { service: canaryRef, weight: 0 },
     ]);
     expect(final!.rollout).toBeUndefined();
+  }, 60_000);
+
+  it('analysis-interval 30s, failure-limit 1: the failed first window is written beside the unchanged weights at once, the next windows pass, promoted', async () => {
+    const { result, seen, final } = await run((n) => (n === 0 ? 0.2 : 0), { 'analysis-interval': '30s', 'failure-limit': '1' });
+    expect(result.verdict).toBe('promoted');
+    expect(result.windows.map((w) => [w.weight, w.window, w.figures.canary.requests, w.passed, w.failures])).toEqual([
+      [10, 0, 100, false, 1],
+      [10, 1, 100, true, 1],
+      [50, 0, 500, true, 1],
+      [50, 1, 500, true, 1],
+    ]);
+    // What the file held at each sleep: the second window of step 1 already finds the failure recorded (a rerun would count it).
+    expect(seen.map((p) => [(p as { weight: number }).weight, (p as { failures: number }).failures])).toEqual([
+      [10, 0],
+      [10, 1],
+      [50, 1],
+      [50, 1],
+    ]);
+    expect(final!.rollout).toMatchObject({ weight: 50, failures: 1 });
   }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/inputs/errors';
-import { parseAnalysis, parseProgressiveInputs, parseSteps, type ProgressiveInputs } from '../../src/rollout/spec';
+import { parseAnalysis, parseProgressiveInputs, parseSteps, windowsPerHold, type ProgressiveInputs } from '../../src/rollout/spec';
 
 const canary = (extra: Partial<ProgressiveInputs> = {}): ProgressiveInputs => ({ strategy: 'canary', routing: 'file', 'traefik-api': 'http://127.0.0.1:8080', ...extra });
 
@@ -34,6 +34,22 @@ describe('bad progressive input: one line naming the input', () => {
     ['canary with routing unset', { routing: undefined }, 'strategy', /canary needs routing: file/],
     ['shadow in label mode', { strategy: 'shadow', routing: 'labels' }, 'strategy', /shadow needs routing: file/],
     ['steps with replace', { strategy: 'replace', steps: '5,100' }, 'steps', /only used with strategy: canary or shadow/],
+    ['analysis-interval zero', { 'analysis-interval': '0s' }, 'analysis-interval', /greater than zero/],
+    ['analysis-interval not a duration', { 'analysis-interval': '10' }, 'analysis-interval', /expected a duration/],
+    ['analysis-interval longer than the step', { 'step-duration': '10s', 'analysis-interval': '20s' }, 'analysis-interval', /"20s" is longer than step-duration \(10s\): a window cannot outlast/],
+    ['analysis-interval not dividing the step', { 'analysis-interval': '25s' }, 'analysis-interval', /"25s" does not cut step-duration \(1m\) into whole windows; 20s does$/],
+    ['analysis-interval not dividing the shadow', { strategy: 'shadow', 'shadow-duration': '90s', 'analysis-interval': '20s' }, 'analysis-interval', /does not cut shadow-duration \(1m30s\) into whole windows; 18s does$/],
+    [
+      'analysis-interval not dividing the steps after a shadow',
+      { strategy: 'shadow', 'after-shadow': 'canary', 'shadow-duration': '1m', 'step-duration': '50s', 'analysis-interval': '20s' },
+      'analysis-interval',
+      /does not cut step-duration \(50s\)/,
+    ],
+    ['analysis-interval with replace', { strategy: 'replace', 'analysis-interval': '10s' }, 'analysis-interval', /only used with strategy: canary or shadow/],
+    ['failure-limit negative', { 'failure-limit': '-1' }, 'failure-limit', /must be at least 0, got -1/],
+    ['failure-limit a word', { 'failure-limit': 'two' }, 'failure-limit', /expected a whole number, got "two"/],
+    ['failure-limit a fraction', { 'failure-limit': '1.5' }, 'failure-limit', /expected a whole number/],
+    ['failure-limit with add', { strategy: 'add', 'failure-limit': '1' }, 'failure-limit', /only used with strategy: canary or shadow/],
     ['no metrics source', { 'traefik-api': undefined }, 'traefik-metrics', /give traefik-metrics, or traefik-api/],
     ['metrics URL not http', { 'traefik-metrics': 'file:///etc/passwd' }, 'traefik-metrics', /http\(s\) URL/],
     ['metrics URL with credentials', { 'traefik-metrics': 'http://u:p@traefik:8080/metrics' }, 'traefik-metrics', /credentials/],
@@ -64,6 +80,18 @@ describe('parseProgressiveInputs', () => {
     expect(spec.metricsUrl).toBe('http://127.0.0.1:8080/metrics');
     expect(spec.rules.map((r) => r.metric)).toEqual(['error_rate', 'latency_p95_ms']);
     expect(spec.shadow).toBeUndefined();
+  });
+
+  it('analysis: one window per hold and no failed window tolerated unless asked', () => {
+    expect(parseProgressiveInputs(canary())!.analysis).toEqual({ failureLimit: 0 });
+    expect(parseProgressiveInputs(canary({ 'step-duration': '1m', 'analysis-interval': '15s', 'failure-limit': '2' }))!.analysis).toEqual({ intervalMs: 15_000, failureLimit: 2 });
+    expect(parseProgressiveInputs(canary({ 'step-duration': '10s', 'analysis-interval': '10s' }))!.analysis).toEqual({ intervalMs: 10_000, failureLimit: 0 });
+  });
+
+  it('a shadow that replaces at once: the interval divides shadow-duration only (the steps are never held)', () => {
+    const spec = parseProgressiveInputs(canary({ strategy: 'shadow', 'shadow-duration': '5m', 'step-duration': '1m', 'analysis-interval': '75s' }))!;
+    expect(spec.analysis.intervalMs).toBe(75_000);
+    expect(windowsPerHold(spec.analysis, spec.shadow!.durationMs)).toBe(4);
   });
 
   it('traefik-metrics wins over traefik-api', () => {

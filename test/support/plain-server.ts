@@ -10,7 +10,11 @@ import { buildImage, ensureNodeBaseImage } from './docker-cli';
  * Faults for canary tests, set at build time (`PlainServerBehaviour`): `THINK_MS` (default 20) is
  * each prediction's think time, so a "slow" version is the same server thinking longer;
  * `FAIL_EVERY=n` answers every n-th prediction 500 (5: exactly 20 % of its requests, spread
- * evenly, so a short window sees the rate and not luck).
+ * evenly, so a short window sees the rate and not luck); `FAIL_IN_WINDOW=n` confines those faults
+ * to the time between the n-th and the (n+1)-th request for `/metrics`. A rollout reads each
+ * server's /metrics once at every analysis-window edge (tumbling windows: one scrape ends a window
+ * and starts the next), so the version fails exactly its n-th analysis window and recovers, at
+ * any machine speed.
  */
 const SERVER = `
 const http = require('node:http');
@@ -20,6 +24,8 @@ const version = process.env.PLAIN_VERSION || 'unknown';
 const digest = process.env.TRAIN_TO_SERVE_IMAGE_DIGEST || 'unknown';
 const think = Number(process.env.THINK_MS || 20);
 const failEvery = Number(process.env.FAIL_EVERY || 0);
+const failInWindow = Number(process.env.FAIL_IN_WINDOW || 0);
+let scrapes = 0;
 let served = 0;
 let inFlight = 0;
 const server = http.createServer((req, res) => {
@@ -28,6 +34,7 @@ const server = http.createServer((req, res) => {
     return;
   }
   if (req.url === '/metrics') {
+    scrapes++;
     res.writeHead(200, { 'content-type': 'text/plain' }).end('# TYPE http_requests_total counter\\nhttp_requests_total ' + served + '\\nhttp_requests_in_flight ' + inFlight + '\\n');
     return;
   }
@@ -36,7 +43,7 @@ const server = http.createServer((req, res) => {
   req.on('end', () => setTimeout(() => {
     served++;
     inFlight--;
-    if (failEvery > 0 && served % failEvery === 0) {
+    if (failEvery > 0 && served % failEvery === 0 && (failInWindow === 0 || scrapes === failInWindow)) {
       res.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'injected fault', model: { digest, version } }));
       return;
     }
@@ -54,6 +61,8 @@ export interface PlainServerBehaviour {
   thinkMs?: number;
   /** Answer every n-th prediction with a 500. */
   failEvery?: number;
+  /** Only between the n-th and the (n+1)-th request for /metrics: the rollout's n-th analysis window. */
+  failInWindow?: number;
 }
 
 /** Build the plain server as `reference`; `version` makes each build a different image. */
@@ -62,6 +71,7 @@ export async function buildPlainServer(reference: string, version: string, behav
   const env = [`PLAIN_VERSION=${version}`];
   if (behaviour.thinkMs !== undefined) env.push(`THINK_MS=${Math.round(behaviour.thinkMs)}`);
   if (behaviour.failEvery !== undefined) env.push(`FAIL_EVERY=${Math.round(behaviour.failEvery)}`);
+  if (behaviour.failInWindow !== undefined) env.push(`FAIL_IN_WINDOW=${Math.round(behaviour.failInWindow)}`);
   return buildImage(reference, {
     Dockerfile: `FROM ${base}\nCOPY server.cjs /srv/server.cjs\nENV ${env.join(' ')}\nEXPOSE 8080\nCMD ["node", "/srv/server.cjs"]\n`,
     'server.cjs': SERVER,
