@@ -514,7 +514,7 @@ var DEFAULT_STEP_DURATION = "60s";
 var DEFAULT_ANALYSIS = "error_rate <= baseline + 0.01\nlatency_p95_ms <= baseline * 1.2";
 var DEFAULT_MIRROR_PERCENT = "100";
 var DEFAULT_SHADOW_DURATION = "5m";
-var PROGRESSIVE_ONLY = ["steps", "step-duration", "analysis", "mirror-percent", "shadow-duration", "after-shadow", "traefik-metrics"];
+var PROGRESSIVE_ONLY = ["steps", "step-duration", "analysis-interval", "failure-limit", "analysis", "mirror-percent", "shadow-duration", "after-shadow", "traefik-metrics"];
 var SHADOW_ONLY = ["mirror-percent", "shadow-duration", "after-shadow"];
 function given(inputs, name) {
   const value = inputs[name]?.trim();
@@ -579,14 +579,43 @@ function parseProgressiveInputs(inputs) {
   const api = given(inputs, "traefik-api");
   if (!explicit && !api) throw new InputError("traefik-metrics", `${strategy} reads Traefik's per-service metrics: give traefik-metrics, or traefik-api (its /metrics is read)`);
   const metricsUrl2 = explicit ? parseMetricsUrl("traefik-metrics", explicit) : parseMetricsUrl("traefik-api", `${api.replace(/\/+$/, "")}/metrics`);
-  const spec = { strategy, rules, metricsUrl: metricsUrl2, canary: { steps, stepDurationMs } };
+  const spec = { strategy, rules, analysis: { failureLimit: 0 }, metricsUrl: metricsUrl2, canary: { steps, stepDurationMs } };
   if (strategy === "shadow") {
     const mirrorPercent = parseInteger("mirror-percent", given(inputs, "mirror-percent") ?? DEFAULT_MIRROR_PERCENT, { min: 1, max: 100 });
     const durationMs = parseDuration("shadow-duration", given(inputs, "shadow-duration") ?? DEFAULT_SHADOW_DURATION);
     const after = parseEnum("after-shadow", given(inputs, "after-shadow") ?? "replace", AFTER_SHADOW);
     spec.shadow = { mirrorPercent, durationMs, after };
   }
+  spec.analysis = parseAnalysisSettings(inputs, spec);
   return spec;
+}
+function holds(spec) {
+  const shadow = spec.shadow ? [["shadow-duration", spec.shadow.durationMs]] : [];
+  const steps = spec.shadow?.after === "replace" ? [] : [["step-duration", spec.canary.stepDurationMs]];
+  return [...shadow, ...steps];
+}
+function parseAnalysisSettings(inputs, spec) {
+  const failureLimit = parseInteger("failure-limit", given(inputs, "failure-limit") ?? "0", { min: 0 });
+  const raw = given(inputs, "analysis-interval");
+  if (raw === void 0) return { failureLimit };
+  const intervalMs = parseDuration("analysis-interval", raw);
+  for (const [name, holdMs] of holds(spec)) {
+    if (intervalMs > holdMs) throw new InputError("analysis-interval", `${quote(raw)} is longer than ${name} (${formatDuration(holdMs)}): a window cannot outlast the hold it judges`);
+    if (holdMs % intervalMs !== 0) {
+      const nearest = dividingInterval(holdMs, intervalMs);
+      throw new InputError("analysis-interval", `${quote(raw)} does not cut ${name} (${formatDuration(holdMs)}) into whole windows${nearest ? `; ${formatDuration(nearest)} does` : ""}`);
+    }
+  }
+  return { intervalMs, failureLimit };
+}
+function dividingInterval(holdMs, intervalMs) {
+  for (let windows = Math.ceil(holdMs / intervalMs); windows <= holdMs / 1e3; windows++) {
+    if (holdMs % windows === 0 && holdMs / windows % 1e3 === 0) return holdMs / windows;
+  }
+  return void 0;
+}
+function windowsPerHold(analysis, holdMs) {
+  return analysis.intervalMs === void 0 ? 1 : Math.round(holdMs / analysis.intervalMs);
 }
 function rolloutDurationMs(progressive) {
   if (!progressive) return 0;
@@ -3110,6 +3139,7 @@ function rollbackTarget(existing, state, now) {
 var PARALLEL_REMOVALS = 16;
 
 export {
+  windowsPerHold,
   shortDigest,
   parseServiceName,
   parseRoutingChoice,

@@ -14,7 +14,8 @@ import {
   shortDigest,
   splitKept,
   waitForIdle,
-  warnUndrainable
+  warnUndrainable,
+  windowsPerHold
 } from "../chunks/chunk-cfcf73d57a.mjs";
 import {
   evaluateRules
@@ -264,21 +265,26 @@ var FileRolloutPort = class {
   }
   async record(progress) {
     if (!progress && this.promoted) return;
-    const changed = this.progress !== void 0 && !progress && (this.weights.canary > 0 || this.weights.mirror > 0);
+    const before = this.progress;
+    const routed = this.weights.canary > 0 || this.weights.mirror > 0;
+    const ended = before !== void 0 && !progress && routed;
+    const sameStep = before !== void 0 && progress !== void 0 && before.phase === progress.phase && before.step === progress.step && routed;
     this.progress = progress;
-    if (changed) await this.publish();
+    if (ended || sameStep) await this.publish();
   }
-  async openWindow() {
+  async measure() {
     const { metricsUrl, stableUrls, canaryUrls } = this.options;
-    const before = await Promise.all([scrape(metricsUrl), Promise.all(stableUrls.map(scrapeServer)), Promise.all(canaryUrls.map(scrapeServer))]);
+    const read = () => Promise.all([scrape(metricsUrl), Promise.all(stableUrls.map(scrapeServer)), Promise.all(canaryUrls.map(scrapeServer))]);
+    let before = await read();
     return async () => {
-      const after = await Promise.all([scrape(metricsUrl), Promise.all(stableUrls.map(scrapeServer)), Promise.all(canaryUrls.map(scrapeServer))]);
+      const after = await read();
       const stableClasses = classCounts(before[1].map((b, i) => ({ before: b, after: after[1][i] })));
       const canaryClasses = classCounts(before[2].map((b, i) => ({ before: b, after: after[2][i] })));
       const stable = { ...trafficFigures(before[0], after[0], this.options.stableRef) };
       const canary = { ...trafficFigures(before[0], after[0], this.options.canaryRef) };
       const shift = jensenShannon(canaryClasses, stableClasses);
       if (shift !== void 0) canary.prediction_shift = shift;
+      before = after;
       return { stable, canary };
     };
   }
@@ -304,7 +310,8 @@ var FileRolloutPort = class {
 function planStart(recorded, version, steps) {
   if (!recorded) return { kind: "fresh" };
   if (recorded.version !== version || recorded.step < 0 || recorded.step >= steps.length) return { kind: "restore-stable", recorded };
-  return { kind: "resume", phase: recorded.phase, step: recorded.step };
+  const failures = Number.isSafeInteger(recorded.failures) && recorded.failures > 0 ? recorded.failures : 0;
+  return { kind: "resume", phase: recorded.phase, step: recorded.step, failures };
 }
 function figuresAsMetrics(figures) {
   const entries = Object.entries(figures).filter((entry) => typeof entry[1] === "number" && Number.isFinite(entry[1]));
@@ -317,29 +324,43 @@ function analyse(spec, figures) {
   return { results, passed: evaluation.passed };
 }
 async function runRollout(spec, version, port, clock, start = { kind: "fresh" }) {
-  const steps = [];
+  const windows = [];
+  const failureLimit = spec.analysis.failureLimit;
+  let failures = start.kind === "resume" ? start.failures : 0;
   let routed = false;
-  const hold = async (phase, weight, durationMs) => {
-    const startedAt = clock.now().toISOString();
-    const close = await port.openWindow();
-    await clock.sleep(durationMs);
-    const figures = await close();
-    const report = { phase, weight, figures, ...analyse(spec, figures), startedAt, endedAt: clock.now().toISOString() };
-    steps.push(report);
-    return report;
+  const record = (phase, step, weight) => port.record({ version, phase, step, weight, failures, at: clock.now().toISOString() });
+  const hold = async (phase, step, weight, durationMs) => {
+    const count = windowsPerHold(spec.analysis, durationMs);
+    const cut = await port.measure();
+    const begin = clock.now().getTime();
+    let startedAt = clock.now().toISOString();
+    for (let window = 0; window < count; window++) {
+      await clock.sleep(Math.max(0, begin + Math.round(durationMs * (window + 1) / count) - clock.now().getTime()));
+      const figures = await cut();
+      const endedAt = clock.now().toISOString();
+      const judged = analyse(spec, figures);
+      if (!judged.passed) failures++;
+      const report = { phase, step, weight, window, windows: count, figures, ...judged, failures, startedAt, endedAt };
+      windows.push(report);
+      startedAt = endedAt;
+      if (judged.passed) continue;
+      if (failures > failureLimit) return report;
+      await record(phase, step, phase === "shadow" ? 0 : weight);
+    }
+    return void 0;
   };
   const rolledBack = async (report) => {
     await port.rollback();
     await port.record(void 0);
     const result = report.results.find((r) => r.outcome === "fail");
-    return { verdict: "rolled-back", steps, failed: { phase: report.phase, weight: report.weight, result } };
+    const { phase, weight, step, window } = report;
+    return { verdict: "rolled-back", windows, failureLimit, failed: { phase, weight, step, window, windows: report.windows, result } };
   };
   const promote = async () => {
     await port.promote();
     await port.record(void 0);
-    return { verdict: "promoted", steps };
+    return { verdict: "promoted", windows, failureLimit };
   };
-  const record = (phase, step, weight) => port.record({ version, phase, step, weight, at: clock.now().toISOString() });
   try {
     if (start.kind === "restore-stable") {
       await port.rollback();
@@ -351,9 +372,9 @@ async function runRollout(spec, version, port, clock, start = { kind: "fresh" })
       await record("shadow", 0, 0);
       routed = true;
       await port.mirror(shadow.mirrorPercent);
-      const report = await hold("shadow", shadow.mirrorPercent, shadow.durationMs);
+      const failed = await hold("shadow", 0, shadow.mirrorPercent, shadow.durationMs);
       await port.mirror(0);
-      if (!report.passed) return await rolledBack(report);
+      if (failed) return await rolledBack(failed);
       if (shadow.after === "replace") return await promote();
       first = 0;
     }
@@ -364,8 +385,8 @@ async function runRollout(spec, version, port, clock, start = { kind: "fresh" })
       routed = true;
       if (weight >= 100) return await promote();
       await port.setWeight(weight);
-      const report = await hold("canary", weight, spec.canary.stepDurationMs);
-      if (!report.passed) return await rolledBack(report);
+      const failed = await hold("canary", index, weight, spec.canary.stepDurationMs);
+      if (failed) return await rolledBack(failed);
     }
     return await promote();
   } catch (error) {
@@ -419,13 +440,123 @@ async function runFileRollout(args) {
     log: log2
   });
   const start = planStart(recorded, args.version, progressive.canary.steps);
-  if (start.kind === "resume") log2.info(`Resuming the ${progressive.strategy} of ${args.version} at its recorded ${start.phase} step ${start.step + 1}`);
+  if (start.kind === "resume") log2.info(`Resuming the ${progressive.strategy} of ${args.version} at its recorded ${start.phase} step ${start.step + 1}${start.failures > 0 ? ` with ${start.failures} failed window(s) counted` : ""}`);
   if (start.kind === "restore-stable") log2.warning(`An interrupted rollout of ${start.recorded.version} was recorded: its traffic goes back to ${stableRef} first`);
   const result = await runRollout(progressive, args.version, port, args.clock ?? systemClock, start);
-  for (const step of result.steps) {
-    log2.info(`${step.phase} at ${step.weight}%: ${step.passed ? "passed" : "failed"} (canary ${JSON.stringify(step.figures.canary)}, stable ${JSON.stringify(step.figures.stable)})`);
+  for (const w of result.windows) {
+    log2.info(
+      `${w.phase} at ${w.weight}%, window ${w.window + 1} of ${w.windows}: ${w.passed ? "passed" : `failed (${w.failures} failed of ${result.failureLimit} allowed)`} (canary ${JSON.stringify(w.figures.canary)}, stable ${JSON.stringify(w.figures.stable)})`
+    );
   }
   return result;
+}
+
+// src/rollout/summary.ts
+function show(value) {
+  if (value === void 0 || !Number.isFinite(value)) return "\u2013";
+  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
+}
+function verdict(result) {
+  const mark = result.outcome === "pass" ? "\u2705 pass" : result.outcome === "skip" ? "\u2796 skip" : "\u274C fail";
+  const detail = result.reason ? ` (${escapeCell(result.reason)})` : result.threshold !== void 0 ? ` (${show(result.value)} vs ${show(result.threshold)})` : "";
+  return `${mark}${detail}`;
+}
+function holdLabel(window) {
+  return window.phase === "shadow" ? `shadow, ${window.weight}% mirrored` : `canary at ${window.weight}%`;
+}
+function windowNote(result) {
+  const failed = result.failed;
+  if (!failed || failed.windows === 1 && result.failureLimit === 0) return "";
+  const failures = result.windows.at(-1)?.failures ?? 0;
+  return ` in window ${failed.window + 1} of ${failed.windows} (${failures} failed windows, failure-limit ${result.failureLimit})`;
+}
+function holdsOf(windows) {
+  const groups = [];
+  for (const window of windows) {
+    const last = groups.at(-1)?.at(-1);
+    if (last && last.phase === window.phase && last.step === window.step && window.window > last.window) groups.at(-1).push(window);
+    else groups.push([window]);
+  }
+  return groups;
+}
+var time = (iso) => iso.slice(11, 19);
+var pair = (window, key) => `${show(window.figures.stable[key])} / ${show(window.figures.canary[key])}`;
+function renderHold(windows, index, failureLimit) {
+  const first = windows[0];
+  const rolledBack = windows.some((w) => !w.passed && w.failures > failureLimit);
+  const newSide = first.phase === "shadow" ? "shadow" : "canary";
+  const rows = windows.map((w) => [
+    `${w.window + 1} of ${w.windows}`,
+    `${time(w.startedAt)}\u2013${time(w.endedAt)}`,
+    pair(w, "requests"),
+    pair(w, "error_rate"),
+    pair(w, "latency_p95_ms"),
+    show(w.figures.canary.prediction_shift),
+    ...w.results.map(verdict),
+    w.passed ? "\u2705" : `\u274C failure ${w.failures}, limit ${failureLimit}`
+  ]);
+  const columns = [
+    "window",
+    "time (UTC)",
+    { header: `requests (stable / ${newSide})`, align: "right" },
+    { header: `error rate (stable / ${newSide})`, align: "right" },
+    { header: `p95 latency ms (stable / ${newSide})`, align: "right" },
+    { header: "prediction shift (JS)", align: "right" },
+    ...first.results.map((result) => code(result.rule.text)),
+    "window verdict"
+  ];
+  return [`#### Step ${index + 1}: ${holdLabel(first)} ${rolledBack ? "\u274C" : "\u2705"}`, "", table(columns, rows)].join("\n");
+}
+function renderFigureChart(windows, key, title) {
+  if (windows.length === 0) return void 0;
+  const series = (side) => windows.map((w) => w.figures[side][key] ?? 0);
+  const stable = series("stable");
+  const canary = series("canary");
+  const top = Math.max(...stable, ...canary);
+  const labels = holdsOf(windows).flatMap((hold, index) => hold.map((w) => `"${index + 1}${w.windows > 1 ? `.${w.window + 1}` : ""}: ${w.phase === "shadow" ? "shadow" : `${w.weight}%`}"`));
+  const line = (values) => `  line [${values.map((v) => show(v) === "\u2013" ? "0" : show(v)).join(", ")}]`;
+  return fenced(
+    "mermaid",
+    [
+      "xychart-beta",
+      `  title "${title} per window (first line: stable, second: new version)"`,
+      `  x-axis [${labels.join(", ")}]`,
+      `  y-axis "${title}" 0 --> ${top > 0 ? Number((top * 1.2).toPrecision(3)) : 1}`,
+      line(stable),
+      line(canary)
+    ].join("\n")
+  );
+}
+function renderRolloutSummary(result) {
+  const lines = [`### Rollout: ${result.verdict === "promoted" ? "promoted \u2705" : "rolled back \u274C"}`, ""];
+  if (result.failed) {
+    const { phase, weight, result: rule } = result.failed;
+    lines.push(`Rule ${code(rule.rule.text)} failed ${phase === "shadow" ? `in the shadow phase (${weight}% mirrored)` : `at ${weight}%`}${windowNote(result)}: ${verdict(rule)}. All traffic went back to the stable version.`, "");
+  }
+  const failures = result.windows.at(-1)?.failures ?? 0;
+  lines.push(`Failed windows: ${failures} of ${result.windows.length}; failure-limit ${result.failureLimit}, counted over the whole rollout.`, "");
+  holdsOf(result.windows).forEach((hold, index) => lines.push(renderHold(hold, index, result.failureLimit), ""));
+  for (const chart of [renderFigureChart(result.windows, "error_rate", "error rate"), renderFigureChart(result.windows, "latency_p95_ms", "p95 latency ms")]) {
+    if (chart) lines.push(chart, "");
+  }
+  return lines.join("\n");
+}
+function rolloutOutputs(result) {
+  const figures = result.windows.map((w) => ({
+    phase: w.phase,
+    step: w.step + 1,
+    weight: w.weight,
+    window: w.window + 1,
+    windows: w.windows,
+    startedAt: w.startedAt,
+    endedAt: w.endedAt,
+    stable: w.figures.stable,
+    canary: w.figures.canary,
+    passed: w.passed,
+    failures: w.failures,
+    rules: w.results.map((r) => ({ rule: r.rule.text, outcome: r.outcome, value: r.value ?? null, threshold: r.threshold ?? null, ...r.reason ? { reason: r.reason } : {} }))
+  }));
+  return { verdict: result.verdict, "failed-rule": result.failed?.result.rule.text ?? "", "rollout-figures": JSON.stringify(figures) };
 }
 
 // src/serving/deploy.ts
@@ -556,7 +687,7 @@ async function runDeploy(engine, spec, log2, hooks = {}) {
     if (!await lock.stillHeld()) throw lostLock(spec.routing.service);
     if (outcome.verdict === "promoted") return;
     const failed = outcome.failed;
-    const problem = `failed the ${spec.progressive.strategy} analysis ${failed.phase === "shadow" ? "while shadowing" : `at ${failed.weight}%`}: ${failed.result.rule.text} (${failed.result.reason ?? `${failed.result.value} against ${failed.result.threshold}`}); all traffic is back on the stable version`;
+    const problem = `failed the ${spec.progressive.strategy} analysis ${failed.phase === "shadow" ? "while shadowing" : `at ${failed.weight}%`}: ${failed.result.rule.text} (${failed.result.reason ?? `${failed.result.value} against ${failed.result.threshold}`})${windowNote(outcome)}; all traffic is back on the stable version`;
     if (started) throw await engine.discardStarted(started, image, { problem });
     const leftovers = all.filter((server) => server.digest === image.digest);
     await mapLimit(leftovers, PARALLEL_REMOVALS, (server) => engine.drainAndRemove(server, { drainTimeoutMs: spec.drainTimeoutMs, traefikApi: spec.traefikApi, withdrawn: true }, log2));
@@ -607,79 +738,6 @@ function prepareSummary(spec, prepared) {
   ].join("\n");
 }
 
-// src/rollout/summary.ts
-var FIGURE_ROWS = [
-  ["requests", "requests"],
-  ["error_rate", "error rate"],
-  ["latency_p95_ms", "p95 latency (ms)"],
-  ["prediction_shift", "prediction shift (JS)"]
-];
-function show(value) {
-  if (value === void 0 || !Number.isFinite(value)) return "\u2013";
-  return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(4)));
-}
-function verdict(result) {
-  const mark = result.outcome === "pass" ? "\u2705 pass" : result.outcome === "skip" ? "\u2796 skip" : "\u274C fail";
-  const detail = result.reason ? ` (${escapeCell(result.reason)})` : result.threshold !== void 0 ? ` (${show(result.value)} vs ${show(result.threshold)})` : "";
-  return `${mark}${detail}`;
-}
-function stepLabel(step) {
-  return step.phase === "shadow" ? `shadow, ${step.weight}% mirrored` : `canary at ${step.weight}%`;
-}
-function renderStep(step, index) {
-  const figures = table(
-    ["figure", { header: "stable", align: "right" }, { header: step.phase === "shadow" ? "shadow" : "canary", align: "right" }],
-    FIGURE_ROWS.map(([key, label]) => [label, show(key === "prediction_shift" ? 0 : step.figures.stable[key]), show(step.figures.canary[key])])
-  );
-  const rules = table(
-    ["rule", "verdict"],
-    step.results.map((result) => [code(result.rule.text), verdict(result)])
-  );
-  return [`#### Step ${index + 1}: ${stepLabel(step)} ${step.passed ? "\u2705" : "\u274C"}`, "", `${step.startedAt} \u2192 ${step.endedAt}`, "", figures, "", rules].join("\n");
-}
-function renderFigureChart(steps, key, title) {
-  if (steps.length === 0) return void 0;
-  const series = (side) => steps.map((step) => step.figures[side][key] ?? 0);
-  const stable = series("stable");
-  const canary = series("canary");
-  const top = Math.max(...stable, ...canary);
-  const labels = steps.map((step, i) => `"${i + 1}: ${step.phase === "shadow" ? "shadow" : `${step.weight}%`}"`);
-  return fenced(
-    "mermaid",
-    [
-      "xychart-beta",
-      `  title "${title} per step (first line: stable, second: new version)"`,
-      `  x-axis [${labels.join(", ")}]`,
-      `  y-axis "${title}" 0 --> ${top > 0 ? Number((top * 1.2).toPrecision(3)) : 1}`,
-      `  line [${stable.map(show).map((v) => v === "\u2013" ? "0" : v).join(", ")}]`,
-      `  line [${canary.map(show).map((v) => v === "\u2013" ? "0" : v).join(", ")}]`
-    ].join("\n")
-  );
-}
-function renderRolloutSummary(result) {
-  const lines = [`### Rollout: ${result.verdict === "promoted" ? "promoted \u2705" : "rolled back \u274C"}`, ""];
-  if (result.failed) {
-    const { phase, weight, result: rule } = result.failed;
-    lines.push(`Rule ${code(rule.rule.text)} failed ${phase === "shadow" ? `in the shadow phase (${weight}% mirrored)` : `at ${weight}%`}: ${verdict(rule)}. All traffic went back to the stable version.`, "");
-  }
-  result.steps.forEach((step, index) => lines.push(renderStep(step, index), ""));
-  for (const chart of [renderFigureChart(result.steps, "error_rate", "error rate"), renderFigureChart(result.steps, "latency_p95_ms", "p95 latency ms")]) {
-    if (chart) lines.push(chart, "");
-  }
-  return lines.join("\n");
-}
-function rolloutOutputs(result) {
-  const figures = result.steps.map((step) => ({
-    phase: step.phase,
-    weight: step.weight,
-    stable: step.figures.stable,
-    canary: step.figures.canary,
-    passed: step.passed,
-    rules: step.results.map((r) => ({ rule: r.rule.text, outcome: r.outcome, value: r.value ?? null, threshold: r.threshold ?? null, ...r.reason ? { reason: r.reason } : {} }))
-  }));
-  return { verdict: result.verdict, "failed-rule": result.failed?.result.rule.text ?? "", "rollout-figures": JSON.stringify(figures) };
-}
-
 // src/actions/deploy.ts
 function getInputs() {
   return {
@@ -713,6 +771,8 @@ function getInputs() {
     "node-registry-password": secretInput("node-registry-password"),
     steps: input("steps"),
     "step-duration": input("step-duration"),
+    "analysis-interval": input("analysis-interval"),
+    "failure-limit": input("failure-limit"),
     analysis: input("analysis"),
     "mirror-percent": input("mirror-percent"),
     "shadow-duration": input("shadow-duration"),
