@@ -188,10 +188,14 @@ describe('deploy strategy canary under load (engine, Traefik stand-in, 8 clients
     const load = await stableUnderLoad(service);
     const result = await deploy(service, images().slow!, { ...canaryInputs, analysis: 'error_rate <= baseline + 0.01\nlatency_p95_ms <= baseline * 1.5' });
     const traffic = await finish(load, 'canary 3x slower');
-    expect(failureMessage(result)).toMatch(/failed the canary analysis at 5%: latency_p95_ms <= baseline \* 1\.5/);
+    // Rolled back by the latency rule before the promotion: at 5 % on a quiet machine. Under load
+    // (a run at load average 20 read the stable version's p95 as 286 ms, in the slow version's
+    // histogram bucket) the first windows may not tell them apart; a later step must.
+    expect(failureMessage(result)).toMatch(/failed the canary analysis at (5|25|50)%: latency_p95_ms <= baseline \* 1\.5/);
     expect(result.outputs.verdict).toBe('rolled-back');
     expect(result.outputs['failed-rule']).toBe('latency_p95_ms <= baseline * 1.5');
-    const [step] = figuresOf(result);
+    const step = figuresOf(result).at(-1);
+    expect(step!.passed).toBe(false);
     expect(step!.canary.latency_p95_ms!).toBeGreaterThan(1.5 * step!.stable.latency_p95_ms!);
     expect(step!.rules.find((r) => r.rule.startsWith('error_rate'))!.outcome).toBe('pass');
     expect(traffic.failed, JSON.stringify(traffic)).toBe(0);
