@@ -21,7 +21,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, wri
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request, Agent } from 'node:http';
-import { failureMessage, runAction } from '../test/support/action-runner';
+import { failureMessage, startAction } from '../test/support/action-runner';
 import { docker } from '../test/support/docker-cli';
 import { startRegistry } from '../test/support/registry';
 import { ensureServerImage, irisModel } from '../test/support/server-image';
@@ -84,8 +84,22 @@ function allNewSince(answers: { at: number; digest: string }[], digest: string):
   return answers[last + 1]?.at;
 }
 
+/** BENCH_TRACE=1: each line the deploys log, printed with the seconds since the deploy started. */
+const TRACE = process.env.BENCH_TRACE === '1';
+
 async function action(name: string, inputs: Record<string, string>): Promise<Record<string, string>> {
-  const result = await runAction(name, { inputs, timeoutMs: 900_000 });
+  const started = startAction(name, { inputs, timeoutMs: 900_000 });
+  if (TRACE && name === 'deploy') {
+    const t0 = Date.now();
+    started.child.stdout?.on('data', (chunk: Buffer) => {
+      for (const line of chunk
+        .toString()
+        .split('\n')
+        .filter((l) => l.trim() && !l.startsWith('::add-mask::')))
+        console.log(`    +${s(Date.now() - t0)} ${line.slice(0, 160)}`);
+    });
+  }
+  const result = await started.result;
   if (result.exitCode !== 0) throw new Error(`${name} failed: ${failureMessage(result)}\n${result.log.slice(-3000)}`);
   return { ...result.outputs, log: result.log };
 }

@@ -805,6 +805,7 @@ function checkRoutingAgainst(servers, wanted, service) {
 
 // src/traefik/api.ts
 var MAX_API_ANSWER_BYTES = 1024 * 1024;
+var CONFIRM_POLL_MS = 100;
 var TraefikApi = class {
   constructor(baseUrl, provider = "docker") {
     this.baseUrl = baseUrl;
@@ -883,7 +884,7 @@ var TraefikApi = class {
     return body.weighted?.services?.map((entry) => ({ name: String(entry.name ?? ""), weight: entry.weight ?? 1 }));
   }
   /** Wait until the weighted service lists exactly `wanted` (name → weight). Returns false at the deadline. */
-  async waitForWeights(fullName, wanted, timeoutMs, intervalMs = 200) {
+  async waitForWeights(fullName, wanted, timeoutMs, intervalMs = CONFIRM_POLL_MS) {
     const key = (list) => list.map((entry) => `${entry.name}=${entry.weight}`).sort().join(",");
     return poll(timeoutMs, intervalMs, async () => {
       const found = await this.weighted(fullName);
@@ -891,7 +892,7 @@ var TraefikApi = class {
     });
   }
   /** Wait until every URL is listed and UP. Returns false at the deadline. */
-  async waitForUp(service, urls, timeoutMs, intervalMs = 200) {
+  async waitForUp(service, urls, timeoutMs, intervalMs = CONFIRM_POLL_MS) {
     return poll(timeoutMs, intervalMs, async () => {
       const found = await this.service(service);
       return Boolean(found && urls.every((url) => found.servers.includes(url) && (found.serverStatus[url] ?? "UP") === "UP"));

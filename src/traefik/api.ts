@@ -13,6 +13,13 @@ export interface TraefikService {
 /** Far more than any answer this client asks for (a service with a thousand servers is about 100 KiB); past it, nothing is read on. */
 export const MAX_API_ANSWER_BYTES = 1024 * 1024;
 
+/**
+ * How often a deploy asks whether Traefik applied what it waits for (a new server UP, new
+ * weights). Each ask is one small GET on the runner's side of Traefik; a new version's first
+ * answers wait on it, so it is fine-grained (a drain's wait for a server to go is not: 200 ms).
+ */
+export const CONFIRM_POLL_MS = 100;
+
 export class TraefikApi {
   constructor(
     readonly baseUrl: string,
@@ -96,7 +103,7 @@ export class TraefikApi {
   }
 
   /** Wait until the weighted service lists exactly `wanted` (name → weight). Returns false at the deadline. */
-  async waitForWeights(fullName: string, wanted: readonly { name: string; weight: number }[], timeoutMs: number, intervalMs = 200): Promise<boolean> {
+  async waitForWeights(fullName: string, wanted: readonly { name: string; weight: number }[], timeoutMs: number, intervalMs = CONFIRM_POLL_MS): Promise<boolean> {
     const key = (list: readonly { name: string; weight: number }[]) =>
       list
         .map((entry) => `${entry.name}=${entry.weight}`)
@@ -109,7 +116,7 @@ export class TraefikApi {
   }
 
   /** Wait until every URL is listed and UP. Returns false at the deadline. */
-  async waitForUp(service: string, urls: readonly string[], timeoutMs: number, intervalMs = 200): Promise<boolean> {
+  async waitForUp(service: string, urls: readonly string[], timeoutMs: number, intervalMs = CONFIRM_POLL_MS): Promise<boolean> {
     return poll(timeoutMs, intervalMs, async () => {
       const found = await this.service(service);
       return Boolean(found && urls.every((url) => found.servers.includes(url) && (found.serverStatus[url] ?? 'UP') === 'UP'));
