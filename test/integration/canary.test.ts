@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRoutingState } from '../../src/traefik/routing-file';
 import { failureMessage, startAction, type ActionRunResult, type StartedAction } from '../support/action-runner';
 import { docker } from '../support/docker-cli';
-import { bedDeployInputs, fileRoutingNames, publishPlain, pushImage, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
+import { bedDeployInputs, fileRoutingNames, publishPlain, pushImage, startFileRoutingBed, stopFileRoutingBed, watchRoutingFile, type FileRoutingBed } from '../support/file-routing-bed';
 import type { PlainServerBehaviour } from '../support/plain-server';
 import { waitFor } from '../support/ports';
 import { ensureModelImage, irisModel } from '../support/server-image';
@@ -296,20 +296,9 @@ describe('a canary whose runner dies mid-step', () => {
     const service = `${prefix}-killed`;
     const analysis = 'error_rate <= baseline + 0.01\nrequests >= 5';
     const load = await stableUnderLoad(service);
-    // Sample the routing file all along: two versions with weight and no rollout recorded beside
+    // The routing file, read all along: two versions with weight and no rollout recorded beside
     // them would be a half state no later run could explain.
-    const halfStates: string[] = [];
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const state = await table(service).catch((error: Error) => {
-          halfStates.push(`unreadable: ${error.message}`);
-          return undefined;
-        });
-        if (state && state.backends.filter((b) => b.weight > 0).length > 1 && state.rollout === undefined) halfStates.push(JSON.stringify(state));
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-    })();
+    const watch = watchRoutingFile(routingDir, service, (state) => (state.backends.filter((b) => b.weight > 0).length > 1 && state.rollout === undefined ? 'two weighted, no rollout' : undefined));
 
     const first = startDeploy(service, images().good!, { ...canaryInputs, 'step-duration': '30s', analysis });
     await waitFor('the rollout to record its second step', async () => ((await table(service))?.rollout as { step?: number } | undefined)?.step === 1, 300_000, 50);
@@ -325,8 +314,7 @@ describe('a canary whose runner dies mid-step', () => {
     ]);
 
     const again = await deploy(service, images().good!, { ...canaryInputs, analysis });
-    sampling = false;
-    await sampler;
+    const halfStates = await watch.stop();
     const traffic = await finish(load, 'canary killed at 25 %, then run again');
     expect(failureMessage(again), again.log).toBeUndefined();
     expect(again.log).toMatch(/Taking over the deploy lock/);

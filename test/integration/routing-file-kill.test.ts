@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRoutingState } from '../../src/traefik/routing-file';
 import { failureMessage, startAction, type ActionRunResult, type StartedAction } from '../support/action-runner';
 import { docker } from '../support/docker-cli';
-import { bedDeployInputs, fileRoutingNames, publishPlain, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
+import { bedDeployInputs, fileRoutingNames, publishPlain, startFileRoutingBed, stopFileRoutingBed, watchRoutingFile, type FileRoutingBed } from '../support/file-routing-bed';
 import { waitFor } from '../support/ports';
 import { startLoad } from '../support/traefik/load';
 
@@ -12,8 +12,9 @@ import { startLoad } from '../support/traefik/load';
  * Docker Engine, a real registry and the Traefik stand-in (file provider and Docker provider, the
  * 2 s throttle), under 8 clients. The kill points are found from the outside, as they would be
  * seen on a host: the new version's container started but not yet weighted, and the new version
- * weighted while the old one still runs (its drain). Every state in between is covered against a
- * fake engine in test/serving/deploy-file.test.ts; this file shows the real parts converge too.
+ * weighted while the old one still runs (its drain). What a rerun plans from a killed run's
+ * leftovers is unit-tested in test/serving/deploy-plan.test.ts; this file shows the real parts
+ * converge.
  */
 const names = fileRoutingNames('kill');
 const { prefix, routingDir } = names;
@@ -61,18 +62,8 @@ describe('a routing-file replace whose runner is killed, then run again (engine,
       const load = startLoad({ url: bed.traefik.webUrl, host: `${service}.test`, concurrency: 8 });
       await waitFor('requests to flow', async () => load.current().ok > 40, 60_000);
       // The routing file is read all along: it must always parse, and always weight something.
-      const badStates: string[] = [];
-      let sampling = true;
-      const sampler = (async () => {
-        while (sampling) {
-          const state = await table(service).catch((error: Error) => {
-            badStates.push(`unreadable: ${error.message}`);
-            return undefined;
-          });
-          if (state && !state.backends.some((b) => b.weight > 0)) badStates.push(`nothing weighted: ${JSON.stringify(state)}`);
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      })();
+      const watch = watchRoutingFile(routingDir, service, (state) => (state.backends.some((b) => b.weight > 0) ? undefined : 'nothing weighted'));
+      let badStates: string[] = [];
       try {
         const doomed = startDeploy(service, bed.images.v2!);
         await waitFor(point, () => reached(service), 300_000, 50);
@@ -87,8 +78,7 @@ describe('a routing-file replace whose runner is killed, then run again (engine,
         expect(state.backends.filter((b) => b.weight > 0).map((b) => b.service)).toEqual([ref(service, bed.images.v2!)]);
         await new Promise((resolve) => setTimeout(resolve, 500));
       } finally {
-        sampling = false;
-        await sampler;
+        badStates = await watch.stop();
       }
       const traffic = await load.stop();
       console.log(`[kill] ${point}: ${traffic.ok} ok, ${traffic.failed} failed ${JSON.stringify(traffic.outcomes)}`);

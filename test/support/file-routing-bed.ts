@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import { readRoutingState } from '../../src/traefik/routing-file';
 import { docker } from './docker-cli';
 import { buildPlainServer, type PlainServerBehaviour } from './plain-server';
 import { startRegistry, type RegistryOptions, type TestRegistry } from './registry';
@@ -119,4 +120,33 @@ export function predictVersion(webUrl: string, service: string, headers: Record<
     req.on('error', reject);
     req.end('{}');
   });
+}
+
+type RoutingState = NonNullable<Awaited<ReturnType<typeof readRoutingState>>>;
+
+/**
+ * Reads a service's routing file every 50 ms until stopped, and keeps a line for each reading
+ * that is unreadable or that `flaw` finds wrong (its text); `stop()` gives them all.
+ */
+export function watchRoutingFile(routingDir: string, service: string, flaw: (state: RoutingState) => string | undefined): { stop(): Promise<string[]> } {
+  const found: string[] = [];
+  let watching = true;
+  const loop = (async () => {
+    while (watching) {
+      const state = await readRoutingState(join(routingDir, `${service}.yml`)).catch((error: Error) => {
+        found.push(`unreadable: ${error.message}`);
+        return undefined;
+      });
+      const problem = state && flaw(state);
+      if (problem) found.push(`${problem}: ${JSON.stringify(state)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  return {
+    async stop() {
+      watching = false;
+      await loop;
+      return found;
+    },
+  };
 }
