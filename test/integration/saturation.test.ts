@@ -1,16 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureMessage, runAction } from '../support/action-runner';
 import { startCpuHog, type CpuHog } from '../support/cpu-hog';
-import { docker, pushByDigest } from '../support/docker-cli';
-import { buildPlainServer } from '../support/plain-server';
+import { fileRoutingNames, publishPlain, pushImage, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
 import { waitFor } from '../support/ports';
-import { startRegistry, type TestRegistry } from '../support/registry';
 import { ensureModelImage, irisModel } from '../support/server-image';
-import { startTraefikStandIn, type TraefikStandIn } from '../support/traefik';
+import type { TraefikStandIn } from '../support/traefik';
 import { startLoad } from '../support/traefik/load';
 import { watchRouting } from '../support/traefik/routing-watch';
 
@@ -24,15 +19,12 @@ import { watchRouting } from '../support/traefik/routing-watch';
  *
  * It saturates the machine on purpose, so vitest.config.ts runs this file alone, after all others.
  */
-const run = randomBytes(3).toString('hex');
-const prefix = `ttss${run}`;
-const network = `tts-saturation-${run}`;
-const routingDir = mkdtempSync(join(tmpdir(), 'tts-saturation-dir-'));
-chmodSync(routingDir, 0o755);
-let registry: TestRegistry;
+const names = fileRoutingNames('saturation');
+const { prefix, network, routingDir } = names;
+let bed: FileRoutingBed;
 let traefik: TraefikStandIn;
 let hog: CpuHog | undefined;
-const images: Record<string, string> = {};
+let images: Record<string, string>;
 
 function deploy(service: string, image: string, inputs: Record<string, string>) {
   return runAction('deploy', {
@@ -88,25 +80,18 @@ async function replaceSaturated(mode: 'file' | 'labels', v1: string, v2: string,
 }
 
 beforeAll(async () => {
-  registry = await startRegistry();
-  await docker(['network', 'create', network]);
-  traefik = await startTraefikStandIn({ network, constraints: `LabelRegex(\`train-to-serve.service\`, \`^${prefix}\`)`, file: { directory: routingDir } });
+  bed = await startFileRoutingBed(names);
+  ({ traefik, images } = bed);
   for (const version of ['v1', 'v2']) {
-    images[`plain-${version}`] = await pushByDigest(await buildPlainServer(`localhost/tts-saturation-${run}/plain:${version}`, version), `${registry.host}/acme/plain-${run}`, version);
+    await publishPlain(bed, `plain-${version}`);
     const model = await ensureModelImage(version === 'v1' ? irisModel() : { ...irisModel(), name: `iris-saturation-${version}` });
-    images[`reference-${version}`] = await pushByDigest(model.reference, `${registry.host}/acme/iris-${run}`, version);
+    await pushImage(bed, model.reference, `reference-${version}`);
   }
-  await docker(['rmi', `localhost/tts-saturation-${run}/plain:v1`, `localhost/tts-saturation-${run}/plain:v2`]).catch(() => {});
 }, 600_000);
 
 afterAll(async () => {
   await hog?.stop();
-  const mine = (await docker(['ps', '-aq', '--filter', `name=${prefix}`]).catch(() => '')).split('\n').filter(Boolean);
-  if (mine.length > 0) await docker(['rm', '-f', '-v', ...mine]).catch(() => {});
-  await traefik?.stop();
-  await docker(['network', 'rm', network]).catch(() => {});
-  await registry?.stop();
-  await docker(['rmi', ...Object.values(images)]).catch(() => {});
+  await stopFileRoutingBed(bed, names);
 });
 
 describe('a replace under load while every core is saturated', () => {

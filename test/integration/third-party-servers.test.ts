@@ -1,16 +1,13 @@
-import { chmodSync, mkdtempSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failureMessage, runAction, type ActionRunResult } from '../support/action-runner';
-import { buildImage, docker, removeNetwork } from '../support/docker-cli';
+import { buildImage, docker } from '../support/docker-cli';
+import { fileRoutingNames, pushImage, startFileRoutingBed, stopFileRoutingBed, type FileRoutingBed } from '../support/file-routing-bed';
 import { tabularClassifier } from '../support/onnx-models';
 import { waitFor } from '../support/ports';
 import { ensureFastApiImage, type PythonServer } from '../support/python-image';
-import { startRegistry, type TestRegistry } from '../support/registry';
+import type { TestRegistry } from '../support/registry';
 import { containerLogs } from '../support/server-image';
-import { startTraefikStandIn, type TraefikStandIn } from '../support/traefik';
+import type { TraefikStandIn } from '../support/traefik';
 import { startLoad } from '../support/traefik/load';
 
 /**
@@ -22,23 +19,13 @@ import { startLoad } from '../support/traefik/load';
  * their request counter on their own metrics port (9100). Each is replaced under 4 clients: no
  * request may fail.
  */
-const run = randomBytes(3).toString('hex');
-const prefix = `ttst${run}`;
-const network = `tts-third-${run}`;
-const routingDir = mkdtempSync(join(tmpdir(), 'tts-third-routing-'));
-chmodSync(routingDir, 0o755);
+const names = fileRoutingNames('third');
+const { prefix, network, routingDir } = names;
+let bed: FileRoutingBed;
 let registry: TestRegistry;
 let traefik: TraefikStandIn;
-const images: Record<string, string> = {};
+let images: Record<string, string>;
 const BODY = JSON.stringify({ instances: [[1, 2, 3, 4]] });
-
-async function publish(name: string, local: string): Promise<void> {
-  const reference = `${registry.host}/acme/third-${run}:${name}`;
-  await docker(['tag', local, reference]);
-  const out = await docker(['push', reference]);
-  await docker(['rmi', reference]);
-  images[name] = `${registry.host}/acme/third-${run}@${/digest: (sha256:[a-f0-9]{64})/.exec(out)![1]}`;
-}
 
 function deploy(service: string, image: string, extra: Record<string, string> = {}): Promise<ActionRunResult> {
   return runAction('deploy', {
@@ -65,28 +52,18 @@ function deploy(service: string, image: string, extra: Record<string, string> = 
 }
 
 beforeAll(async () => {
-  registry = await startRegistry({ auth: 'basic' });
-  await docker(['network', 'create', network]);
-  traefik = await startTraefikStandIn({ network, constraints: `LabelRegex(\`train-to-serve.service\`, \`^${prefix}\`)`, file: { directory: routingDir } });
-  await docker(['login', '-u', registry.username, '--password-stdin', registry.host], { input: registry.password });
+  bed = await startFileRoutingBed(names, { auth: 'basic' });
+  ({ registry, traefik, images } = bed);
   for (const server of ['uvicorn', 'gunicorn'] as PythonServer[]) {
     const v1 = await ensureFastApiImage(server, tabularClassifier());
-    const v2 = await buildImage(`localhost/tts-third-${run}/${server}:v2`, { Dockerfile: `FROM ${v1}\nLABEL org.opencontainers.image.version=v2\n` });
-    await publish(`${server}-v1`, v1);
-    await publish(`${server}-v2`, v2);
+    const v2 = await buildImage(`localhost/${network}/${server}:v2`, { Dockerfile: `FROM ${v1}\nLABEL org.opencontainers.image.version=v2\n` });
+    await pushImage(bed, v1, `${server}-v1`);
+    await pushImage(bed, v2, `${server}-v2`);
     await docker(['rmi', v2]);
   }
-  await docker(['logout', registry.host]);
 }, 1_200_000);
 
-afterAll(async () => {
-  const mine = (await docker(['ps', '-aq', '--filter', `name=${prefix}`]).catch(() => '')).split('\n').filter(Boolean);
-  if (mine.length > 0) await docker(['rm', '-f', '-v', ...mine]).catch(() => {});
-  await traefik?.stop();
-  await removeNetwork(network);
-  await registry?.stop();
-  await docker(['rmi', ...Object.values(images)]).catch(() => {});
-});
+afterAll(() => stopFileRoutingBed(bed, names));
 
 describe('third-party Python servers deployed with routing: file', () => {
   it.each(['uvicorn', 'gunicorn'] as PythonServer[])(

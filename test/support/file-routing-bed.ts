@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { readRoutingState } from '../../src/traefik/routing-file';
-import { docker } from './docker-cli';
+import { docker, pushByDigest, removeNetwork } from './docker-cli';
 import { buildPlainServer, type PlainServerBehaviour } from './plain-server';
 import { startRegistry, type RegistryOptions, type TestRegistry } from './registry';
 import { startTraefikStandIn, type TraefikStandIn } from './traefik';
@@ -71,19 +71,15 @@ export async function publishPlain(bed: FileRoutingBed, name: string, behaviour:
   return pushed;
 }
 
-/** Push a local image to the bed's registry as `plain-<network>:<name>`; its digest reference lands in bed.images. */
+/** Push a local image to the bed's registry as `<network>:<name>`; its digest reference lands in bed.images. */
 export async function pushImage(bed: FileRoutingBed, local: string, name: string): Promise<string> {
   const { registry, names } = bed;
-  const reference = `${registry.host}/acme/plain-${names.network}:${name}`;
-  await docker(['tag', local, reference]);
   if (registry.auth !== 'none') await docker(['login', '-u', registry.username, '--password-stdin', registry.host], { input: registry.password });
   try {
-    const out = await docker(['push', reference]);
-    bed.images[name] = `${registry.host}/acme/plain-${names.network}@${/digest: (sha256:[a-f0-9]{64})/.exec(out)![1]}`;
+    bed.images[name] = await pushByDigest(local, `${registry.host}/acme/${names.network}`, name);
   } finally {
     if (registry.auth !== 'none') await docker(['logout', registry.host]);
   }
-  await docker(['rmi', reference]);
   return bed.images[name];
 }
 
@@ -92,7 +88,7 @@ export async function stopFileRoutingBed(bed: FileRoutingBed | undefined, names:
   const mine = (await docker(['ps', '-aq', '--filter', `name=${names.prefix}`]).catch(() => '')).split('\n').filter(Boolean);
   if (mine.length > 0) await docker(['rm', '-f', '-v', ...mine]).catch(() => {});
   await bed?.traefik.stop();
-  await docker(['network', 'rm', names.network]).catch(() => {});
+  await removeNetwork(names.network);
   await bed?.registry.stop();
   if (bed && Object.keys(bed.images).length > 0) await docker(['rmi', ...Object.values(bed.images)]).catch(() => {});
 }
