@@ -579,27 +579,28 @@ function parseProgressiveInputs(inputs) {
   const api = given(inputs, "traefik-api");
   if (!explicit && !api) throw new InputError("traefik-metrics", `${strategy} reads Traefik's per-service metrics: give traefik-metrics, or traefik-api (its /metrics is read)`);
   const metricsUrl2 = explicit ? parseMetricsUrl("traefik-metrics", explicit) : parseMetricsUrl("traefik-api", `${api.replace(/\/+$/, "")}/metrics`);
-  const spec = { strategy, rules, analysis: { failureLimit: 0 }, metricsUrl: metricsUrl2, canary: { steps, stepDurationMs } };
+  const canary = { steps, stepDurationMs };
+  let shadow;
   if (strategy === "shadow") {
     const mirrorPercent = parseInteger("mirror-percent", given(inputs, "mirror-percent") ?? DEFAULT_MIRROR_PERCENT, { min: 1, max: 100 });
     const durationMs = parseDuration("shadow-duration", given(inputs, "shadow-duration") ?? DEFAULT_SHADOW_DURATION);
     const after = parseEnum("after-shadow", given(inputs, "after-shadow") ?? "replace", AFTER_SHADOW);
-    spec.shadow = { mirrorPercent, durationMs, after };
+    shadow = { mirrorPercent, durationMs, after };
   }
-  spec.analysis = parseAnalysisSettings(inputs, spec);
-  return spec;
+  const analysis = parseAnalysisSettings(inputs, canary, shadow);
+  return { strategy, rules, analysis, metricsUrl: metricsUrl2, canary, ...shadow ? { shadow } : {} };
 }
-function holds(spec) {
-  const shadow = spec.shadow ? [["shadow-duration", spec.shadow.durationMs]] : [];
-  const steps = spec.shadow?.after === "replace" ? [] : [["step-duration", spec.canary.stepDurationMs]];
-  return [...shadow, ...steps];
+function holds(canary, shadow) {
+  const shadowHold = shadow ? [["shadow-duration", shadow.durationMs]] : [];
+  const steps = shadow?.after === "replace" ? [] : [["step-duration", canary.stepDurationMs]];
+  return [...shadowHold, ...steps];
 }
-function parseAnalysisSettings(inputs, spec) {
+function parseAnalysisSettings(inputs, canary, shadow) {
   const failureLimit = parseInteger("failure-limit", given(inputs, "failure-limit") ?? "0", { min: 0 });
   const raw = given(inputs, "analysis-interval");
   if (raw === void 0) return { failureLimit };
   const intervalMs = parseDuration("analysis-interval", raw);
-  for (const [name, holdMs] of holds(spec)) {
+  for (const [name, holdMs] of holds(canary, shadow)) {
     if (intervalMs > holdMs) throw new InputError("analysis-interval", `${quote(raw)} is longer than ${name} (${formatDuration(holdMs)}): a window cannot outlast the hold it judges`);
     if (holdMs % intervalMs !== 0) {
       const nearest = dividingInterval(holdMs, intervalMs);

@@ -63,9 +63,10 @@ export function taskRuntime(process: ServerProcess): TaskRuntime {
 const RLIMIT_NUMBERS = ['cpu', 'fsize', 'data', 'stack', 'core', 'rss', 'nproc', 'nofile', 'memlock', 'as', 'locks', 'sigpending', 'msgqueue', 'nice', 'rtprio', 'rttime'];
 
 /**
- * A container start the engine (`engine`: which, in words) refused because it may not raise one of `ulimits` (a daemon
- * without CAP_SYS_RESOURCE cannot go above its own hard limit: memlock=-1 under a rootless or
- * confined dockerd), as the one-line error naming the input; undefined for any other failure.
+ * A container start the engine (`engine`: which, in words) refused because it may not raise one
+ * of `ulimits` (a daemon without CAP_SYS_RESOURCE cannot go above its own hard limit: memlock=-1
+ * under a rootless or confined dockerd), as the one-line error naming the input; undefined for
+ * any other failure.
  */
 export function ulimitRefusal(engineMessage: string, ulimits: readonly Ulimit[] | undefined, engine: string): InputError | undefined {
   const match = /error setting rlimit type (\d+): operation not permitted/.exec(engineMessage);

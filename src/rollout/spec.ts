@@ -64,7 +64,13 @@ export interface ProgressiveSpec {
   metricsUrl: string;
   canary: CanarySettings;
   /** shadow only. */
-  shadow?: { mirrorPercent: number; durationMs: number; after: AfterShadow };
+  shadow?: ShadowSettings;
+}
+
+export interface ShadowSettings {
+  mirrorPercent: number;
+  durationMs: number;
+  after: AfterShadow;
 }
 
 /** Inputs that mean nothing without `strategy: canary` or `shadow`. */
@@ -144,34 +150,35 @@ export function parseProgressiveInputs(inputs: ProgressiveInputs): ProgressiveSp
   const api = given(inputs, 'traefik-api');
   if (!explicit && !api) throw new InputError('traefik-metrics', `${strategy} reads Traefik's per-service metrics: give traefik-metrics, or traefik-api (its /metrics is read)`);
   const metricsUrl = explicit ? parseMetricsUrl('traefik-metrics', explicit) : parseMetricsUrl('traefik-api', `${api!.replace(/\/+$/, '')}/metrics`);
-  const spec: ProgressiveSpec = { strategy, rules, analysis: { failureLimit: 0 }, metricsUrl, canary: { steps, stepDurationMs } };
+  const canary = { steps, stepDurationMs };
+  let shadow: ShadowSettings | undefined;
   if (strategy === 'shadow') {
     const mirrorPercent = parseInteger('mirror-percent', given(inputs, 'mirror-percent') ?? DEFAULT_MIRROR_PERCENT, { min: 1, max: 100 });
     const durationMs = parseDuration('shadow-duration', given(inputs, 'shadow-duration') ?? DEFAULT_SHADOW_DURATION);
     const after = parseEnum('after-shadow', given(inputs, 'after-shadow') ?? 'replace', AFTER_SHADOW);
-    spec.shadow = { mirrorPercent, durationMs, after };
+    shadow = { mirrorPercent, durationMs, after };
   }
-  spec.analysis = parseAnalysisSettings(inputs, spec);
-  return spec;
+  const analysis = parseAnalysisSettings(inputs, canary, shadow);
+  return { strategy, rules, analysis, metricsUrl, canary, ...(shadow ? { shadow } : {}) };
 }
 
 /** The holds an analysis interval applies to: the shadow's, and the steps' unless a shadow replaces at once. */
-function holds(spec: ProgressiveSpec): [string, number][] {
-  const shadow: [string, number][] = spec.shadow ? [['shadow-duration', spec.shadow.durationMs]] : [];
-  const steps: [string, number][] = spec.shadow?.after === 'replace' ? [] : [['step-duration', spec.canary.stepDurationMs]];
-  return [...shadow, ...steps];
+function holds(canary: CanarySettings, shadow: ShadowSettings | undefined): [string, number][] {
+  const shadowHold: [string, number][] = shadow ? [['shadow-duration', shadow.durationMs]] : [];
+  const steps: [string, number][] = shadow?.after === 'replace' ? [] : [['step-duration', canary.stepDurationMs]];
+  return [...shadowHold, ...steps];
 }
 
 /**
  * `analysis-interval` must cut every hold into whole windows of equal length, so a rule such as
  * `requests >= 50` means the same in every window; `failure-limit` is a count of failed windows.
  */
-function parseAnalysisSettings(inputs: ProgressiveInputs, spec: ProgressiveSpec): AnalysisSettings {
+function parseAnalysisSettings(inputs: ProgressiveInputs, canary: CanarySettings, shadow: ShadowSettings | undefined): AnalysisSettings {
   const failureLimit = parseInteger('failure-limit', given(inputs, 'failure-limit') ?? '0', { min: 0 });
   const raw = given(inputs, 'analysis-interval');
   if (raw === undefined) return { failureLimit };
   const intervalMs = parseDuration('analysis-interval', raw);
-  for (const [name, holdMs] of holds(spec)) {
+  for (const [name, holdMs] of holds(canary, shadow)) {
     if (intervalMs > holdMs) throw new InputError('analysis-interval', `${quote(raw)} is longer than ${name} (${formatDuration(holdMs)}): a window cannot outlast the hold it judges`);
     if (holdMs % intervalMs !== 0) {
       const nearest = dividingInterval(holdMs, intervalMs);

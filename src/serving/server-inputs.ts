@@ -54,10 +54,6 @@ export interface ServerInputs {
 /** Characters a shell would act on. An argv given as one line runs without a shell, so they would reach the program as text. */
 const SHELL_SYNTAX = /[|;&<>$`(){}*?]/;
 
-/**
- * `command` / `args`: a JSON array of strings, or one line split into words at spaces, where
- * single or double quotes keep spaces inside a word. No shell runs either way.
- */
 /** An input given as a JSON array of strings (`["tritonserver", "--model-repository=/model"]`), not empty. */
 export function parseJsonArgv(inputName: string, text: string): string[] {
   let argv: unknown;
@@ -70,6 +66,10 @@ export function parseJsonArgv(inputName: string, text: string): string[] {
   return argv;
 }
 
+/**
+ * `command` / `args`: a JSON array of strings, or one line split into words at spaces, where
+ * single or double quotes keep spaces inside a word. No shell runs either way.
+ */
 export function parseArgv(inputName: string, raw: string | undefined): string[] | undefined {
   const text = raw?.trim();
   if (!text) return undefined;
