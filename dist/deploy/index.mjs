@@ -14,9 +14,10 @@ import {
   shortDigest,
   splitKept,
   waitForIdle,
+  waitReady,
   warnUndrainable,
   windowsPerHold
-} from "../chunks/chunk-cfcf73d57a.mjs";
+} from "../chunks/chunk-675c32d146.mjs";
 import {
   evaluateRules
 } from "../chunks/chunk-a13dcfef2a.mjs";
@@ -61,32 +62,6 @@ function planDeploy(existing, digest, replicas, strategy) {
   const drain = strategy === "replace" ? [...newestFirst(others), ...surplus] : [];
   const create = replicas - reuse.length;
   return { reuse, create, clear, drain, unchanged: create === 0 && clear.length === 0 && drain.length === 0 };
-}
-
-// src/serving/readiness.ts
-import { get } from "node:http";
-var PROBE_INTERVAL_MS = 500;
-var PROBE_TIMEOUT_MS = 1e4;
-function probeOnce(url, timeoutMs = PROBE_TIMEOUT_MS) {
-  return new Promise((resolve) => {
-    const request = get(url, { agent: false, timeout: timeoutMs }, (response) => {
-      response.resume();
-      resolve({ status: response.statusCode ?? 0 });
-    });
-    request.on("timeout", () => request.destroy(new Error(`no answer within ${formatDuration(timeoutMs)}`)));
-    request.on("error", (error) => resolve({ error: error.message }));
-  });
-}
-async function waitReady(serverUrl, path, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  let last = "no answer yet";
-  for (; ; ) {
-    const answer = await probeOnce(`${serverUrl}${path}`, Math.max(1e3, Math.min(PROBE_TIMEOUT_MS, deadline - Date.now())));
-    if ("status" in answer && answer.status >= 200 && answer.status < 300) return void 0;
-    last = "status" in answer ? `answered ${answer.status}` : answer.error;
-    if (Date.now() >= deadline) return `GET ${serverUrl}${path} did not answer 2xx within ${formatDuration(timeoutMs)} (last: ${last})`;
-    await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
-  }
 }
 
 // src/serving/drain-signal.ts
@@ -626,17 +601,19 @@ async function runDeploy(engine, spec, log2, hooks = {}) {
         const outcome = await engine.waitServing(spec, image, started);
         if ("failure" in outcome) throw await engine.discardStarted(started, image, outcome.failure);
         fresh = outcome.servers;
-        if (spec.options.healthPath) {
-          const remaining = Math.max(1e3, spec.healthTimeoutMs - (Date.now() - healthyAt));
-          const probes = await Promise.all(fresh.map((server) => server.url ? waitReady(server.url, spec.options.healthPath, remaining) : Promise.resolve(`${server.name} has no address on ${spec.routing.network}`)));
-          const failed = probes.findIndex(Boolean);
-          if (failed >= 0) throw await engine.discardStarted(started, image, { id: fresh[failed].id, problem: `was not ready: ${probes[failed]}` });
-        }
+        const failure = await probeReady(fresh, healthyAt);
+        if (failure) throw await engine.discardStarted(started, image, { id: failure.server.id, problem: `was not ready: ${failure.problem}` });
         timings.healthyMs = Date.now() - healthyAt;
         log2.info(`Serving: ${fresh.map((s) => `${s.name} (${s.url ?? "no address"})`).join(", ")} after ${formatDuration(timings.healthyMs)}`);
       } else if (rescale.length === 0) {
         log2.info(`${reused.map((s) => s.name).join(", ")} already serve ${shortDigest(image.digest)}: no new server needed`);
       }
+      const unvouched = new Set(plan.reuse.filter((server) => server.health === "none" && server.url).map((server) => server.id));
+      const reusedFailure = await probeReady(
+        reused.filter((server) => unvouched.has(server.id)),
+        startAt
+      );
+      if (reusedFailure) throw new ResourceError(`Service ${service}`, `${reusedFailure.server.name}, already running ${shortDigest(image.digest)}, was not ready: ${reusedFailure.problem}; the older servers were not touched`);
       const servers = [...reused, ...fresh];
       const routedAt = Date.now();
       const problem = await engine.confirmRouted(spec, servers);
@@ -679,6 +656,14 @@ async function runDeploy(engine, spec, log2, hooks = {}) {
       });
       throw error;
     }
+  }
+  async function probeReady(servers, since) {
+    const path = spec.options.healthPath;
+    if (!path || servers.length === 0) return void 0;
+    const remaining = Math.max(1e3, spec.healthTimeoutMs - (Date.now() - since));
+    const probes = await Promise.all(servers.map((server) => server.url ? waitReady(server.url, path, remaining) : Promise.resolve(`${server.name} has no address on ${spec.routing.network}`)));
+    const failed = probes.findIndex(Boolean);
+    return failed >= 0 ? { server: servers[failed], problem: probes[failed] } : void 0;
   }
   async function progressive(file2, table2, all, servers, started) {
     const outcome = await runFileRollout({ spec, progressive: spec.progressive, file: file2, table: table2, digest: image.digest, version: shortDigest(image.digest), newServers: servers, existing: all, log: log2 });

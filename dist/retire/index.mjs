@@ -16,7 +16,7 @@ import {
   retireSummary,
   routingFilePath,
   warnUndrainable
-} from "../chunks/chunk-cfcf73d57a.mjs";
+} from "../chunks/chunk-675c32d146.mjs";
 import "../chunks/chunk-a13dcfef2a.mjs";
 import {
   createLimiter

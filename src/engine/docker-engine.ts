@@ -25,7 +25,7 @@ import { serverContainerName } from '../serving/names';
 import type { ManagedServer } from '../serving/server';
 import { TraefikApi } from '../traefik/api';
 import { connectEngine, type Engine } from './connection';
-import { STOP_TIMEOUT_S, lastLogLines, listManagedContainers, removeContainer, serverEnvironment, serverHealthcheck } from './containers';
+import { STOP_TIMEOUT_S, httpHealthCheck, lastLogLines, listManagedContainers, removeContainer, serverEnvironment, serverHealthcheck } from './containers';
 import { drainContainer } from './drain';
 import { deviceRequests, describeGpus } from './gpus';
 import { acquireLock } from './lock';
@@ -35,6 +35,7 @@ import { readRequestCount } from './server-metrics';
 import { containerRuntime, ulimitRefusal } from './server-runtime';
 import { engineMessage, statusOf } from './errors';
 import { ContainerWatch } from './watch';
+import { waitReady } from '../serving/readiness';
 
 /** How long a server without a health check must keep running to count as started. */
 const NO_HEALTHCHECK_STEADY_MS = 2000;
@@ -144,7 +145,8 @@ export class DockerEngine implements ServingEngine {
 
   async startServers(spec: DeploySpec, image: DeployImage, count: number, log: Log): Promise<StartedServers> {
     const { service, network } = spec.routing;
-    const labels = serverLabels(spec.routing, deployedServerIdentity(spec, image.digest, new Date()), 'docker', spec.routingChoice.mode);
+    const httpHealth = httpHealthCheck(spec);
+    const labels = serverLabels(spec.routing, deployedServerIdentity(spec, image.digest, new Date()), 'docker', spec.routingChoice.mode, httpHealth);
     const started: StartedServers = { ids: [], names: [] };
     try {
       for (let i = 0; i < count; i++) {
@@ -156,7 +158,7 @@ export class DockerEngine implements ServingEngine {
           Env: serverEnvironment(spec, image.digest),
           Labels: labels,
           ...argv,
-          ...serverHealthcheck(spec, image.healthcheck),
+          ...(httpHealth ? { Healthcheck: { Test: ['NONE'] } } : serverHealthcheck(spec, image.healthcheck)),
           StopTimeout: STOP_TIMEOUT_S,
           HostConfig: {
             ...limits,
@@ -177,15 +179,17 @@ export class DockerEngine implements ServingEngine {
       await Promise.all(started.ids.map((id) => removeContainer(this.docker, id)));
       throw ulimitRefusal(engineMessage(error), spec.process.ulimits, `the Docker Engine at ${this.endpoint}`) ?? error;
     }
-    const hasHealthCheck = Boolean(spec.healthCmd ?? image.healthcheck);
-    log.info(`Started ${started.names.join(', ')}; waiting up to ${formatDuration(spec.healthTimeoutMs)} for ${hasHealthCheck ? 'healthy' : 'running'}`);
+    const awaited = httpHealth ? `GET ${httpHealth.path} to answer 2xx` : spec.healthCmd || image.healthcheck ? 'healthy' : 'running';
+    log.info(`Started ${started.names.join(', ')}; waiting up to ${formatDuration(spec.healthTimeoutMs)} for ${awaited}`);
     return started;
   }
 
   async waitServing(spec: DeploySpec, image: DeployImage, started: StartedServers): Promise<{ servers: NewServer[] } | { failure: ServerFailure }> {
     const watch = this.watches.get(started) ?? (await ContainerWatch.open(this.docker, started.ids));
     this.watches.delete(started);
-    const failure = await waitUntilServing(watch, started, spec.healthTimeoutMs, Boolean(spec.healthCmd ?? image.healthcheck)).finally(() => watch.close());
+    const httpHealth = httpHealthCheck(spec);
+    const admit = httpHealth ? (id: string, deadline: number) => this.answers(watch, id, spec, httpHealth.path, deadline) : undefined;
+    const failure = await waitUntilServing(watch, started, spec.healthTimeoutMs, !httpHealth && Boolean(spec.healthCmd ?? image.healthcheck), admit).finally(() => watch.close());
     if (failure) return { failure };
     const servers: NewServer[] = [];
     for (const [i, id] of started.ids.entries()) {
@@ -194,6 +198,20 @@ export class DockerEngine implements ServingEngine {
       servers.push({ id, name: started.names[i]!, digest: image.digest, url: ip ? `http://${ip}:${spec.routing.port}` : undefined, reused: false });
     }
     return { servers };
+  }
+
+  /** A running server's first 2xx on `path`; a failure as soon as it exits or is removed. */
+  private async answers(watch: ContainerWatch, id: string, spec: DeploySpec, path: string, deadline: number): Promise<ServerFailure | 'ok'> {
+    const info = await this.docker.getContainer(id).inspect();
+    const ip = info.NetworkSettings.Networks[spec.routing.network]?.IPAddress;
+    if (!ip) return { id, problem: `has no address on ${spec.routing.network}` };
+    const problem = await waitReady(`http://${ip}:${spec.routing.port}`, path, Math.max(1000, deadline - Date.now()), () => {
+      const status = watch.status(id);
+      if (!status.exists) return 'was removed by someone else while starting';
+      if (status.died) return `exited with code ${status.exitCode ?? '?'} before it answered GET ${path}`;
+      return undefined;
+    });
+    return problem ? { id, problem: `was not ready: ${problem}` } : 'ok';
   }
 
   async discardStarted(started: StartedServers, image: DeployImage, failure: ServerFailure): Promise<DeployError> {
@@ -288,12 +306,16 @@ function ignore404(error: unknown): void {
   if (statusOf(error) !== 404) throw error;
 }
 
-/** Wait until every started container serves; the first failure ends the wait. */
-async function waitUntilServing(watch: ContainerWatch, started: StartedServers, timeoutMs: number, hasHealthCheck: boolean): Promise<ServerFailure | undefined> {
+/**
+ * Wait until every started container serves; the first failure ends the wait. With `admit`, a
+ * running container serves once `admit` says so (its first 2xx on health-path).
+ */
+async function waitUntilServing(watch: ContainerWatch, started: StartedServers, timeoutMs: number, hasHealthCheck: boolean, admit?: (id: string, deadline: number) => Promise<ServerFailure | 'ok'>): Promise<ServerFailure | undefined> {
+  const deadline = Date.now() + timeoutMs;
   // Without a health check, "ready" is running for a moment, so a server that exits at once is caught.
-  const steadyAfter = Date.now() + NO_HEALTHCHECK_STEADY_MS;
-  const outcomes = started.ids.map((id) =>
-    watch.until<ServerFailure | 'ok'>(
+  const steadyAfter = admit ? 0 : Date.now() + NO_HEALTHCHECK_STEADY_MS;
+  const outcomes = started.ids.map(async (id) => {
+    const running = await watch.until<ServerFailure | 'ok'>(
       id,
       (status) => {
         if (!status.exists) return { id, problem: 'was removed by someone else while starting' };
@@ -303,9 +325,10 @@ async function waitUntilServing(watch: ContainerWatch, started: StartedServers, 
         return undefined;
       },
       timeoutMs,
-      (status) => ({ id, problem: `was not healthy within ${formatDuration(timeoutMs)} (health: ${status.health}${status.lastProbe ? `; last probe: ${status.lastProbe}` : ''})` }),
-    ),
-  );
+      (status) => ({ id, problem: `was not ${hasHealthCheck ? 'healthy' : 'running'} within ${formatDuration(timeoutMs)} (health: ${status.health}${status.lastProbe ? `; last probe: ${status.lastProbe}` : ''})` }),
+    );
+    return running === 'ok' && admit ? admit(id, deadline) : running;
+  });
   return new Promise((resolve) => {
     let pending = outcomes.length;
     for (const outcome of outcomes) {

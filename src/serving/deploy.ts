@@ -103,17 +103,20 @@ export async function runDeploy(engine: ServingEngine, spec: DeploySpec, log: Lo
         const outcome = await engine.waitServing(spec, image, started);
         if ('failure' in outcome) throw await engine.discardStarted(started, image, outcome.failure);
         fresh = outcome.servers;
-        if (spec.options.healthPath) {
-          const remaining = Math.max(1000, spec.healthTimeoutMs - (Date.now() - healthyAt));
-          const probes = await Promise.all(fresh.map((server) => (server.url ? waitReady(server.url, spec.options.healthPath!, remaining) : Promise.resolve(`${server.name} has no address on ${spec.routing.network}`))));
-          const failed = probes.findIndex(Boolean);
-          if (failed >= 0) throw await engine.discardStarted(started, image, { id: fresh[failed]!.id, problem: `was not ready: ${probes[failed]}` });
-        }
+        const failure = await probeReady(fresh, healthyAt);
+        if (failure) throw await engine.discardStarted(started, image, { id: failure.server.id, problem: `was not ready: ${failure.problem}` });
         timings.healthyMs = Date.now() - healthyAt;
         log.info(`Serving: ${fresh.map((s) => `${s.name} (${s.url ?? 'no address'})`).join(', ')} after ${formatDuration(timings.healthyMs)}`);
       } else if (rescale.length === 0) {
         log.info(`${reused.map((s) => s.name).join(', ')} already serve ${shortDigest(image.digest)}: no new server needed`);
       }
+      // A server kept from before that no health check vouches for (one a killed deploy started) is probed like a new one.
+      const unvouched = new Set(plan.reuse.filter((server) => server.health === 'none' && server.url).map((server) => server.id));
+      const reusedFailure = await probeReady(
+        reused.filter((server) => unvouched.has(server.id)),
+        startAt,
+      );
+      if (reusedFailure) throw new ResourceError(`Service ${service}`, `${reusedFailure.server.name}, already running ${shortDigest(image.digest)}, was not ready: ${reusedFailure.problem}; the older servers were not touched`);
       const servers = [...reused, ...fresh];
 
       const routedAt = Date.now();
@@ -158,6 +161,16 @@ export async function runDeploy(engine: ServingEngine, spec: DeploySpec, log: Lo
       if (!confirmed && started) await engine.discardStarted(started, image, { problem: 'was removed' }).catch(() => {});
       throw error;
     }
+  }
+
+  /** With health-path: every server's first 2xx on it, or the first that did not answer within what is left of health-timeout. */
+  async function probeReady(servers: readonly NewServer[], since: number): Promise<{ server: NewServer; problem: string } | undefined> {
+    const path = spec.options.healthPath;
+    if (!path || servers.length === 0) return undefined;
+    const remaining = Math.max(1000, spec.healthTimeoutMs - (Date.now() - since));
+    const probes = await Promise.all(servers.map((server) => (server.url ? waitReady(server.url, path, remaining) : Promise.resolve(`${server.name} has no address on ${spec.routing.network}`))));
+    const failed = probes.findIndex(Boolean);
+    return failed >= 0 ? { server: servers[failed]!, problem: probes[failed]! } : undefined;
   }
 
   /**

@@ -99,16 +99,34 @@ export const VERSION_HEADER = 'X-Model-Version';
  * version. The main router and the weights live in the routing file, so versions never share a
  * label and never conflict.
  */
-export function versionRoutingLabels(routing: RoutingSettings, digest: string, provider: LabelProvider = 'docker'): Record<string, string> {
+export function versionRoutingLabels(routing: RoutingSettings, digest: string, provider: LabelProvider = 'docker', healthCheck?: TraefikHealthCheck): Record<string, string> {
   const name = versionServiceName(routing.service, digest);
+  const balancer = `traefik.http.services.${name}.loadbalancer`;
   return {
     'traefik.enable': 'true',
     [networkLabel(provider)]: routing.network,
     [`traefik.http.routers.${name}.rule`]: `(${routing.rule}) && Header(\`${VERSION_HEADER}\`, \`${shortDigest(digest)}\`)`,
     [`traefik.http.routers.${name}.entrypoints`]: routing.entrypoints.join(','),
     [`traefik.http.routers.${name}.service`]: name,
-    [`traefik.http.services.${name}.loadbalancer.server.port`]: String(routing.port),
+    [`${balancer}.server.port`]: String(routing.port),
+    ...(healthCheck
+      ? {
+          [`${balancer}.healthcheck.path`]: healthCheck.path,
+          [`${balancer}.healthcheck.interval`]: `${healthCheck.intervalMs}ms`,
+          [`${balancer}.healthcheck.timeout`]: `${healthCheck.timeoutMs}ms`,
+        }
+      : {}),
   };
+}
+
+/**
+ * Traefik's own HTTP health check of a version's servers (its load balancer's `healthcheck`): a
+ * server that stops answering 2xx on `path` gets no requests until it answers again.
+ */
+export interface TraefikHealthCheck {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
 }
 
 /** Every `traefik.*` label on a container: the part Traefik compares between servers. */
@@ -165,8 +183,8 @@ export function toolkitLabels(server: ServerIdentity): Record<string, string> {
 }
 
 /** All labels of a new server: Traefik's routing labels and the toolkit's. */
-export function serverLabels(routing: RoutingSettings, server: ServerIdentity, provider: LabelProvider = 'docker', mode: 'labels' | 'file' = 'labels'): Record<string, string> {
-  const traefik = mode === 'file' ? versionRoutingLabels(routing, server.digest, provider) : routingLabels(routing, provider);
+export function serverLabels(routing: RoutingSettings, server: ServerIdentity, provider: LabelProvider = 'docker', mode: 'labels' | 'file' = 'labels', healthCheck?: TraefikHealthCheck): Record<string, string> {
+  const traefik = mode === 'file' ? versionRoutingLabels(routing, server.digest, provider, healthCheck) : routingLabels(routing, provider);
   return { ...traefik, ...toolkitLabels(server) };
 }
 

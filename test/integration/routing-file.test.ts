@@ -161,3 +161,49 @@ describe('routing: file with a server that ignores SIGUSR2 and has no HEALTHCHEC
     expect((await docker(['ps', '-aq', '--filter', `label=train-to-serve.service=${service}`])).trim()).toBe('');
   }, 300_000);
 });
+
+describe('routing: file with health-path: HTTP checks instead of the image HEALTHCHECK (Docker engine)', () => {
+  const inspect = async (service: string) => {
+    const ids = (await docker(['ps', '-aq', '--filter', `label=train-to-serve.service=${service}`])).split('\n').filter(Boolean);
+    expect(ids).toHaveLength(1);
+    return (JSON.parse(await docker(['inspect', ids[0]!])) as { Config: { Healthcheck?: { Test?: string[] }; Labels: Record<string, string> }; State: { Health?: unknown } }[])[0]!;
+  };
+
+  it('admits a server on its first 2xx on health-path with no exec probe; Traefik checks it over HTTP after; health-cmd keeps the exec check', async () => {
+    const image = await publishPlain(bed, 'hc', { healthcheck: true });
+    const service = `${prefix}-hc`;
+    const result = await deploy(service, image, fileInputs);
+    expect(failureMessage(result), result.log).toBeUndefined();
+    expect(result.log).toMatch(/^Started \S+; waiting up to 1m for GET \/ready to answer 2xx$/m);
+    const info = await inspect(service);
+    expect(info.Config.Healthcheck?.Test).toEqual(['NONE']);
+    expect(info.State.Health).toBeUndefined();
+    const balancer = `traefik.http.services.${service}-${short(image)}.loadbalancer`;
+    expect(info.Config.Labels[`${balancer}.healthcheck.path`]).toBe('/ready');
+    expect(info.Config.Labels[`${balancer}.healthcheck.interval`]).toBe('2000ms');
+    expect(await get(service)).toMatchObject({ status: 200, version: 'hc' });
+    // Traefik's API (the stand-in's) lists the version with its HTTP health check, its server UP.
+    const listed = await bed.traefik.service(`${service}-${short(image)}@docker`);
+    expect(JSON.stringify(listed?.loadBalancer)).toContain('"path":"/ready"');
+    expect(Object.values(listed?.serverStatus ?? {})).toEqual(['UP']);
+
+    const withCmd = `${prefix}-hcc`;
+    const kept = await deploy(withCmd, image, { ...fileInputs, 'health-cmd': '["node", "-e", "process.exit(0)"]' });
+    expect(failureMessage(kept), kept.log).toBeUndefined();
+    expect(kept.log).toMatch(/^Started \S+; waiting up to 1m for healthy$/m);
+    const keptInfo = await inspect(withCmd);
+    expect(keptInfo.Config.Healthcheck?.Test).toEqual(['CMD', 'node', '-e', 'process.exit(0)']);
+    expect(Object.keys(keptInfo.Config.Labels).filter((key) => key.includes('healthcheck'))).toEqual([]);
+  }, 400_000);
+
+  it('a server that exits before it answers fails the deploy at once, naming the exit, and the older version keeps serving', async () => {
+    const service = `${prefix}-exit`;
+    const first = await deploy(service, bed.images.v1!, fileInputs);
+    expect(failureMessage(first), first.log).toBeUndefined();
+    const dies = await publishPlain(bed, 'dies', { exitAfterMs: 300 });
+    const result = await deploy(service, dies, { ...fileInputs, 'health-timeout': '5m' });
+    expect(failureMessage(result)).toMatch(/^New server \S+ \(.*\) was not ready: exited with code 3 before it answered GET \/ready\. Removed the 1 new server/);
+    expect(await get(service)).toMatchObject({ status: 200, version: 'v1' });
+    expect((await docker(['ps', '-aq', '--filter', `label=train-to-serve.service=${service}`])).split('\n').filter(Boolean)).toHaveLength(1);
+  }, 400_000);
+});

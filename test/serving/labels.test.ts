@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { LABELS, parseServerLabels, routingDifferences, routingLabels, serverLabels, shortDigest, type RoutingSettings, type ServerIdentity } from '../../src/serving/labels';
+import { LABELS, parseServerLabels, routingDifferences, routingLabels, serverLabels, shortDigest, versionServiceName, type RoutingSettings, type ServerIdentity } from '../../src/serving/labels';
+import { buildDockerConfiguration, DEFAULT_RULE } from '../support/traefik/docker-config';
+import { healthCheckSpec } from '../support/traefik/services';
 
 const routing: RoutingSettings = { service: 'iris', rule: 'Host(`iris.example.com`)', entrypoints: ['web'], port: 8080, network: 'edge' };
 const v1: ServerIdentity = {
@@ -40,6 +42,27 @@ describe('routing labels', () => {
     const traefikB = Object.entries(b).filter(([k]) => k.startsWith('traefik.'));
     expect(JSON.stringify(traefikA)).toBe(JSON.stringify(traefikB));
     expect(a[LABELS.imageDigest]).not.toBe(b[LABELS.imageDigest]);
+  });
+
+  it("file routing with an HTTP health check: the version's load balancer gets Traefik's healthcheck, which the Docker provider reads (stand-in)", () => {
+    const labels = serverLabels(routing, v1, 'docker', 'file', { path: '/v2/health/ready', intervalMs: 2000, timeoutMs: 10_000 });
+    const name = versionServiceName('iris', v1.digest);
+    expect(Object.entries(labels).filter(([key]) => key.includes('healthcheck'))).toEqual([
+      [`traefik.http.services.${name}.loadbalancer.healthcheck.path`, '/v2/health/ready'],
+      [`traefik.http.services.${name}.loadbalancer.healthcheck.interval`, '2000ms'],
+      [`traefik.http.services.${name}.loadbalancer.healthcheck.timeout`, '10000ms'],
+    ]);
+    expect(Object.keys(serverLabels(routing, v1, 'docker', 'file')).filter((key) => key.includes('healthcheck'))).toEqual([]);
+    // No Docker HEALTHCHECK (health ""): the provider lists the server at once, and checks it over HTTP.
+    const built = buildDockerConfiguration([{ id: 'a1', name: '/iris-a', state: 'running', health: '', labels, networks: { edge: '172.20.0.2' }, ports: ['8080/tcp'] }], {
+      exposedByDefault: false,
+      network: 'edge',
+      allowEmptyServices: false,
+      defaultRule: DEFAULT_RULE,
+    });
+    const balancer = built.config.services[name]!.loadBalancer!;
+    expect(balancer.servers.map((server) => server.url)).toEqual(['http://172.20.0.2:8080']);
+    expect(healthCheckSpec(balancer.options)).toMatchObject({ path: '/v2/health/ready', intervalMs: 2000, timeoutMs: 10_000 });
   });
 
   it('names each routing difference', () => {

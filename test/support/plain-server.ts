@@ -25,6 +25,7 @@ const digest = process.env.TRAIN_TO_SERVE_IMAGE_DIGEST || 'unknown';
 const think = Number(process.env.THINK_MS || 20);
 const failEvery = Number(process.env.FAIL_EVERY || 0);
 const failInWindow = Number(process.env.FAIL_IN_WINDOW || 0);
+if (process.env.EXIT_AFTER_MS) setTimeout(() => process.exit(3), Number(process.env.EXIT_AFTER_MS));
 let scrapes = 0;
 let served = 0;
 let inFlight = 0;
@@ -63,6 +64,10 @@ export interface PlainServerBehaviour {
   failEvery?: number;
   /** Only between the n-th and the (n+1)-th request for /metrics: the rollout's n-th analysis window. */
   failInWindow?: number;
+  /** Exit with code 3 this long after the start (before it is ready when shorter than READY_AFTER_MS, 1.5 s). */
+  exitAfterMs?: number;
+  /** Declare a HEALTHCHECK (an exec of node asking /ready every 2 s), as most serving images do. */
+  healthcheck?: boolean;
 }
 
 /** Build the plain server as `reference`; `version` makes each build a different image. */
@@ -72,8 +77,11 @@ export async function buildPlainServer(reference: string, version: string, behav
   if (behaviour.thinkMs !== undefined) env.push(`THINK_MS=${Math.round(behaviour.thinkMs)}`);
   if (behaviour.failEvery !== undefined) env.push(`FAIL_EVERY=${Math.round(behaviour.failEvery)}`);
   if (behaviour.failInWindow !== undefined) env.push(`FAIL_IN_WINDOW=${Math.round(behaviour.failInWindow)}`);
+  if (behaviour.exitAfterMs !== undefined) env.push(`EXIT_AFTER_MS=${Math.round(behaviour.exitAfterMs)}`);
+  const probe = `require('http').get('http://127.0.0.1:8080/ready', (r) => process.exit(r.statusCode === 200 ? 0 : 1)).on('error', () => process.exit(1))`;
+  const healthcheck = behaviour.healthcheck ? `HEALTHCHECK --interval=2s --timeout=10s CMD ${JSON.stringify(['node', '-e', probe])}\n` : '';
   return buildImage(reference, {
-    Dockerfile: `FROM ${base}\nCOPY server.cjs /srv/server.cjs\nENV ${env.join(' ')}\nEXPOSE 8080\nCMD ["node", "/srv/server.cjs"]\n`,
+    Dockerfile: `FROM ${base}\nCOPY server.cjs /srv/server.cjs\nENV ${env.join(' ')}\nEXPOSE 8080\n${healthcheck}CMD ["node", "/srv/server.cjs"]\n`,
     'server.cjs': SERVER,
   });
 }
