@@ -43,6 +43,8 @@ export interface RegistryOptions {
    */
   grant?: (user: string, repository: string, requested: string[]) => string[];
   anonymousPull?: string[];
+  /** Where the registry's directory (config and blobs) is made; the system's temporary directory by default. */
+  parentDir?: string;
 }
 
 const SERVICE = 'tts-test-registry';
@@ -52,7 +54,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
   const auth = options.auth ?? 'none';
   const username = options.username ?? 'octocat';
   const password = options.password ?? `pw-${randomUUID()}`;
-  const dir = mkdtempSync(join(tmpdir(), 'tts-registry-'));
+  const dir = mkdtempSync(join(options.parentDir ?? tmpdir(), 'tts-registry-'));
   const port = await freePort();
   const tokenRequests: TokenRequest[] = [];
   let tokenServer: Server | undefined;
