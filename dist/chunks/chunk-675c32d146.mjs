@@ -1540,11 +1540,12 @@ async function resolveImage(docker, image) {
     cmd: config?.Cmd ?? void 0
   };
 }
-async function ensureImage(docker, image, credentials) {
+async function ensureImage(docker, image, credentials, log) {
   if (image.digest) {
     const present = await resolveImage(docker, image);
     if (present) return { ...present, pulled: false, layersFetched: false };
   }
+  log?.info(`Pulling ${image.text}`);
   const { layersFetched } = await pullImage(docker, image, credentials);
   const pulled = await resolveImage(docker, image);
   if (!pulled) throw new ResourceError(`Image ${image.text}`, "the engine reported the pull done, but the image is not there");
@@ -1773,8 +1774,8 @@ var DockerEngine = class _DockerEngine {
       await removeContainer(this.docker, probe.id);
     }
   }
-  async pullImage(spec) {
-    const image = await ensureImage(this.docker, spec.image, spec.credentials);
+  async pullImage(spec, log) {
+    const image = await ensureImage(this.docker, spec.image, spec.credentials, log);
     await this.checkGpus(spec, image);
     return deployImage(image);
   }
@@ -2530,7 +2531,7 @@ var SwarmEngine = class _SwarmEngine {
   }
   async pullImage(spec, log) {
     await this.requireManager();
-    const image = await ensureImage(this.docker, spec.image, spec.credentials);
+    const image = await ensureImage(this.docker, spec.image, spec.credentials, log);
     if (!image.reference.includes("@")) {
       log.warning(`${spec.image.text} comes from no registry (no manifest digest): only nodes that already hold it can run its tasks; push it to a registry and deploy it by digest`);
     }

@@ -110,8 +110,8 @@ export class DockerEngine implements ServingEngine {
     }
   }
 
-  async pullImage(spec: DeploySpec): Promise<DeployImage> {
-    const image = await ensureImage(this.docker, spec.image, spec.credentials);
+  async pullImage(spec: DeploySpec, log: Log): Promise<DeployImage> {
+    const image = await ensureImage(this.docker, spec.image, spec.credentials, log);
     await this.checkGpus(spec, image);
     return deployImage(image);
   }

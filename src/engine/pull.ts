@@ -85,12 +85,15 @@ export async function resolveImage(docker: Docker, image: GivenImage): Promise<P
 /**
  * Make the image present and resolved. A digest reference already present is content-addressed
  * and cannot be stale, so it is not pulled again; a tag is always pulled (it may have moved).
+ * `log` hears when a pull begins.
  */
-export async function ensureImage(docker: Docker, image: GivenImage, credentials: RegistryCredentials | undefined): Promise<PulledImage & { pulled: boolean; layersFetched: boolean }> {
+export async function ensureImage(docker: Docker, image: GivenImage, credentials: RegistryCredentials | undefined, log?: { info(message: string): void }): Promise<PulledImage & { pulled: boolean; layersFetched: boolean }> {
   if (image.digest) {
     const present = await resolveImage(docker, image);
     if (present) return { ...present, pulled: false, layersFetched: false };
   }
+  // A large model takes a while: say what the step is waiting on.
+  log?.info(`Pulling ${image.text}`);
   const { layersFetched } = await pullImage(docker, image, credentials);
   const pulled = await resolveImage(docker, image);
   if (!pulled) throw new ResourceError(`Image ${image.text}`, 'the engine reported the pull done, but the image is not there');

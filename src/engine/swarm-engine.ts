@@ -180,7 +180,7 @@ export class SwarmEngine implements ServingEngine {
     await this.requireManager();
     // Pulled on this node to learn the digest (and so a task here starts at once); every node
     // that runs a task pulls it by that digest with the credentials the service was created with.
-    const image = await ensureImage(this.docker, spec.image, spec.credentials);
+    const image = await ensureImage(this.docker, spec.image, spec.credentials, log);
     if (!image.reference.includes('@')) {
       log.warning(`${spec.image.text} comes from no registry (no manifest digest): only nodes that already hold it can run its tasks; push it to a registry and deploy it by digest`);
     }
