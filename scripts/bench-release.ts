@@ -1,7 +1,8 @@
 /**
  * npm run bench:release — training done (model on disk) → the new version answering 100 % of the
- * requests sent through the Traefik stand-in (label routing; BENCH_ROUTING=file for a routing
- * table the toolkit owns, where the switch is one weighted write), for a model of BENCH_MODEL_MIB
+ * requests sent through the Traefik stand-in (routing: file, where the switch is one weighted
+ * write; BENCH_ROUTING=labels for label routing, where the old version serves until its drain
+ * shows in its health check), for a model of BENCH_MODEL_MIB
  * (1024 by default) random bytes beside an Iris model.json, against the loopback registry. Three
  * paths, side by side in each round, medians of BENCH_ROUNDS (3):
  *
@@ -44,7 +45,7 @@ import { waitFor } from '../test/support/ports';
 
 const MODEL_MIB = Number(process.env.BENCH_MODEL_MIB ?? 1024);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const ROUTING = process.env.BENCH_ROUTING === 'file' ? 'file' : 'labels';
+const ROUTING = process.env.BENCH_ROUTING === 'labels' ? 'labels' : 'file';
 const REGISTRY_STORAGE = process.env.BENCH_REGISTRY_STORAGE === 'disk' ? 'disk' : 'memory';
 const EXTRA = JSON.parse(process.env.BENCH_DEPLOY_INPUTS ?? '{}') as Record<string, string>;
 const id = randomBytes(3).toString('hex');
@@ -106,21 +107,23 @@ const flush = () => new Promise<void>((resolve, reject) => execFile('sync', (err
 /** BENCH_TRACE=1: each line the actions log, printed with the seconds since the action started. */
 const TRACE = process.env.BENCH_TRACE === '1';
 
-async function action(name: string, inputs: Record<string, string>): Promise<Record<string, string>> {
+/** An action's outputs, and when each line it logged arrived. */
+async function action(name: string, inputs: Record<string, string>): Promise<{ outputs: Record<string, string>; log: string; lineAt(pattern: RegExp): number | undefined }> {
   const started = startAction(name, { inputs, timeoutMs: 900_000 });
-  if (TRACE) {
-    const t0 = Date.now();
-    started.child.stdout?.on('data', (chunk: Buffer) => {
-      for (const line of chunk
-        .toString()
-        .split('\n')
-        .filter((l) => l.trim() && !l.startsWith('::add-mask::')))
-        console.log(`    ${name} +${s(Date.now() - t0)} ${line.slice(0, 160)}`);
-    });
-  }
+  const t0 = Date.now();
+  const lines: { at: number; text: string }[] = [];
+  started.child.stdout?.on('data', (chunk: Buffer) => {
+    for (const text of chunk
+      .toString()
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('::add-mask::'))) {
+      lines.push({ at: Date.now(), text });
+      if (TRACE) console.log(`    ${name} +${s(Date.now() - t0)} ${text.slice(0, 160)}`);
+    }
+  });
   const result = await started.result;
   if (result.exitCode !== 0) throw new Error(`${name} failed: ${failureMessage(result)}\n${result.log.slice(-3000)}`);
-  return { ...result.outputs, log: result.log };
+  return { outputs: result.outputs, log: result.log, lineAt: (pattern) => lines.find((line) => pattern.test(line.text))?.at };
 }
 
 async function main(): Promise<void> {
@@ -174,7 +177,7 @@ async function main(): Promise<void> {
       const model = writeModel();
       const tag = `pr-${serial}`;
       const started = Date.now();
-      const published = await action('publish', { 'model-path': model.dir, 'base-image': base, image: repo, tags: tag, 'registry-password': '' });
+      const published = (await action('publish', { 'model-path': model.dir, 'base-image': base, image: repo, tags: tag, 'registry-password': '' })).outputs;
       const publishMs = Date.now() - started;
       let prepareMs = 0;
       if (prefetch) {
@@ -182,15 +185,18 @@ async function main(): Promise<void> {
         const prepared = await action('deploy', { ...deployInputs, image: `${repo}@${published.digest}`, prepare: 'true' });
         await flush();
         prepareMs = Date.now() - t;
-        if (prepared['layers-fetched'] !== 'true') throw new Error(`prepare fetched no layer: the bench would measure nothing\n${prepared.log}`);
+        if (prepared.outputs['layers-fetched'] !== 'true') throw new Error(`prepare fetched no layer: the bench would measure nothing\n${prepared.log}`);
       }
       const t = Date.now();
-      const promoted = await action('promote', { image: repo, source: tag, targets: 'production', 'require-gate': 'false', 'registry-password': '' });
+      const promoted = (await action('promote', { image: repo, source: tag, targets: 'production', 'require-gate': 'false', 'registry-password': '' })).outputs;
       const deployStart = Date.now();
       const deployed = await action('deploy', { ...deployInputs, image: promoted.image!.includes('@') ? promoted.image! : `${repo}@${promoted.digest}` });
       const deployMs = Date.now() - deployStart;
-      const total = publishMs + (await tailOf(model.digest, t));
-      return { total, publishMs, prepareMs, promoteMs: deployStart - t, deployMs, image: `${repo}@${deployed.digest}` };
+      // The engine's pull inside this deploy: from its "Pulling" line to its "Pulled" line.
+      const [pulling, pulled] = [deployed.lineAt(/^Pulling /), deployed.lineAt(/^Pulled /)];
+      if (prefetch === (pulled !== undefined)) throw new Error(`deploy ${prefetch ? 'pulled a prepared image' : 'did not pull'}\n${deployed.log}`);
+      const tail = await tailOf(model.digest, t);
+      return { total: publishMs + tail, publishMs, prepareMs, promoteMs: deployStart - t, deployMs, toAllNewMs: tail - (deployStart - t), pullMs: pulling && pulled ? pulled - pulling : 0, image: `${repo}@${deployed.outputs.digest}` };
     };
     const viaDocker = async () => {
       const model = writeModel();
@@ -208,7 +214,8 @@ async function main(): Promise<void> {
       // BuildKit's cache keeps the build's layers, which would let the deploy's pull skip them.
       await docker(['builder', 'prune', '-af']);
       const pausedMs = Date.now() - paused;
-      await action('deploy', { ...deployInputs, image: `${repo}-docker@${digest}` });
+      const deployed = await action('deploy', { ...deployInputs, image: `${repo}-docker@${digest}` });
+      if (!deployed.lineAt(/^Pulled /)) throw new Error(`the docker path's deploy did not pull: the serving host held its layers\n${deployed.log}`);
       return { total: (await tailOf(model.digest, started)) - pausedMs, buildPushMs };
     };
 
@@ -253,12 +260,12 @@ async function main(): Promise<void> {
     console.log(`| parts of (a): publish / promote / deploy | ${s(m((r) => r.a.publishMs))} / ${s(m((r) => r.a.promoteMs))} / ${s(m((r) => r.a.deployMs))} s | | | |`);
     console.log(`| prepare, off the critical path (on the pull request) | ${s(m((r) => r.a.prepareMs))} s | ${all((r) => r.a.prepareMs)} | | |`);
     console.log(`| parts of (b): publish / promote / deploy | ${s(m((r) => r.b.publishMs))} / ${s(m((r) => r.b.promoteMs))} / ${s(m((r) => r.b.deployMs))} s | | | |`);
-    console.log(`| engine's own docker pull of the image | ${s(pull)} s | ${all((r) => r.pullMs)} | | |`);
+    console.log(`| engine's own docker pull of the image, alone | ${s(pull)} s | ${all((r) => r.pullMs)} | | |`);
     console.log(`| the same pull with its writes flushed to disk (\`sync\`) | ${s(m((r) => r.flushedMs))} s | ${all((r) => r.flushedMs)} | | |`);
-    const overhead = m((r) => r.b.total - r.b.publishMs - r.pullMs);
-    const overheadFlushed = m((r) => r.b.total - r.b.publishMs - r.flushedMs);
-    console.log(`| (b) − publish − pull: promote and deploy beyond the pull | ${s(overhead)} s | ${all((r) => r.b.total - r.b.publishMs - r.pullMs)} | | ≤ 3 s ${overhead <= 3000 ? 'met' : 'MISSED'} |`);
-    console.log(`| (b) − publish − pull and its flush | ${s(overheadFlushed)} s | ${all((r) => r.b.total - r.b.publishMs - r.flushedMs)} | | ≤ 3 s ${overheadFlushed <= 3000 ? 'met' : 'MISSED'} |`);
+    console.log(`| (b) the engine's pull inside the deploy ("Pulling" → "Pulled") | ${s(m((r) => r.b.pullMs))} s | ${all((r) => r.b.pullMs)} | | |`);
+    const beyond = (r: (typeof rows)[number]) => r.b.toAllNewMs - r.b.pullMs;
+    console.log(`| (b) deploy start → 100 %, beyond that pull | ${s(m(beyond))} s | ${all(beyond)} | | ≤ 3 s ${m(beyond) <= 3000 ? 'met' : 'MISSED'} |`);
+    console.log(`| the same with promote before it | ${s(m((r) => beyond(r) + r.b.promoteMs))} s | ${all((r) => beyond(r) + r.b.promoteMs)} | | |`);
   } finally {
     await probe.stop();
     const ids = (await docker(['ps', '-aq', '--filter', `label=train-to-serve.service=${service}`]).catch(() => '')).split('\n').filter(Boolean);
