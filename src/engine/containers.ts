@@ -1,9 +1,8 @@
 import { errorMessage } from '../inputs/errors';
 import type Docker from 'dockerode';
 import { readLogTail } from './log-tail';
-import { LABELS, parseServerLabels } from '../serving/labels';
+import { LABELS, parseServerLabels, type TraefikHealthCheck } from '../serving/labels';
 import type { DeploySpec } from '../serving/deploy-spec';
-import type { TraefikHealthCheck } from '../serving/labels';
 import type { Health, ManagedServer } from '../serving/server';
 
 /**
