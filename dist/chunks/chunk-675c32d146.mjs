@@ -812,7 +812,7 @@ function checkRoutingAgainst(servers, wanted, service) {
 
 // src/traefik/api.ts
 var MAX_API_ANSWER_BYTES = 1024 * 1024;
-var CONFIRM_POLL_MS = 100;
+var CONFIRM_POLL_MS = 50;
 var TraefikApi = class {
   constructor(baseUrl, provider = "docker") {
     this.baseUrl = baseUrl;
@@ -1685,7 +1685,7 @@ function ulimitRefusal(engineMessage2, ulimits, engine) {
 
 // src/serving/readiness.ts
 import { get as get2 } from "node:http";
-var PROBE_INTERVAL_MS = 100;
+var PROBE_INTERVAL_MS = 50;
 var PROBE_TIMEOUT_MS = 1e4;
 function probeOnce(url, timeoutMs = PROBE_TIMEOUT_MS) {
   return new Promise((resolve) => {

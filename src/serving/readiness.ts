@@ -4,9 +4,9 @@ import { formatDuration } from '../inputs/parse';
 /**
  * How often the toolkit probes a starting server, and how long one probe may take. A probe is one
  * GET from the runner (a refused connection while the server boots costs it nothing), so asking
- * often admits a ready server within a tenth of a second.
+ * often admits a ready server within a twentieth of a second.
  */
-export const PROBE_INTERVAL_MS = 100;
+export const PROBE_INTERVAL_MS = 50;
 /**
  * Generous on purpose: on a host whose cores are saturated a ready server may take seconds to
  * answer, and a slow answer is still an answer. Docker's HEALTHCHECK spawns a process per probe;

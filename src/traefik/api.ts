@@ -18,7 +18,7 @@ export const MAX_API_ANSWER_BYTES = 1024 * 1024;
  * weights). Each ask is one small GET on the runner's side of Traefik; a new version's first
  * answers wait on it, so it is fine-grained (a drain's wait for a server to go is not: 200 ms).
  */
-export const CONFIRM_POLL_MS = 100;
+export const CONFIRM_POLL_MS = 50;
 
 export class TraefikApi {
   constructor(
