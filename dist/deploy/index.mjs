@@ -2,6 +2,7 @@ import { createRequire as __cjsCreateRequire } from 'node:module'; import { file
 import {
   DeployError,
   PARALLEL_REMOVALS,
+  checkAll,
   checkFileRouting,
   deploySummary,
   fileRoutingOf,
@@ -17,7 +18,7 @@ import {
   waitReady,
   warnUndrainable,
   windowsPerHold
-} from "../chunks/chunk-675c32d146.mjs";
+} from "../chunks/chunk-888db2afaf.mjs";
 import {
   evaluateRules
 } from "../chunks/chunk-a13dcfef2a.mjs";
@@ -792,8 +793,7 @@ async function main() {
       await writeSummary(prepareSummary(spec, prepared));
       return;
     }
-    await engine.checkDeploy(spec);
-    if (spec.routingChoice.dir) await checkFileRouting(spec.routingChoice.dir, spec.traefikApi);
+    await checkAll([engine.checkDeploy(spec), spec.routingChoice.dir ? checkFileRouting(spec.routingChoice.dir, spec.traefikApi) : void 0]);
     const result = await runDeploy(engine, spec, log, {
       // Written before the deploy goes on or fails, so a rolled-back canary still reports its steps.
       onRollout: async (rollout) => {

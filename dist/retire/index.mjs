@@ -16,7 +16,7 @@ import {
   retireSummary,
   routingFilePath,
   warnUndrainable
-} from "../chunks/chunk-675c32d146.mjs";
+} from "../chunks/chunk-888db2afaf.mjs";
 import "../chunks/chunk-a13dcfef2a.mjs";
 import {
   createLimiter

@@ -7,6 +7,7 @@ import { deploySummary } from '../serving/report';
 import { runDeploy } from '../serving/deploy';
 import { prepareSummary, runPrepare } from '../serving/prepare';
 import { checkFileRouting } from '../serving/file-routing';
+import { checkAll } from '../async/checks';
 import { renderRolloutSummary, rolloutOutputs } from '../rollout/summary';
 
 function getInputs(): DeployInputs {
@@ -81,8 +82,7 @@ async function main(): Promise<void> {
       await writeSummary(prepareSummary(spec, prepared));
       return;
     }
-    await engine.checkDeploy(spec);
-    if (spec.routingChoice.dir) await checkFileRouting(spec.routingChoice.dir, spec.traefikApi);
+    await checkAll([engine.checkDeploy(spec), spec.routingChoice.dir ? checkFileRouting(spec.routingChoice.dir, spec.traefikApi) : undefined]);
     const result = await runDeploy(engine, spec, log, {
       // Written before the deploy goes on or fails, so a rolled-back canary still reports its steps.
       onRollout: async (rollout) => {

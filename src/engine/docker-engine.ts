@@ -36,6 +36,7 @@ import { containerRuntime, ulimitRefusal } from './server-runtime';
 import { engineMessage, statusOf } from './errors';
 import { ContainerWatch } from './watch';
 import { waitReady } from '../serving/readiness';
+import { checkAll } from '../async/checks';
 
 /** How long a server without a health check must keep running to count as started. */
 const NO_HEALTHCHECK_STEADY_MS = 2000;
@@ -62,16 +63,20 @@ export class DockerEngine implements ServingEngine {
 
   async checkDeploy(spec: DeploySpec): Promise<void> {
     const { network, service } = spec.routing;
-    try {
-      await this.docker.getNetwork(network).inspect();
-    } catch (error) {
-      if (statusOf(error) === 404) throw new InputError('network', `no Docker network ${quote(network)} on the engine at ${this.endpoint} (create it, or name the network Traefik watches)`);
-      throw new ResourceError(`Docker Engine at ${this.endpoint}`, engineMessage(error));
-    }
-    if (spec.traefikApi) await new TraefikApi(spec.traefikApi).check();
-    await this.checkCpus(spec);
-    // File routing gives every version labels of its own: nothing to conflict.
-    if (spec.routingChoice.mode === 'labels') checkRoutingAgainst(await listManagedContainers(this.docker, service), routingLabels(spec.routing), service);
+    const networkCheck = this.docker
+      .getNetwork(network)
+      .inspect()
+      .catch((error: unknown) => {
+        if (statusOf(error) === 404) throw new InputError('network', `no Docker network ${quote(network)} on the engine at ${this.endpoint} (create it, or name the network Traefik watches)`);
+        throw new ResourceError(`Docker Engine at ${this.endpoint}`, engineMessage(error));
+      });
+    await checkAll([
+      networkCheck,
+      spec.traefikApi ? new TraefikApi(spec.traefikApi).check() : undefined,
+      this.checkCpus(spec),
+      // File routing gives every version labels of its own: nothing to conflict.
+      spec.routingChoice.mode === 'labels' ? listManagedContainers(this.docker, service).then((servers) => checkRoutingAgainst(servers, routingLabels(spec.routing), service)) : undefined,
+    ]);
   }
 
   /** The engine refuses a CPU limit above the host's CPUs only when it creates the container: say so first. */
