@@ -3,7 +3,8 @@
 # (runs.using in every action.yml), while the machines the tests run on may have another Node
 # (Debian's is 20). The binary comes from the npm registry, the one registry CI can reach: the
 # package node-linux-<arch> (what the `node` package installs) holds the Node.js release's own
-# binary, and npm checks the tarball against the registry's integrity hash. Kept in .tmp/node24.
+# binary, and npm checks the tarball against the registry's integrity hash. Kept in
+# .tmp/node24-<version>.
 #
 #   bash scripts/node24.sh npx vitest run test/actions
 set -euo pipefail
@@ -18,7 +19,7 @@ esac
 if [ ! -x "$dir/bin/node" ]; then
   rm -rf "$dir.part" && mkdir -p "$dir.part"
   (cd "$dir.part" && npm pack --silent "node-linux-$arch@$VERSION" >/dev/null && tar xzf node-linux-*.tgz --strip-components=1 && rm node-linux-*.tgz)
-  mv "$dir.part" "$dir"
+  rm -rf "$dir" && mv "$dir.part" "$dir"
 fi
 actual=$("$dir/bin/node" --version)
 [ "$actual" = "v$VERSION" ] || { echo "node24: $dir/bin/node is $actual, not v$VERSION" >&2; exit 1; }
