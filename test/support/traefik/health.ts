@@ -20,15 +20,38 @@ export interface HealthEvents {
   log(level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>): void;
 }
 
-function probe(url: string, spec: HealthCheckSpec): Promise<string | undefined> {
+/** Methods Go sends again on a new connection (Request.isReplayable); a check has no body. */
+const REPLAYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
+/**
+ * One health check request, as Traefik's client sends it (checkHealthHTTP): through a keep-alive
+ * transport, and, like Go's http.Transport (transport.go, shouldRetryRequest), sent once more on a
+ * new connection when it went out on a reused idle connection that the server closed before
+ * answering (Node marks such a request `reusedSocket`). A server that closes idle connections
+ * after as long as the check's interval (gunicorn's keepalive is 2 s, deploy's health-interval is
+ * 2 s) closes one under about every tenth check; Go retries those, so Traefik never marks such a
+ * server down for it, and neither may the stand-in. A failure on a new connection is the check's.
+ */
+export function probe(url: string, spec: HealthCheckSpec, deadline = Date.now() + spec.timeoutMs, fresh = false): Promise<string | undefined> {
   const target = new URL(url);
   if (spec.scheme) target.protocol = `${spec.scheme}:`;
   if (spec.port) target.port = String(spec.port);
   const path = spec.path.startsWith('/') ? spec.path : `/${spec.path}`;
   return new Promise((resolve) => {
+    let answered = false;
+    let timedOut = false;
     const req = request(
-      { host: target.hostname.replace(/^\[|\]$/g, ''), port: target.port || 80, path, method: spec.method, headers: { ...spec.headers, ...(spec.hostname ? { host: spec.hostname } : {}) }, timeout: spec.timeoutMs },
+      {
+        host: target.hostname.replace(/^\[|\]$/g, ''),
+        port: target.port || 80,
+        path,
+        method: spec.method,
+        headers: { ...spec.headers, ...(spec.hostname ? { host: spec.hostname } : {}) },
+        timeout: Math.max(1, deadline - Date.now()),
+        ...(fresh ? { agent: false } : {}),
+      },
       (res) => {
+        answered = true;
         res.resume();
         const code = res.statusCode ?? 0;
         if (spec.status === 0 && (code < 200 || code >= 400)) resolve(`received error status code: ${code}`);
@@ -36,8 +59,11 @@ function probe(url: string, spec: HealthCheckSpec): Promise<string | undefined> 
         else resolve(undefined);
       },
     );
-    req.on('timeout', () => req.destroy(new Error('context deadline exceeded')));
-    req.on('error', (error) => resolve(error.message));
+    req.on('timeout', () => ((timedOut = true), req.destroy(new Error('context deadline exceeded'))));
+    req.on('error', (error) => {
+      if (!answered && !timedOut && req.reusedSocket && !fresh && REPLAYABLE.has(spec.method.toUpperCase()) && Date.now() < deadline) resolve(probe(url, spec, deadline, true));
+      else resolve(error.message);
+    });
     req.end();
   });
 }
