@@ -10,6 +10,7 @@
 import { build } from 'esbuild';
 import { readdirSync, rmSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
+import { isBuiltin } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { stableChunkNames } from './build/chunk-names.mjs';
 import { bundledPackages, renderLicenses } from './build/licenses.mjs';
@@ -37,14 +38,32 @@ const cjsShim = [
 // unix and tcp only, and images are never built through the daemon. Replacing them with a stub
 // that throws when called halves the shared bundle and the CPU time each action spends starting.
 const UNUSED = /^(@grpc\/grpc-js|@grpc\/proto-loader|ssh2)$/;
+// @actions/core imports its OIDC client (getIDToken) when it loads, and with it @actions/http-client
+// and undici: 0.9 MB that every action parsed and ran at start. No action asks for an OIDC token,
+// so the client is replaced the same way; @actions/github and @actions/cache still bundle
+// http-client for gate, promote and train, which call GitHub and the cache service with it.
+const UNUSED_CORE_PART = /^\.\/oidc-utils\.js$/;
 const stubUnused = {
   name: 'stub-unused',
   setup(build) {
     build.onResolve({ filter: UNUSED }, (args) => ({ path: args.path, namespace: 'stub-unused' }));
+    build.onResolve({ filter: UNUSED_CORE_PART }, (args) => (/[\\/]@actions[\\/]core[\\/]/.test(args.importer) ? { path: `@actions/core/${args.path.slice(2)}`, namespace: 'stub-unused' } : undefined));
     build.onLoad({ filter: /.*/, namespace: 'stub-unused' }, (args) => ({
       contents: `module.exports = new Proxy({}, { get: (_, key) => key === '__esModule' ? false : () => { throw new Error(${JSON.stringify(`${args.path} is not bundled with train-to-serve`)}); } });`,
       loader: 'js',
     }));
+  },
+};
+
+// Node builtins that the sources (and ES-module packages) import are required instead. Node gives
+// an imported builtin an ES-module facade that reads every one of its exports when it loads, and
+// under Node 24 node:http's exports include getters that load Node's own fetch implementation
+// (undici): importing node:http cost every action about 65 ms at start, requiring it nothing.
+const requireBuiltins = {
+  name: 'require-builtins',
+  setup(build) {
+    build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => (args.kind === 'import-statement' && isBuiltin(args.path) ? { path: args.path, namespace: 'require-builtin' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'require-builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
   },
 };
 
@@ -69,7 +88,7 @@ const common = {
   preserveSymlinks: true,
   metafile: true,
   write: false,
-  plugins: [stubUnused],
+  plugins: [stubUnused, requireBuiltins],
 };
 
 const writeOutputs = (files) => {

@@ -5,11 +5,15 @@ import {
   describeRegistryErrors
 } from "./chunk-de7766be5a.mjs";
 import {
-  registryBaseUrl
-} from "./chunk-bb2667724e.mjs";
+  __toESM,
+  registryBaseUrl,
+  require_node_crypto,
+  require_node_http,
+  require_node_https
+} from "./chunk-4eaf0c925e.mjs";
 
 // src/image/compose.ts
-import { createHash } from "node:crypto";
+var import_node_crypto = __toESM(require_node_crypto(), 1);
 
 // src/registry/media-types.ts
 var MediaType = {
@@ -48,7 +52,7 @@ var Label = {
   metrics: "train-to-serve.metrics",
   modelDir: "train-to-serve.model-dir"
 };
-var sha256 = (bytes) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+var sha256 = (bytes) => `sha256:${(0, import_node_crypto.createHash)("sha256").update(bytes).digest("hex")}`;
 function composeImage(input) {
   const types = familyTypes(input.family);
   const base = input.baseConfig;
@@ -81,7 +85,7 @@ function imageLabels(config) {
 }
 
 // src/registry/client.ts
-import { createHash as createHash2 } from "node:crypto";
+var import_node_crypto2 = __toESM(require_node_crypto(), 1);
 
 // src/registry/auth.ts
 function parseChallenge(header2) {
@@ -121,8 +125,8 @@ function basicAuthorization({ username, password }) {
 }
 
 // src/registry/http.ts
-import http from "node:http";
-import https from "node:https";
+var import_node_http = __toESM(require_node_http(), 1);
+var import_node_https = __toESM(require_node_https(), 1);
 
 // src/registry/retry.ts
 var DEFAULT_RETRY = { attempts: 5, baseDelayMs: 500, maxDelayMs: 15e3, maxRetryAfterMs: 12e4 };
@@ -157,8 +161,8 @@ function retryDelay(outcome, attempt, policy = DEFAULT_RETRY, now = Date.now()) 
 
 // src/registry/http.ts
 var agents = {
-  http: new http.Agent({ keepAlive: true, maxSockets: 16 }),
-  https: new https.Agent({ keepAlive: true, maxSockets: 16 })
+  http: new import_node_http.default.Agent({ keepAlive: true, maxSockets: 16 }),
+  https: new import_node_https.default.Agent({ keepAlive: true, maxSockets: 16 })
 };
 var HttpError = class extends Error {
   constructor(message, code) {
@@ -186,7 +190,7 @@ function send(request) {
       const code = errorCode(error);
       reject(new HttpError(`${method} ${url.host}${url.pathname}: ${error?.message ?? code}`, code));
     };
-    const req = (isHttps ? https : http).request(url, { method, headers, agent: isHttps ? agents.https : agents.http });
+    const req = (isHttps ? import_node_https.default : import_node_http.default).request(url, { method, headers, agent: isHttps ? agents.https : agents.http });
     req.setTimeout(request.timeoutMs ?? 3e5, () => {
       req.destroy(Object.assign(new Error(`no data for ${Math.round((request.timeoutMs ?? 3e5) / 1e3)}s`), { code: "ETIMEDOUT" }));
     });
@@ -276,7 +280,7 @@ function header(headers, name) {
 // src/registry/client.ts
 var sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 function sha256Digest(bytes) {
-  return `sha256:${createHash2("sha256").update(bytes).digest("hex")}`;
+  return `sha256:${(0, import_node_crypto2.createHash)("sha256").update(bytes).digest("hex")}`;
 }
 var RegistryClient = class {
   registry;

@@ -7,15 +7,17 @@ import {
   ResourceError,
   __toESM,
   errorMessage,
-  formatBytes
-} from "./chunk-bb2667724e.mjs";
+  formatBytes,
+  require_node_fs,
+  require_promises
+} from "./chunk-4eaf0c925e.mjs";
 
 // src/metrics/file.ts
 var import_yaml = __toESM(require_dist(), 1);
 
 // src/files/read.ts
-import { constants } from "node:fs";
-import { open } from "node:fs/promises";
+var import_node_fs = __toESM(require_node_fs(), 1);
+var import_promises = __toESM(require_promises(), 1);
 var FileReadError = class extends Error {
   constructor(problem, code) {
     super(problem);
@@ -28,7 +30,7 @@ var FileReadError = class extends Error {
 async function readSmallFile(path, limit) {
   let handle;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    handle = await (0, import_promises.open)(path, import_node_fs.constants.O_RDONLY | import_node_fs.constants.O_NONBLOCK);
   } catch (error) {
     const code = error.code;
     throw new FileReadError(code === "ENOENT" ? "does not exist" : code === "EISDIR" ? "is a directory, not a file" : `cannot be read (${code ?? String(error)})`, code);

@@ -4,14 +4,16 @@ import {
 } from "./chunk-67c41fb2ca.mjs";
 import {
   InputError,
+  __toESM,
   isTag,
   parseImageReference,
   quote,
-  repositoryName
-} from "./chunk-bb2667724e.mjs";
+  repositoryName,
+  require_node_child_process
+} from "./chunk-4eaf0c925e.mjs";
 
 // src/image/provenance.ts
-import { execFile } from "node:child_process";
+var import_node_child_process = __toESM(require_node_child_process(), 1);
 function toolkitLabels(provenance, metricsJson, modelDir) {
   const labels = {};
   if (provenance.sourceUrl) labels[Label.source] = provenance.sourceUrl;
@@ -60,7 +62,7 @@ function parsePublishTags(input, items, target) {
 var RFC3339 = (seconds) => new Date(seconds * 1e3).toISOString().replace(/\.000Z$/, "Z");
 function gitCommitTime(cwd, revision) {
   return new Promise((resolve) => {
-    execFile("git", ["show", "-s", "--format=%ct", revision], { cwd, timeout: 1e4 }, (error, stdout) => {
+    (0, import_node_child_process.execFile)("git", ["show", "-s", "--format=%ct", revision], { cwd, timeout: 1e4 }, (error, stdout) => {
       const seconds = Number(stdout.trim());
       resolve(error || !Number.isInteger(seconds) || seconds <= 0 ? void 0 : seconds);
     });

@@ -6,8 +6,9 @@ import {
   __require,
   __toESM,
   errorMessage,
-  quote
-} from "./chunk-bb2667724e.mjs";
+  quote,
+  require_node_child_process
+} from "./chunk-4eaf0c925e.mjs";
 
 // node_modules/docker-modem/lib/utils.js
 var require_utils = __commonJS({
@@ -16847,7 +16848,7 @@ var require_docker = __commonJS({
 });
 
 // src/gpu/probe.ts
-import { spawn } from "node:child_process";
+var import_node_child_process = __toESM(require_node_child_process(), 1);
 
 // src/gpu/csv.ts
 var ALIASES = {
@@ -17098,7 +17099,7 @@ function withMigInstances(gpus, result) {
 }
 function runNvidiaSmi({ command = "nvidia-smi", args = QUERY_ARGS, timeoutMs = 3e4, env = process.env, onSpawn } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], env, detached: true });
+    const child = (0, import_node_child_process.spawn)(command, args, { stdio: ["ignore", "pipe", "pipe"], env, detached: true });
     let stdout = "";
     let stderr = "";
     let timedOut = false;

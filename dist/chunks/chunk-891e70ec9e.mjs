@@ -2,7 +2,7 @@ import { createRequire as __cjsCreateRequire } from 'node:module'; import { file
 import {
   __commonJS,
   __require
-} from "./chunk-bb2667724e.mjs";
+} from "./chunk-4eaf0c925e.mjs";
 
 // node_modules/yaml/dist/nodes/identity.js
 var require_identity = __commonJS({

@@ -2,7 +2,7 @@ import { createRequire as __cjsCreateRequire } from 'node:module'; import { file
 import {
   InputError,
   quote
-} from "./chunk-bb2667724e.mjs";
+} from "./chunk-4eaf0c925e.mjs";
 
 // src/metrics/rules.ts
 var OPERATORS = [">=", "<=", ">", "<", "==", "!="];

@@ -1,17 +1,22 @@
 import { createRequire as __cjsCreateRequire } from 'node:module'; import { fileURLToPath as __cjsFileURLToPath } from 'node:url'; const require = __cjsCreateRequire(import.meta.url); const __cjsFilename = __cjsFileURLToPath(import.meta.url); const __cjsDirname = __cjsFileURLToPath(new URL('.', import.meta.url));
 import {
   InputError,
-  ResourceError
-} from "./chunk-bb2667724e.mjs";
+  ResourceError,
+  __toESM,
+  require_node_child_process,
+  require_node_os,
+  require_node_path,
+  require_promises
+} from "./chunk-4eaf0c925e.mjs";
 
 // src/registry/docker-config.ts
-import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
-import { homedir } from "node:os";
-import { join } from "node:path";
+var import_node_child_process = __toESM(require_node_child_process(), 1);
+var import_promises = __toESM(require_promises(), 1);
+var import_node_os = __toESM(require_node_os(), 1);
+var import_node_path = __toESM(require_node_path(), 1);
 var DOCKER_HUB_KEY = "https://index.docker.io/v1/";
 function dockerConfigPath(env) {
-  return join(env.DOCKER_CONFIG || join(env.HOME || homedir(), ".docker"), "config.json");
+  return (0, import_node_path.join)(env.DOCKER_CONFIG || (0, import_node_path.join)(env.HOME || (0, import_node_os.homedir)(), ".docker"), "config.json");
 }
 function dockerServerAddress(registry) {
   return registry === "docker.io" || registry === "index.docker.io" || registry === "registry-1.docker.io" ? DOCKER_HUB_KEY : registry;
@@ -22,7 +27,7 @@ function hostOf(key) {
 async function readConfig(path) {
   let text;
   try {
-    text = await readFile(path, "utf8");
+    text = await (0, import_promises.readFile)(path, "utf8");
   } catch (error) {
     if (error.code === "ENOENT") return void 0;
     throw new ResourceError(`Docker config "${path}"`, `cannot be read: ${error.message}`);
@@ -44,7 +49,7 @@ function helperName(name, path) {
 function runHelper(helper, serverAddress, source) {
   const program = `docker-credential-${helper}`;
   return new Promise((resolve, reject) => {
-    const child = execFile(program, ["get"], { env: source.env, timeout: source.helperTimeoutMs ?? 3e4, maxBuffer: 1 << 20 }, (error, stdout) => {
+    const child = (0, import_node_child_process.execFile)(program, ["get"], { env: source.env, timeout: source.helperTimeoutMs ?? 3e4, maxBuffer: 1 << 20 }, (error, stdout) => {
       if (error) {
         if (/credentials not found/i.test(stdout)) return resolve(void 0);
         const why = error.code === "ENOENT" ? "is not on PATH" : error.killed ? "did not answer in time" : `failed (${stdout.trim().split("\n")[0]?.slice(0, 200) || `exit ${String(error.code)}`})`;

@@ -1,11 +1,13 @@
 import { createRequire as __cjsCreateRequire } from 'node:module'; import { fileURLToPath as __cjsFileURLToPath } from 'node:url'; const require = __cjsCreateRequire(import.meta.url); const __cjsFilename = __cjsFileURLToPath(import.meta.url); const __cjsDirname = __cjsFileURLToPath(new URL('.', import.meta.url));
 import {
+  AnswerTooLarge,
   DeployError,
   PARALLEL_REMOVALS,
   checkAll,
   checkFileRouting,
   deploySummary,
   fileRoutingOf,
+  getText,
   isServing,
   newestFirst,
   openServingEngine,
@@ -18,7 +20,7 @@ import {
   waitReady,
   warnUndrainable,
   windowsPerHold
-} from "../chunks/chunk-888db2afaf.mjs";
+} from "../chunks/chunk-580068fe39.mjs";
 import {
   evaluateRules
 } from "../chunks/chunk-a13dcfef2a.mjs";
@@ -50,7 +52,7 @@ import {
   setOutputs,
   table,
   writeSummary
-} from "../chunks/chunk-bb2667724e.mjs";
+} from "../chunks/chunk-4eaf0c925e.mjs";
 
 // src/serving/deploy-plan.ts
 function planDeploy(existing, digest, replicas, strategy) {
@@ -205,11 +207,11 @@ function sum(values) {
 var MAX_METRICS_BYTES = 8 * 1024 * 1024;
 var SCRAPE_TIMEOUT_MS = 5e3;
 async function scrape(url) {
-  const response = await fetch(url, { signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS), redirect: "error" });
-  if (!response.ok) throw new ResourceError(`Metrics ${url}`, `answered HTTP ${response.status}`);
-  const text = await response.text();
-  if (text.length > MAX_METRICS_BYTES) throw new ResourceError(`Metrics ${url}`, `answer larger than ${MAX_METRICS_BYTES} bytes`);
-  return indexScrape(parseExposition(text));
+  const answer = await getText(url, { timeoutMs: SCRAPE_TIMEOUT_MS, maxBytes: MAX_METRICS_BYTES }).catch((error) => {
+    throw new ResourceError(`Metrics ${url}`, error instanceof AnswerTooLarge ? `answer larger than ${MAX_METRICS_BYTES} bytes` : `not readable (${error instanceof Error ? error.message : String(error)})`);
+  });
+  if (answer.status < 200 || answer.status >= 300) throw new ResourceError(`Metrics ${url}`, `answered HTTP ${answer.status}`);
+  return indexScrape(parseExposition(answer.body));
 }
 async function scrapeServer(url) {
   return scrape(`${url.replace(/\/+$/, "")}/metrics`).catch(() => /* @__PURE__ */ new Map());

@@ -25,6 +25,7 @@ import {
   parseCredentialInputs,
   resolveCredentials
 } from "../chunks/chunk-de7766be5a.mjs";
+import "../chunks/chunk-dbc595cd1e.mjs";
 import {
   loadMetricsFile,
   loadMetricsInput,
@@ -36,6 +37,7 @@ import {
 import "../chunks/chunk-891e70ec9e.mjs";
 import {
   InputError,
+  __toESM,
   code,
   escapeCell,
   fenced,
@@ -47,13 +49,14 @@ import {
   parseEnum,
   parseImageReference,
   quote,
+  require_promises,
   runAction,
   secretInput,
   setOutputs,
   table,
   truncate,
   writeSummary
-} from "../chunks/chunk-bb2667724e.mjs";
+} from "../chunks/chunk-4eaf0c925e.mjs";
 
 // src/github/identity.ts
 async function tokenLogin(client) {
@@ -215,13 +218,13 @@ async function readImageMetrics(reference, options = {}) {
 }
 
 // src/metrics/baseline.ts
-import { stat } from "node:fs/promises";
+var import_promises = __toESM(require_promises(), 1);
 var METRICS_LABEL = "train-to-serve.metrics";
 async function resolveBaseline(spec, readers = {}, inputName = "baseline") {
   if (spec === void 0 || spec.trim() === "") return void 0;
   const text = spec.trim();
   const reference = isRegistryImage(text);
-  const exists = !reference && await stat(text).then(
+  const exists = !reference && await (0, import_promises.stat)(text).then(
     () => true,
     () => false
   );

@@ -24,6 +24,7 @@ import {
   parseCredentialInputs,
   resolveCredentials
 } from "../chunks/chunk-de7766be5a.mjs";
+import "../chunks/chunk-dbc595cd1e.mjs";
 import {
   readRunContext
 } from "../chunks/chunk-d525671ff4.mjs";
@@ -49,7 +50,7 @@ import {
   setOutputs,
   table,
   writeSummary
-} from "../chunks/chunk-bb2667724e.mjs";
+} from "../chunks/chunk-4eaf0c925e.mjs";
 
 // src/github/pulls.ts
 function toInfo(pull, merged) {

@@ -39,6 +39,7 @@ import "../chunks/chunk-891e70ec9e.mjs";
 import {
   InputError,
   ResourceError,
+  __toESM,
   code,
   escapeCell,
   formatBytes,
@@ -55,20 +56,23 @@ import {
   quote,
   registryApiHost,
   repositoryName,
+  require_node_crypto,
+  require_node_path,
+  require_promises,
   runAction,
   secretInput,
   setOutputs,
   table,
   writeSummary
-} from "../chunks/chunk-bb2667724e.mjs";
+} from "../chunks/chunk-4eaf0c925e.mjs";
 
 // src/image/model-files.ts
-import { lstat, readdir, readlink, realpath, stat } from "node:fs/promises";
-import { basename, join, posix } from "node:path";
+var import_promises = __toESM(require_promises(), 1);
+var import_node_path = __toESM(require_node_path(), 1);
 function parseModelDir(input2, raw) {
   const text = raw.trim();
   if (!text.startsWith("/")) throw new InputError(input2, `must be an absolute path inside the image, got ${quote(raw)}`);
-  const normal = posix.normalize(text).replace(/\/+$/, "");
+  const normal = import_node_path.posix.normalize(text).replace(/\/+$/, "");
   if (normal === "" || normal === "/") throw new InputError(input2, 'must not be the image root "/"');
   if (normal !== text.replace(/\/+$/, "") || normal.split("/").some((part) => part === ".." || part === ".")) {
     throw new InputError(input2, `must be a normalised path without . or .. parts, got ${quote(raw)}`);
@@ -91,7 +95,7 @@ async function scanModel(modelPath, modelDir, options = {}) {
   const mode = (type, onDisk) => options.keepModes ? onDisk & 4095 : imageMode(type, onDisk);
   let top;
   try {
-    top = await stat(modelPath);
+    top = await (0, import_promises.stat)(modelPath);
   } catch (error) {
     const code2 = error.code;
     throw new InputError(input2, code2 === "ENOENT" ? `${quote(modelPath)} does not exist` : `${quote(modelPath)} cannot be read (${code2})`);
@@ -104,14 +108,14 @@ async function scanModel(modelPath, modelDir, options = {}) {
   if (top.isFile()) {
     if (top.size === 0) throw new InputError(input2, `${quote(modelPath)} is an empty file`);
     entries.push({ path: modelDir, type: "directory", mode: 493, size: 0 });
-    entries.push({ path: `${modelDir}/${basename(modelPath)}`, type: "file", mode: mode("file", top.mode), size: top.size, source: modelPath, changedMs: top.ctimeMs });
+    entries.push({ path: `${modelDir}/${(0, import_node_path.basename)(modelPath)}`, type: "file", mode: mode("file", top.mode), size: top.size, source: modelPath, changedMs: top.ctimeMs });
     return { entries, files: 1, bytes: top.size };
   }
   if (!top.isDirectory()) throw new InputError(input2, `${quote(modelPath)} is neither a file nor a directory`);
   entries.push({ path: modelDir, type: "directory", mode: mode("directory", top.mode), size: 0 });
-  const root = await realpath(modelPath);
+  const root = await (0, import_promises.realpath)(modelPath);
   const walk = async (directory, relative) => {
-    const names = (await readdir(directory, { encoding: "buffer" })).map((raw) => {
+    const names = (await (0, import_promises.readdir)(directory, { encoding: "buffer" })).map((raw) => {
       try {
         return utf8.decode(raw);
       } catch {
@@ -121,13 +125,13 @@ async function scanModel(modelPath, modelDir, options = {}) {
     });
     names.sort(compare);
     for (const name of names) {
-      const absolute = join(directory, name);
+      const absolute = (0, import_node_path.join)(directory, name);
       const rel = relative ? `${relative}/${name}` : name;
       const path = `${modelDir}/${rel}`;
-      const info = await lstat(absolute);
+      const info = await (0, import_promises.lstat)(absolute);
       if (info.isSymbolicLink()) {
-        const target = await readlink(absolute);
-        if (posix.isAbsolute(target)) {
+        const target = await (0, import_promises.readlink)(absolute);
+        if (import_node_path.posix.isAbsolute(target)) {
           throw new InputError(input2, `${quote(rel)} is a symlink to the absolute path ${quote(target)}; inside the image it would point elsewhere (use a relative link within the model directory)`);
         }
         const resolution = await resolveInside(root, rel, { absolute: "outside" });
@@ -163,10 +167,10 @@ function parsePlatform(input2, raw) {
 }
 
 // src/image/publish.ts
-import { createHash } from "node:crypto";
+var import_node_crypto = __toESM(require_node_crypto(), 1);
 
 // src/image/tar.ts
-import { open } from "node:fs/promises";
+var import_promises2 = __toESM(require_promises(), 1);
 var BLOCK = 512;
 var USTAR_MAX_SIZE = 8589934591;
 var END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
@@ -249,7 +253,7 @@ async function* tarStream(entries, options = {}) {
   for (const entry of entries) {
     yield entryHeader(entry);
     if (entry.type !== "file" || entry.size === 0) continue;
-    const handle = await open(entry.source, "r");
+    const handle = await (0, import_promises2.open)(entry.source, "r");
     const unchanged = async () => {
       const now = await handle.stat();
       if (now.size !== entry.size) throw new ResourceError(`Model file "${entry.source}"`, `changed size (${entry.size} \u2192 ${now.size} bytes) while it was being published`);
@@ -363,7 +367,7 @@ function describeContents(entries, modelDir) {
   return `${files.length} entries (${files.slice(0, 2).join(", ")}, \u2026)`;
 }
 async function hashLayer(entries) {
-  const hash = createHash("sha256");
+  const hash = (0, import_node_crypto.createHash)("sha256");
   let size = 0;
   for await (const chunk of tarStream(entries, { reuseBuffer: true })) {
     hash.update(chunk);

@@ -16,7 +16,7 @@ import {
   retireSummary,
   routingFilePath,
   warnUndrainable
-} from "../chunks/chunk-888db2afaf.mjs";
+} from "../chunks/chunk-580068fe39.mjs";
 import "../chunks/chunk-a13dcfef2a.mjs";
 import {
   createLimiter
@@ -41,7 +41,7 @@ import {
   runAction,
   setOutputs,
   writeSummary
-} from "../chunks/chunk-bb2667724e.mjs";
+} from "../chunks/chunk-4eaf0c925e.mjs";
 
 // src/serving/retire-spec.ts
 var DEFAULT_KEEP_PREPARED = "72h";

@@ -47,6 +47,13 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
+// require-builtin:node:http
+var require_node_http = __commonJS({
+  "require-builtin:node:http"(exports, module) {
+    module.exports = __require("node:http");
+  }
+});
+
 // server/src/log.ts
 function logLine(event, fields) {
   return `${JSON.stringify({ time: (/* @__PURE__ */ new Date()).toISOString(), event, ...fields })}
@@ -59,6 +66,13 @@ var init_log = __esm({
     stdoutWriter = (line) => {
       process.stdout.write(line);
     };
+  }
+});
+
+// require-builtin:node:crypto
+var require_node_crypto = __commonJS({
+  "require-builtin:node:crypto"(exports, module) {
+    module.exports = __require("node:crypto");
   }
 });
 
@@ -5082,6 +5096,20 @@ var init_metrics = __esm({
   }
 });
 
+// require-builtin:node:fs/promises
+var require_promises = __commonJS({
+  "require-builtin:node:fs/promises"(exports, module) {
+    module.exports = __require("node:fs/promises");
+  }
+});
+
+// require-builtin:node:path
+var require_node_path = __commonJS({
+  "require-builtin:node:path"(exports, module) {
+    module.exports = __require("node:path");
+  }
+});
+
 // server/src/classify.ts
 function classify(classes, scores, alreadyProbabilities) {
   const values = Array.from(scores);
@@ -5219,6 +5247,20 @@ var init_model = __esm({
   }
 });
 
+// require-builtin:node:fs
+var require_node_fs = __commonJS({
+  "require-builtin:node:fs"(exports, module) {
+    module.exports = __require("node:fs");
+  }
+});
+
+// require-builtin:node:module
+var require_node_module = __commonJS({
+  "require-builtin:node:module"(exports, module) {
+    module.exports = __require("node:module");
+  }
+});
+
 // server/src/request.ts
 function describe(value) {
   if (value === null) return "null";
@@ -5289,9 +5331,6 @@ var init_request = __esm({
 });
 
 // server/src/onnx.ts
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 function parseSidecar(text, source = SIDECAR_FILE) {
   const doc = parseJsonObject(text, source);
   const known = ["name", "features", "classes", "output", "scores"];
@@ -5326,8 +5365,8 @@ async function runtimeModule(runtime) {
 }
 function cudaInstalled() {
   try {
-    const main = createRequire(import.meta.url).resolve("onnxruntime-node");
-    return existsSync(join(dirname(main), "..", "bin/napi-v6", process.platform, process.arch, "libonnxruntime_providers_cuda.so"));
+    const main = (0, import_node_module.createRequire)(import.meta.url).resolve("onnxruntime-node");
+    return (0, import_node_fs.existsSync)((0, import_node_path.join)((0, import_node_path.dirname)(main), "..", "bin/napi-v6", process.platform, process.arch, "libonnxruntime_providers_cuda.so"));
   } catch {
     return false;
   }
@@ -5446,10 +5485,13 @@ async function loadOnnxModel(path, bytes, sidecarText, sidecarPath, digest, prov
     }
   };
 }
-var ONNX_FILE, SIDECAR_FILE, TYPES, ORT_TYPES, fromOrt, INPUT_MISMATCH;
+var import_node_fs, import_node_module, import_node_path, ONNX_FILE, SIDECAR_FILE, TYPES, ORT_TYPES, fromOrt, INPUT_MISMATCH;
 var init_onnx = __esm({
   "server/src/onnx.ts"() {
     "use strict";
+    import_node_fs = __toESM(require_node_fs(), 1);
+    import_node_module = __toESM(require_node_module(), 1);
+    import_node_path = __toESM(require_node_path(), 1);
     init_model();
     init_request();
     init_classify();
@@ -5482,12 +5524,9 @@ var init_onnx = __esm({
 });
 
 // server/src/load.ts
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { join as join2 } from "node:path";
 async function readOptional(path) {
   try {
-    return await readFile(path);
+    return await (0, import_promises.readFile)(path);
   } catch (error) {
     const code = error.code;
     if (code === "ENOENT") return void 0;
@@ -5529,26 +5568,29 @@ function servedLinear(model, digest, path, provenance) {
   };
 }
 async function loadModelDir(dir, onnx) {
-  const jsonPath = join2(dir, MODEL_FILE);
-  const onnxPath = join2(dir, ONNX_FILE);
+  const jsonPath = (0, import_node_path2.join)(dir, MODEL_FILE);
+  const onnxPath = (0, import_node_path2.join)(dir, ONNX_FILE);
   const [json, onnxBytes] = await Promise.all([readOptional(jsonPath), readOptional(onnxPath)]);
   if (json && onnxBytes) throw new ModelError(`${dir}: holds both ${MODEL_FILE} and ${ONNX_FILE}; a model directory serves one model, remove one`);
   if (!json && !onnxBytes) throw new ModelError(`${jsonPath}: no model found (set MODEL_DIR, or put the model's ${MODEL_FILE} or ${ONNX_FILE} in ${dir})`);
-  const trainingPath = join2(dir, TRAINING_FILE);
+  const trainingPath = (0, import_node_path2.join)(dir, TRAINING_FILE);
   const training = await readOptional(trainingPath);
   const provenance = training === void 0 ? {} : parseProvenance(training.toString("utf8"), trainingPath);
   if (json) return servedLinear(parseModel(json.toString("utf8"), jsonPath), sha256(json), jsonPath, provenance);
-  const sidecarPath = join2(dir, SIDECAR_FILE);
+  const sidecarPath = (0, import_node_path2.join)(dir, SIDECAR_FILE);
   const sidecar = await readOptional(sidecarPath);
   return loadOnnxModel(onnxPath, onnxBytes, sidecar?.toString("utf8"), sidecarPath, sha256(onnxBytes), provenance, onnx);
 }
-var sha256;
+var import_node_crypto, import_promises, import_node_path2, sha256;
 var init_load = __esm({
   "server/src/load.ts"() {
     "use strict";
+    import_node_crypto = __toESM(require_node_crypto(), 1);
+    import_promises = __toESM(require_promises(), 1);
+    import_node_path2 = __toESM(require_node_path(), 1);
     init_model();
     init_onnx();
-    sha256 = (bytes) => `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+    sha256 = (bytes) => `sha256:${(0, import_node_crypto.createHash)("sha256").update(bytes).digest("hex")}`;
   }
 });
 
@@ -5726,8 +5768,6 @@ var server_exports = {};
 __export(server_exports, {
   createPredictionServer: () => createPredictionServer
 });
-import { randomUUID } from "node:crypto";
-import { createServer } from "node:http";
 function createPredictionServer(config, write) {
   const metrics = createMetrics();
   let phase = "loading";
@@ -5848,7 +5888,7 @@ function createPredictionServer(config, write) {
   async function route(req, res) {
     const started = process.hrtime.bigint();
     const header = req.headers["x-request-id"];
-    const requestId = typeof header === "string" && REQUEST_ID.test(header) ? header : randomUUID();
+    const requestId = typeof header === "string" && REQUEST_ID.test(header) ? header : (0, import_node_crypto2.randomUUID)();
     res.setHeader("x-request-id", requestId);
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const isGet = req.method === "GET" || req.method === "HEAD";
@@ -5875,7 +5915,7 @@ function createPredictionServer(config, write) {
         return send(res, 404, { error: `no route ${req.method} ${path}: the server answers POST /predict, GET /healthz, GET /metrics, GET /model and the Open Inference Protocol under /v2` });
     }
   }
-  const http = createServer((req, res) => {
+  const http = (0, import_node_http2.createServer)((req, res) => {
     active++;
     res.on("close", () => {
       active--;
@@ -5970,10 +6010,12 @@ function createPredictionServer(config, write) {
     }
   };
 }
-var REQUEST_ID;
+var import_node_crypto2, import_node_http2, REQUEST_ID;
 var init_server = __esm({
   "server/src/server.ts"() {
     "use strict";
+    import_node_crypto2 = __toESM(require_node_crypto(), 1);
+    import_node_http2 = __toESM(require_node_http(), 1);
     init_log();
     init_metrics();
     init_load();
@@ -6025,10 +6067,10 @@ function readConfig(env) {
 }
 
 // server/src/healthcheck.ts
-import { request } from "node:http";
+var import_node_http = __toESM(require_node_http(), 1);
 function probe(port, timeoutMs = 2e3) {
   return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, path: "/healthz", method: "GET", timeout: timeoutMs }, (res) => {
+    const req = (0, import_node_http.request)({ host: "127.0.0.1", port, path: "/healthz", method: "GET", timeout: timeoutMs }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk) => body += chunk);

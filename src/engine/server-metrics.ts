@@ -1,5 +1,5 @@
 import { errorMessage } from '../inputs/errors';
-import { get } from 'node:http';
+import { AnswerTooLarge, getText } from '../http/get';
 import type { RequestCount } from '../serving/engine';
 import type { MetricsSource } from '../serving/server-inputs';
 
@@ -54,11 +54,12 @@ export async function readRequestCount(serverUrl: string | undefined, timeoutMs 
   const url = metricsUrl(serverUrl, source);
   let text: string;
   try {
-    const response = await httpGet(url, timeoutMs);
+    const response = await getText(url, { timeoutMs, maxBytes: MAX_METRICS_ANSWER_BYTES });
     text = response.body;
     if (response.status !== 200) return { readable: false, problem: `GET ${url} answered ${response.status}` };
   } catch (error) {
-    return { readable: false, problem: `GET ${url} failed (${errorMessage(error)})` };
+    const reason = error instanceof AnswerTooLarge ? `${error.message}, more than any metrics page; not read further` : errorMessage(error);
+    return { readable: false, problem: `GET ${url} failed (${reason})` };
   }
   const counters = source.requestMetric ? [source.requestMetric] : REQUEST_COUNTERS;
   const requests = sumOfMetric(text, counters);
@@ -68,25 +69,3 @@ export async function readRequestCount(serverUrl: string | undefined, timeoutMs 
 
 /** Far more than any server's exposition (vLLM's is ~100 KiB); an answer past it is not read on. */
 export const MAX_METRICS_ANSWER_BYTES = 4 * 1024 * 1024;
-
-/** One GET on a fresh connection: a server that is draining or stopping may close pooled ones. */
-function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = get(url, { agent: false, timeout: timeoutMs }, (response) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_METRICS_ANSWER_BYTES) {
-          request.destroy(new Error(`the answer is larger than ${MAX_METRICS_ANSWER_BYTES / 1024 / 1024} MiB, more than any metrics page; not read further`));
-          return;
-        }
-        chunks.push(chunk);
-      });
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      response.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    request.on('error', reject);
-  });
-}

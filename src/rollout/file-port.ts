@@ -1,4 +1,5 @@
 import { ResourceError } from '../inputs/errors';
+import { AnswerTooLarge, getText } from '../http/get';
 import type { Log } from '../serving/engine';
 import { readServiceFigures } from '../traefik/metrics';
 import { waitForIdle } from '../serving/idle';
@@ -19,11 +20,11 @@ const MAX_METRICS_BYTES = 8 * 1024 * 1024;
 const SCRAPE_TIMEOUT_MS = 5000;
 
 export async function scrape(url: string): Promise<Scrape> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(SCRAPE_TIMEOUT_MS), redirect: 'error' });
-  if (!response.ok) throw new ResourceError(`Metrics ${url}`, `answered HTTP ${response.status}`);
-  const text = await response.text();
-  if (text.length > MAX_METRICS_BYTES) throw new ResourceError(`Metrics ${url}`, `answer larger than ${MAX_METRICS_BYTES} bytes`);
-  return indexScrape(parseExposition(text));
+  const answer = await getText(url, { timeoutMs: SCRAPE_TIMEOUT_MS, maxBytes: MAX_METRICS_BYTES }).catch((error: unknown) => {
+    throw new ResourceError(`Metrics ${url}`, error instanceof AnswerTooLarge ? `answer larger than ${MAX_METRICS_BYTES} bytes` : `not readable (${error instanceof Error ? error.message : String(error)})`);
+  });
+  if (answer.status < 200 || answer.status >= 300) throw new ResourceError(`Metrics ${url}`, `answered HTTP ${answer.status}`);
+  return indexScrape(parseExposition(answer.body));
 }
 
 /** A server's /metrics; an unreachable one counts nothing (its predictions are then not compared). */

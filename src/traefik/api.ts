@@ -1,4 +1,5 @@
 import { ResourceError } from '../inputs/errors';
+import { AnswerTooLarge, getText } from '../http/get';
 
 /**
  * A client of Traefik's API (docs/traefik.md), used to confirm what Traefik routes to: a URL listed
@@ -26,54 +27,39 @@ export class TraefikApi {
     private readonly provider = 'docker',
   ) {}
 
-  private async get(path: string, timeoutMs = 5000): Promise<Response> {
+  /** `GET <path>`: its status, and its JSON (undefined when the body is not JSON). */
+  private async get(path: string, timeoutMs = 5000): Promise<{ status: number; ok: boolean; json: unknown }> {
+    let answer: { status: number; body: string };
     try {
-      return await fetch(`${this.baseUrl}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+      answer = await getText(`${this.baseUrl}${path}`, { timeoutMs, maxBytes: MAX_API_ANSWER_BYTES });
     } catch (error) {
-      const reason = error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error);
-      throw new ResourceError(`Traefik API at ${this.baseUrl}`, `not reachable (${reason})`);
+      if (error instanceof AnswerTooLarge) throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET ${decodeURIComponent(path)} answered more than ${MAX_API_ANSWER_BYTES / 1024 / 1024} MiB, far more than it should; not read further`);
+      throw new ResourceError(`Traefik API at ${this.baseUrl}`, `not reachable (${error instanceof Error ? error.message : String(error)})`);
     }
-  }
-
-  /** The answer's JSON, read up to MAX_API_ANSWER_BYTES; undefined when it is not JSON. */
-  private async json(response: Response, path: string): Promise<unknown> {
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    if (response.body) {
-      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-        size += chunk.length;
-        if (size > MAX_API_ANSWER_BYTES) {
-          await response.body.cancel().catch(() => undefined);
-          throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET ${path} answered more than ${MAX_API_ANSWER_BYTES / 1024 / 1024} MiB, far more than it should; not read further`);
-        }
-        chunks.push(chunk);
-      }
-    }
+    let json: unknown;
     try {
-      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+      json = JSON.parse(answer.body) as unknown;
     } catch {
-      return undefined;
+      json = undefined;
     }
+    return { status: answer.status, ok: answer.status >= 200 && answer.status < 300, json };
   }
 
   /** Throws a ResourceError unless the API answers `GET /api/version`. */
   async check(): Promise<string> {
     const response = await this.get('/api/version');
     if (!response.ok) throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET /api/version answered ${response.status}`);
-    const body = ((await this.json(response, '/api/version')) ?? {}) as { Version?: string };
+    const body = (response.json ?? {}) as { Version?: string };
     return body.Version ?? 'unknown';
   }
 
   /** The service's load balancer, or undefined when Traefik has no such service (404). */
   async service(name: string): Promise<TraefikService | undefined> {
     const response = await this.get(`/api/http/services/${encodeURIComponent(`${name}@${this.provider}`)}`);
-    if (response.status === 404) {
-      await response.body?.cancel();
-      return undefined;
-    }
-    if (!response.ok) throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET /api/http/services/${name}@${this.provider} answered ${response.status}`);
+    if (response.status === 404) return undefined;
     const path = `/api/http/services/${name}@${this.provider}`;
-    const body = await this.json(response, path);
+    if (!response.ok) throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET ${path} answered ${response.status}`);
+    const body = response.json;
     if (body === undefined || body === null || typeof body !== 'object') throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET ${path} answered something that is not a JSON object`);
     const service = body as { loadBalancer?: { servers?: { url?: string }[] }; serverStatus?: Record<string, string> };
     return {
@@ -86,19 +72,16 @@ export class TraefikApi {
   async providers(): Promise<string[]> {
     const response = await this.get('/api/overview');
     if (!response.ok) throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET /api/overview answered ${response.status}`);
-    const body = (await response.json().catch(() => ({}))) as { providers?: unknown };
+    const body = (response.json ?? {}) as { providers?: unknown };
     return Array.isArray(body.providers) ? body.providers.map(String) : [];
   }
 
   /** A weighted service's children as Traefik applied them (`name@file`), or undefined when it has none. */
   async weighted(fullName: string): Promise<{ name: string; weight: number }[] | undefined> {
     const response = await this.get(`/api/http/services/${encodeURIComponent(fullName)}`);
-    if (response.status === 404) {
-      await response.body?.cancel();
-      return undefined;
-    }
+    if (response.status === 404) return undefined;
     if (!response.ok) throw new ResourceError(`Traefik API at ${this.baseUrl}`, `GET /api/http/services/${fullName} answered ${response.status}`);
-    const body = (await response.json()) as { weighted?: { services?: { name?: string; weight?: number }[] } };
+    const body = (response.json ?? {}) as { weighted?: { services?: { name?: string; weight?: number }[] } };
     return body.weighted?.services?.map((entry) => ({ name: String(entry.name ?? ''), weight: entry.weight ?? 1 }));
   }
 

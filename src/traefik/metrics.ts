@@ -1,4 +1,4 @@
-import { get } from 'node:http';
+import { getText } from '../http/get';
 
 /**
  * Traefik's Prometheus metrics per service (`metrics.prometheus`, served on the `traefik` entry
@@ -39,25 +39,10 @@ export function serviceFigures(text: string, service: string): ServiceFigures {
 
 /** GET `<url>` (Traefik's /metrics) and read one service's figures; undefined when unreadable. */
 export async function readServiceFigures(metricsUrl: string, service: string, timeoutMs = 3000): Promise<ServiceFigures | undefined> {
-  const text = await new Promise<string | undefined>((resolve) => {
-    const request = get(metricsUrl, { agent: false, timeout: timeoutMs }, (response) => {
-      if (response.statusCode !== 200) {
-        response.resume();
-        resolve(undefined);
-        return;
-      }
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        body += chunk;
-        if (body.length > MAX_BYTES) request.destroy();
-      });
-      response.on('end', () => resolve(body));
-      response.on('error', () => resolve(undefined));
-    });
-    request.on('timeout', () => request.destroy());
-    request.on('error', () => resolve(undefined));
-  });
+  const text = await getText(metricsUrl, { timeoutMs, maxBytes: MAX_BYTES }).then(
+    (answer) => (answer.status === 200 ? answer.body : undefined),
+    () => undefined,
+  );
   if (text === undefined || !text.includes('traefik_')) return undefined;
   return serviceFigures(text, service);
 }
