@@ -29,14 +29,18 @@
  * - the engine's own pull is shown alone and with its writes flushed, for the same reason.
  * BENCH_DEPLOY_INPUTS (a JSON object) adds or overrides deploy inputs; BENCH_TRACE=1 prints each
  * line the actions log, with the seconds since each started.
+ *
+ * The actions run under Node 24, what runners start them with (`runs.using: node24`), from
+ * scripts/node24.sh; the bench itself, the Traefik stand-in and the clients under the Node running
+ * this script, so the load they put on the machine does not change with the actions' Node.
  */
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { request, Agent } from 'node:http';
-import { failureMessage, startAction } from '../test/support/action-runner';
+import { failureMessage, repoRoot, startAction } from '../test/support/action-runner';
 import { docker } from '../test/support/docker-cli';
 import { startRegistry } from '../test/support/registry';
 import { ensureServerImage, irisModel } from '../test/support/server-image';
@@ -104,12 +108,21 @@ function allNewSince(answers: { at: number; digest: string }[], digest: string):
 /** Write what is still dirty in the page cache to disk (see the header). */
 const flush = () => new Promise<void>((resolve, reject) => execFile('sync', (error) => (error ? reject(new Error(`sync failed: ${error.message}`)) : resolve())));
 
+/** Node 24 as scripts/node24.sh provides it (fetched from the npm registry once, then kept in .tmp). */
+const ACTION_NODE = (() => {
+  const path = execFileSync('bash', [join(repoRoot, 'scripts/node24.sh'), 'node', '-p', 'process.execPath'], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .at(-1)!;
+  return { path, version: `Node ${execFileSync(path, ['--version'], { encoding: 'utf8' }).trim().replace(/^v/, '')}` };
+})();
+
 /** BENCH_TRACE=1: each line the actions log, printed with the seconds since the action started. */
 const TRACE = process.env.BENCH_TRACE === '1';
 
 /** An action's outputs, and when each line it logged arrived. */
 async function action(name: string, inputs: Record<string, string>): Promise<{ outputs: Record<string, string>; log: string; lineAt(pattern: RegExp): number | undefined }> {
-  const started = startAction(name, { inputs, timeoutMs: 900_000 });
+  const started = startAction(name, { inputs, timeoutMs: 900_000, node: ACTION_NODE.path });
   const t0 = Date.now();
   const lines: { at: number; text: string }[] = [];
   started.child.stdout?.on('data', (chunk: Buffer) => {
@@ -146,7 +159,9 @@ async function main(): Promise<void> {
     ...(ROUTING === 'file' ? { routing: 'file', 'routing-dir': routingDir, 'health-path': '/healthz' } : {}),
     ...EXTRA,
   };
-  console.log(`routing: ${ROUTING}; registry storage: ${REGISTRY_STORAGE === 'memory' ? 'memory (/dev/shm)' : 'this disk'}; deploy inputs: ${JSON.stringify(deployInputs)}`);
+  console.log(
+    `actions run under ${ACTION_NODE.version}, the bench under Node ${process.version}; routing: ${ROUTING}; registry storage: ${REGISTRY_STORAGE === 'memory' ? 'memory (/dev/shm)' : 'this disk'}; deploy inputs: ${JSON.stringify(deployInputs)}`,
+  );
   try {
     const server = await ensureServerImage();
     const base = `${registry.host}/bench/server-${id}:1`;
@@ -248,9 +263,9 @@ async function main(): Promise<void> {
     const all = (pick: (row: (typeof rows)[number]) => number) => rows.map((r) => s(pick(r))).join(', ');
     console.log('');
     console.log(
-      `${MODEL_MIB} MiB model, ${ROUTING === 'file' ? 'file' : 'label'} routing through the Traefik stand-in, ${ROUNDS} rounds, medians; load average ${loadavg()
+      `${MODEL_MIB} MiB model, ${ROUTING === 'file' ? 'file' : 'label'} routing through the Traefik stand-in, actions under ${ACTION_NODE.version}, ${ROUNDS} rounds, medians; load average ${loadavg()
         .map((l) => l.toFixed(1))
-        .join(' ')}`,
+        .join(' ')}; the two clients got ${(probe.answers.length / ((probe.answers.at(-1)!.at - probe.answers[0]!.at) / 1000)).toFixed(0)} answers/s`,
     );
     console.log('| path: model on disk → 100 % of answers from the new version | median | rounds | ratio to (c) | target |');
     console.log('|---|---|---|---|---|');

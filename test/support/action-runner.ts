@@ -33,6 +33,8 @@ export interface ActionRunOptions {
    * at the same path).
    */
   container?: RunnerContainer;
+  /** The Node binary that runs the bundle on the host; the one running this process by default. */
+  node?: string;
 }
 
 export interface Annotation {
@@ -142,7 +144,7 @@ export function startAction(name: string, options: ActionRunOptions = {}): Start
   const container = options.container ? runnerContainerCommand(options.container, { main, workspace, files, env: definedEnv }) : undefined;
   const child = container
     ? spawn(container.command, container.args, { env: { ...process.env, ...definedEnv }, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, [main], { cwd: workspace, env: definedEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    : spawn(options.node ?? process.execPath, [main], { cwd: workspace, env: definedEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let raw = '';
   child.stdout.on('data', (chunk: Buffer) => (raw += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (raw += chunk.toString()));
