@@ -58,7 +58,7 @@ const stubUnused = {
 // Node builtins that the sources (and ES-module packages) import are required instead. Node gives
 // an imported builtin an ES-module facade that reads every one of its exports when it loads, and
 // under Node 24 node:http's exports include getters that load Node's own fetch implementation
-// (undici): importing node:http cost every action about 65 ms at start, requiring it nothing.
+// (undici): a script that only imports node:http starts 65 ms later than one that requires it.
 const requireBuiltins = {
   name: 'require-builtins',
   setup(build) {
