@@ -30,42 +30,46 @@ const REPLAYABLE = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
  * answering (Node marks such a request `reusedSocket`). A server that closes idle connections
  * after as long as the check's interval (gunicorn's keepalive is 2 s, deploy's health-interval is
  * 2 s) closes one under about every tenth check; Go retries those, so Traefik never marks such a
- * server down for it, and neither may the stand-in. A failure on a new connection is the check's.
+ * server down for it, and neither may the stand-in. A failure on a new connection is the check's
+ * (the second try has no agent, so it never reuses a connection).
  */
-export function probe(url: string, spec: HealthCheckSpec, deadline = Date.now() + spec.timeoutMs, fresh = false): Promise<string | undefined> {
+export function probe(url: string, spec: HealthCheckSpec): Promise<string | undefined> {
+  const deadline = Date.now() + spec.timeoutMs;
   const target = new URL(url);
   if (spec.scheme) target.protocol = `${spec.scheme}:`;
   if (spec.port) target.port = String(spec.port);
   const path = spec.path.startsWith('/') ? spec.path : `/${spec.path}`;
-  return new Promise((resolve) => {
-    let answered = false;
-    let timedOut = false;
-    const req = request(
-      {
-        host: target.hostname.replace(/^\[|\]$/g, ''),
-        port: target.port || 80,
-        path,
-        method: spec.method,
-        headers: { ...spec.headers, ...(spec.hostname ? { host: spec.hostname } : {}) },
-        timeout: Math.max(1, deadline - Date.now()),
-        ...(fresh ? { agent: false } : {}),
-      },
-      (res) => {
-        answered = true;
-        res.resume();
-        const code = res.statusCode ?? 0;
-        if (spec.status === 0 && (code < 200 || code >= 400)) resolve(`received error status code: ${code}`);
-        else if (spec.status !== 0 && code !== spec.status) resolve(`received error status code: ${code} expected status code: ${spec.status}`);
-        else resolve(undefined);
-      },
-    );
-    req.on('timeout', () => ((timedOut = true), req.destroy(new Error('context deadline exceeded'))));
-    req.on('error', (error) => {
-      if (!answered && !timedOut && req.reusedSocket && !fresh && REPLAYABLE.has(spec.method.toUpperCase()) && Date.now() < deadline) resolve(probe(url, spec, deadline, true));
-      else resolve(error.message);
+  const send = (fresh: boolean): Promise<string | undefined> =>
+    new Promise((resolve) => {
+      let answered = false;
+      let timedOut = false;
+      const req = request(
+        {
+          host: target.hostname.replace(/^\[|\]$/g, ''),
+          port: target.port || 80,
+          path,
+          method: spec.method,
+          headers: { ...spec.headers, ...(spec.hostname ? { host: spec.hostname } : {}) },
+          timeout: Math.max(1, deadline - Date.now()),
+          ...(fresh ? { agent: false } : {}),
+        },
+        (res) => {
+          answered = true;
+          res.resume();
+          const code = res.statusCode ?? 0;
+          if (spec.status === 0 && (code < 200 || code >= 400)) resolve(`received error status code: ${code}`);
+          else if (spec.status !== 0 && code !== spec.status) resolve(`received error status code: ${code} expected status code: ${spec.status}`);
+          else resolve(undefined);
+        },
+      );
+      req.on('timeout', () => ((timedOut = true), req.destroy(new Error('context deadline exceeded'))));
+      req.on('error', (error) => {
+        if (!answered && !timedOut && req.reusedSocket && REPLAYABLE.has(spec.method.toUpperCase()) && Date.now() < deadline) resolve(send(true));
+        else resolve(error.message);
+      });
+      req.end();
     });
-    req.end();
-  });
+  return send(false);
 }
 
 /** Starts the checks of one applied configuration; stop() before the next one starts. */
