@@ -134,6 +134,8 @@ export function parseTraefikApi(inputName: string, raw: string | undefined): str
     throw new InputError(inputName, `expected an http(s) URL like http://127.0.0.1:8080, got ${quote(text)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InputError(inputName, `expected an http(s) URL, got ${quote(text)}`);
+  // The address is named in log lines and messages: a password in it would be printed with it.
+  if (url.username || url.password) throw new InputError(inputName, "must not carry credentials: they would be printed with the address; give Traefik's API an entry point the runner reaches without them");
   return url.toString().replace(/\/+$/, '');
 }
 

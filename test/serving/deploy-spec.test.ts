@@ -91,6 +91,7 @@ describe('parseDeployInputs', () => {
     [{ gpus: 'many' }, /^Input "gpus": "many" is neither a GPU index nor a GPU UUID/],
     [{ gpus: '0' }, /^Input "gpus": a count of 0 GPUs/],
     [{ 'traefik-api': 'localhost:8080' }, /^Input "traefik-api": expected an http\(s\) URL/],
+    [{ 'traefik-api': 'http://admin:s3cret@127.0.0.1:8080' }, /^Input "traefik-api": must not carry credentials: they would be printed with the address; give Traefik's API an entry point the runner reaches without them$/],
     [{ engine: 'kubernetes' }, /^Input "engine": expected one of docker, swarm/],
     [
       { engine: 'swarm', strategy: 'canary', routing: 'file', 'routing-dir': '/srv/traefik/dynamic', 'traefik-api': 'http://127.0.0.1:8080' },
