@@ -17,9 +17,9 @@
  * started through the Engine API with nothing else in between, polled on GET /healthz every 50 ms
  * until it answers 2xx. That is what any deploy on this engine pays beyond its pull (the create
  * waits for the pull's writes to reach the disk, below), so "(b) beyond the pull" minus it is the
- * toolkit's own part. "100 %" is the moment after which every answer comes from the new model: the first
- * answer from it after the last answer from anything else (or a failure), read once the deploy
- * returned and 2 more seconds of answers came from the new model only.
+ * toolkit's own part. "100 %" is the moment after which every answer comes from the new model:
+ * the first answer from it after the last answer from anything else (or a failure), read once the
+ * deploy returned and 2 more seconds of answers came from the new model only.
  *
  * One machine plays three: the training runner, the registry (GHCR) and the serving host. So that
  * one's disk writes do not land in another's figure, as they never would in use:
