@@ -43,7 +43,7 @@ import { closeSync, fsyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFi
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile, execFileSync } from 'node:child_process';
-import { request, get, Agent } from 'node:http';
+import { request, Agent } from 'node:http';
 import Docker from 'dockerode';
 import { failureMessage, repoRoot, startAction } from '../test/support/action-runner';
 import { docker } from '../test/support/docker-cli';
@@ -51,6 +51,7 @@ import { startRegistry } from '../test/support/registry';
 import { ensureServerImage, irisModel } from '../test/support/server-image';
 import { startTraefikStandIn } from '../test/support/traefik';
 import { waitFor } from '../test/support/ports';
+import { waitReady } from '../src/serving/readiness';
 
 const MODEL_MIB = Number(process.env.BENCH_MODEL_MIB ?? 1024);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -110,17 +111,6 @@ function allNewSince(answers: { at: number; digest: string }[], digest: string):
   return answers[last + 1]?.at;
 }
 
-/** One GET of `url` on a fresh connection: its status, or 0 when it got no answer within a second. */
-const statusOf = (url: string) =>
-  new Promise<number>((resolve) => {
-    const req = get(url, { agent: false, timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(0));
-  });
-
 /**
  * The engine alone, right after its pull of `image`: create and start a server of it as deploy
  * does (on the network, its own health check off), then GET /healthz every 50 ms until 2xx. No
@@ -135,13 +125,9 @@ async function engineAlone(engine: Docker, image: string, network: string): Prom
     const t2 = Date.now();
     const ip = (await container.inspect()).NetworkSettings.Networks[network]?.IPAddress;
     if (!ip) throw new Error(`the engine gave the server no address on ${network}`);
-    const deadline = t2 + 120_000;
-    for (;;) {
-      const status = await statusOf(`http://${ip}:8080/healthz`);
-      if (status >= 200 && status < 300) break;
-      if (Date.now() > deadline) throw new Error(`the server alone did not answer GET /healthz with 2xx in 120 s (last: ${status || 'no answer'})`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // deploy's own admission probe (a fresh GET every 50 ms), so both sides pay the same probe.
+    const problem = await waitReady(`http://${ip}:8080`, '/healthz', 120_000);
+    if (problem) throw new Error(`the server alone: ${problem}`);
     return { createMs: t1 - t0, startMs: t2 - t1, answerMs: Date.now() - t2 };
   } finally {
     await container.remove({ force: true });
